@@ -1,0 +1,29 @@
+"""fastconv: convolution in all its uses, fast on the CPU.
+
+``import fastconv`` loads only numpy; scipy, numba and the compiled kernels
+load on first use.  The scipy-compatible namespaces ``fastconv.signal`` and
+``fastconv.ndimage`` load when first touched.
+"""
+from ._api import convolve, correlate, plan
+from ._config import get_threads, set_threads, threads
+
+__version__ = "0.1.0"
+
+__all__ = ["convolve", "correlate", "plan", "set_threads", "get_threads", "threads",
+           "signal", "ndimage", "__version__"]
+
+_LAZY = ("signal", "ndimage")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        mod = importlib.import_module(f".{name}", __name__)
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'fastconv' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

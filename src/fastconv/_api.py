@@ -1,0 +1,147 @@
+"""Top-level functions: convolve, correlate, plan."""
+from __future__ import annotations
+
+from . import _validate as V
+from ._core import convolve_impl, prepare
+
+_COMMON_DOC = """
+    Parameters
+    ----------
+    in1 : array_like
+        First input (the signal, image or volume).  Boundary extension applies
+        to it.
+    in2 : array_like
+        Second input (the kernel), with the same number of dimensions as
+        `in1`.
+    mode : {'full', 'same', 'valid'}, optional
+        Output size along the convolution axes: the full linear result
+        (``N + K - 1``), the size of `in1` centred like scipy.signal, or only
+        the outputs computed without boundary extension (``N - K + 1``; the
+        inputs are swapped when `in2` is the larger on every axis).
+    method : {'auto', 'direct', 'fft', 'overlap-add', 'overlap-save'}, optional
+        Algorithm; 'auto' lets the planner choose (see :func:`fastconv.plan`).
+    axes : int or sequence of int, optional
+        Convolution axes (default: all).  The other axes are batch axes:
+        they must be equal or 1 in one of the inputs and are broadcast.
+    boundary : {'constant', 'edge', 'symmetric', 'reflect', 'wrap'}, optional
+        How `in1` is extended beyond its edges (numpy.pad's names) for the
+        outputs of 'full' and 'same' that need it.  Every method gives the
+        same answer for every boundary.
+    cval : scalar, optional
+        Value outside `in1` for ``boundary='constant'`` (default 0).
+    out : ndarray, optional
+        Array to write the result into (right shape; the result is cast to
+        its dtype with same-kind casting).
+    accuracy : {'default', 'high'}, optional
+        'high' restricts the planner to the direct method, whose error is
+        bounded per output (relative to the sum of ``|x||k|`` over that
+        output's window) instead of relative to the norm of the whole input
+        as for the FFT methods.  Use it for data with a wide dynamic range.
+
+    Returns
+    -------
+    ndarray
+        Integer and bool inputs give exact int64 results (uint64 when both
+        inputs are unsigned); float16 is computed in float32 and returned as
+        float16; other dtypes follow numpy's promotion (float32 stays
+        float32).
+
+    Raises
+    ------
+    ValueError
+        Bad mode, boundary, method, axes, shapes that do not broadcast, an
+        empty convolution axis, or a problem whose memory estimate exceeds
+        ``FASTCONV_MAX_MEMORY``.
+    TypeError
+        Non-numeric inputs, a non-scalar `cval`, an `out` of the wrong type.
+"""
+
+
+def convolve(in1, in2, mode="full", method="auto", axes=None, *,
+             boundary="constant", cval=0, out=None, accuracy="default"):
+    """N-D convolution along any axes, with boundary modes and a planner.
+    {common}
+    See Also
+    --------
+    correlate, plan, fastconv.signal.convolve
+
+    Notes
+    -----
+    NaN and Inf: with ``method='auto'`` non-finite data take the direct
+    method so they only affect the outputs whose window contains them.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> fastconv.convolve([1, 2, 3], [0, 1, 0.5])
+    array([0. , 1. , 2.5, 4. , 1.5])
+    >>> fastconv.convolve([1, 2, 3], [1, 1], mode='same', boundary='edge')
+    array([2, 3, 5])
+    """
+    return convolve_impl(in1, in2, mode, method, axes, boundary, cval, out,
+                         accuracy, "convolve")
+
+
+def correlate(in1, in2, mode="full", method="auto", axes=None, *,
+              boundary="constant", cval=0, out=None, accuracy="default"):
+    """N-D cross-correlation: convolution with `in2` reversed and conjugated.
+    {common}
+    See Also
+    --------
+    convolve, fastconv.signal.correlate
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> fastconv.correlate([1, 2, 3], [0, 1, 0.5])
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    """
+    return convolve_impl(in1, in2, mode, method, axes, boundary, cval, out,
+                         accuracy, "correlate")
+
+
+convolve.__doc__ = convolve.__doc__.replace("{common}", _COMMON_DOC)
+correlate.__doc__ = correlate.__doc__.replace("{common}", _COMMON_DOC)
+
+
+def plan(in1, in2, mode="full", method="auto", axes=None, *, boundary="constant",
+         cval=0, op="convolve", accuracy="default", measure=False):
+    """Choose an algorithm for a problem and return a reusable Plan.
+
+    Parameters
+    ----------
+    in1, in2, mode, method, axes, boundary, cval, accuracy
+        As for :func:`convolve`.  The arrays' shapes and dtypes define the
+        problem; for integer data their values decide whether an FFT path
+        is provably exact.
+    op : {'convolve', 'correlate'}, optional
+    measure : bool, optional
+        Time every admissible candidate on these arrays (a few runs each),
+        choose the fastest and keep the choice as wisdom for problems of the
+        same bucketed shape (see ``FASTCONV_WISDOM_DIR``).
+
+    Returns
+    -------
+    Plan
+        ``p.method``, ``p.explain()``, and ``p(in1, in2, out=None)``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> x = np.random.default_rng(0).standard_normal(10_000)
+    >>> p = fastconv.plan(x, np.ones(5))
+    >>> p.method
+    'direct'
+    >>> np.allclose(p(x, np.ones(5)), np.convolve(x, np.ones(5)))
+    True
+    """
+    from .planning.planner import choose
+
+    if op not in ("convolve", "correlate"):
+        raise ValueError(f"op must be 'convolve' or 'correlate', got {op!r}")
+    method = V.check_method(method)
+    accuracy = V.check_accuracy(accuracy)
+    if not isinstance(measure, bool):
+        raise TypeError(f"measure must be a bool, got {measure!r}")
+    prep = prepare(in1, in2, mode=mode, axes=axes, boundary=boundary, cval=cval, op=op)
+    return choose(prep, method, accuracy, measure, None)

@@ -1,0 +1,170 @@
+"""Defaults, ``FASTCONV_*`` environment variables and the one thread setting.
+
+Environment variables (read when first needed, not at import):
+
+``FASTCONV_THREADS``
+    Default thread count (default: all cores this process may use).
+``FASTCONV_WISDOM_DIR``
+    Directory of the wisdom cache (measured planner choices).  ``off``,
+    ``0`` or an empty string disables the cache.  Default: the user cache
+    directory (``$XDG_CACHE_HOME/fastconv`` or ``~/.cache/fastconv``).
+``FASTCONV_MAX_MEMORY``
+    Largest working memory (bytes, or with a K/M/G suffix) one call may plan
+    for.  Default: 80% of physical memory.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+__all__ = ["set_threads", "get_threads", "threads"]
+
+_state = threading.local()
+_global = {"threads": None}
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_n(n, name="n"):
+    if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
+        raise TypeError(f"{name} must be a positive integer, got {n!r}")
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"{name} must be >= 1, got {n!r}")
+    return min(n, _max_threads())
+
+
+def _max_threads() -> int:
+    # numba cannot run more threads than it started with (NUMBA_NUM_THREADS)
+    env = os.environ.get("NUMBA_NUM_THREADS")
+    if env and env.isdigit():
+        return max(1, int(env))
+    return _cpu_count()
+
+
+def _env_threads():
+    env = os.environ.get("FASTCONV_THREADS", "").strip()
+    if not env:
+        return None
+    try:
+        return _check_n(int(env), "FASTCONV_THREADS")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"FASTCONV_THREADS must be a positive integer, got {env!r}") from exc
+
+
+def get_threads() -> int:
+    """Return the number of threads fastconv will use on this thread now."""
+    n = getattr(_state, "threads", None)
+    if n is not None:
+        return n
+    if _global["threads"] is not None:
+        return _global["threads"]
+    env = _env_threads()
+    return env if env is not None else _max_threads()
+
+
+def _apply_blas(n):
+    """Limit BLAS/OpenMP pools if threadpoolctl is installed (optional)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def set_threads(n: int) -> None:
+    """Set the default number of threads for every fastconv computation.
+
+    One setting drives numba's parallel kernels, the ``workers`` of
+    scipy.fft and (when threadpoolctl is installed) the BLAS thread pool.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads, >= 1.  Values above the number of usable cores
+        are clipped to it.
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> fastconv.set_threads(1)
+    >>> fastconv.get_threads()
+    1
+    >>> fastconv.set_threads(fastconv._config._max_threads())
+    """
+    n = _check_n(n)
+    _global["threads"] = n
+    _apply_blas(n)
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Context manager: use ``n`` threads on this thread inside the block.
+
+    The previous setting is restored on exit, even after an exception.
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> with fastconv.threads(1):
+    ...     fastconv.get_threads()
+    1
+    """
+    n = _check_n(n)
+    prev = getattr(_state, "threads", None)
+    _state.threads = n
+    limiter = _apply_blas(n)
+    try:
+        yield n
+    finally:
+        _state.threads = prev
+        if limiter is not None:
+            limiter.restore_original_limits()
+
+
+def numba_threads(n: int) -> None:
+    """Apply ``n`` to numba's (thread-local) setting; call before a kernel."""
+    import numba
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
+def wisdom_dir():
+    """Return the wisdom directory (a str), or None when disabled."""
+    env = os.environ.get("FASTCONV_WISDOM_DIR")
+    if env is not None:
+        if env.strip().lower() in ("", "0", "off", "none", "false"):
+            return None
+        return env
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "fastconv")
+
+
+_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def max_memory() -> int:
+    """Return the largest working memory (bytes) a single call may plan for."""
+    env = os.environ.get("FASTCONV_MAX_MEMORY", "").strip().upper().rstrip("B")
+    if env:
+        unit = env[-1] if env[-1] in _SUFFIX else ""
+        num = env[:-1] if unit else env
+        try:
+            return int(float(num) * _SUFFIX[unit])
+        except ValueError as exc:
+            raise ValueError(
+                f"FASTCONV_MAX_MEMORY must be a byte count like '8G', got {env!r}"
+            ) from exc
+    try:
+        phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        phys = 8 << 30
+    return int(0.8 * phys)

@@ -1,0 +1,209 @@
+"""The engine behind every front end: validate once, canonicalise, plan, run.
+
+``prepare`` turns public arguments into a :class:`Prepared` problem (a
+ConvSpec plus canonical arrays), ``choose`` (planner) picks the algorithm,
+``execute`` runs it and ``finish`` restores the caller's layout and dtype.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _config
+from . import _validate as V
+from .planning.spec import ConvSpec
+
+
+class Prepared:
+    """A validated problem: spec, canonical arrays and how to undo the layout."""
+
+    __slots__ = ("spec", "x", "k", "batch_shape", "axes", "ndim", "result_dtype",
+                 "args", "_ints_ok")
+
+    def ints_fft_ok(self) -> bool:
+        if np.dtype(self.spec.dtype).kind not in "iu":
+            return True
+        if self._ints_ok is None:
+            from .planning.planner import fft_exact_for_ints
+
+            xmax = float(np.max(np.abs(self.x))) if self.x.size else 0.0
+            kmax = float(np.max(np.abs(self.k))) if self.k.size else 0.0
+            self._ints_ok = fft_exact_for_ints(self.spec, xmax, kmax)
+        return self._ints_ok
+
+    def finite(self) -> bool:
+        if self.spec.dtype[0] in "iu":
+            return True
+        return bool(np.isfinite(self.k).all() and np.isfinite(self.x).all())
+
+    def rebind(self, in1, in2):
+        new = prepare(in1, in2, **self.args)
+        if new.spec != self.spec or new.result_dtype != self.result_dtype:
+            raise ValueError(
+                "in1/in2 do not match the plan: it was made for input "
+                f"{self.spec.n} x kernel {self.spec.m} (batch {self.spec.batch}, "
+                f"{self.spec.dtype}), got input {new.spec.n} x kernel {new.spec.m} "
+                f"(batch {new.spec.batch}, {new.spec.dtype})")
+        return new
+
+
+def _flatten_batch(a, bshape, nd, name):
+    """(batch..., conv...) -> (B or 1, conv...), broadcasting if needed."""
+    own = a.shape[:a.ndim - nd]
+    conv = a.shape[a.ndim - nd:]
+    if all(s == 1 for s in own):
+        return a.reshape((1,) + conv)
+    if own != bshape:
+        a = np.broadcast_to(a, bshape + conv)
+    return a.reshape((-1,) + conv)
+
+
+def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
+            op="convolve", dtypes=None) -> Prepared:
+    """Validate and canonicalise; see module docstring."""
+    a = V.as_array(in1, "in1")
+    b = V.as_array(in2, "in2")
+    mode = V.check_mode(mode)
+    boundary = V.check_boundary(boundary)
+    cval = V.check_cval(cval)
+    if a.ndim != b.ndim:
+        raise ValueError(f"in1 and in2 must have the same number of dimensions, "
+                         f"got {a.ndim} and {b.ndim}")
+    if a.ndim == 0:
+        raise ValueError("in1 and in2 must have at least one dimension, got 0-d arrays")
+    ax = V.check_axes(axes, a.ndim)
+    nd = len(ax)
+    for name, arr in (("in1", a), ("in2", b)):
+        for d in ax:
+            if arr.shape[d] == 0:
+                raise ValueError(f"{name} has length 0 along convolution axis {d}; "
+                                 f"convolution with an empty array is not defined")
+    cd, rd = V.dtype_policy(a.dtype, b.dtype) if dtypes is None else map(np.dtype, dtypes)
+    if cd.kind in "iu" and boundary == "constant" and cval != 0:
+        if complex(cval).imag != 0 or float(np.real(cval)) != int(np.real(cval)):
+            raise ValueError(f"cval={cval!r} is not an integer, but in1/in2 are "
+                             f"integers (computed exactly as {cd}); pass float arrays")
+    if cd.kind != "c" and complex(cval).imag != 0:
+        raise ValueError(f"cval={cval!r} is complex but in1/in2 are real")
+    dest = tuple(range(a.ndim - nd, a.ndim))
+    a = np.moveaxis(a, ax, dest)
+    b = np.moveaxis(b, ax, dest)
+    if op == "correlate":
+        b = b[(Ellipsis,) + (slice(None, None, -1),) * nd]
+        if b.dtype.kind == "c":
+            b = np.conj(b)
+    n = a.shape[a.ndim - nd:]
+    m = b.shape[b.ndim - nd:]
+    if mode == "valid" and not all(N >= K for N, K in zip(n, m)):
+        if all(K >= N for N, K in zip(n, m)):
+            a, b, n, m = b, a, m, n        # convolution commutes
+        else:
+            raise ValueError(
+                f"mode='valid' needs one input at least as large as the other on "
+                f"every convolution axis, got {n} and {m}")
+    try:
+        bshape = np.broadcast_shapes(a.shape[:a.ndim - nd], b.shape[:b.ndim - nd])
+    except ValueError:
+        raise ValueError(
+            f"the non-convolution (batch) axes of in1 {a.shape[:a.ndim - nd]} and "
+            f"in2 {b.shape[:b.ndim - nd]} do not broadcast") from None
+    x = _flatten_batch(a, bshape, nd, "in1").astype(cd, copy=False)
+    k = _flatten_batch(b, bshape, nd, "in2").astype(cd, copy=False)
+    if mode == "full":
+        starts = (0,) * nd
+        out_shape = tuple(N + K - 1 for N, K in zip(n, m))
+    elif mode == "same":
+        starts = tuple((K - 1) // 2 for K in m)
+        out_shape = tuple(n)
+    else:
+        starts = tuple(K - 1 for K in m)
+        out_shape = tuple(N - K + 1 for N, K in zip(n, m))
+    padded = mode != "valid" and not (boundary == "constant" and cval == 0)
+    if padded:
+        pads = [(0, 0)] + [(K - 1 - s, s + L - N)
+                           for N, K, s, L in zip(n, m, starts, out_shape)]
+        if boundary == "constant":
+            x = np.pad(x, pads, mode="constant", constant_values=np.asarray(cval).astype(cd))
+        else:
+            x = np.pad(x, pads, mode=boundary)
+        n = x.shape[1:]
+        starts = tuple(K - 1 for K in m)
+    p = Prepared()
+    p.spec = ConvSpec(n=tuple(n), m=tuple(m), batch=max(x.shape[0], k.shape[0]),
+                      bx=x.shape[0], bk=k.shape[0], dtype=cd.str.lstrip("<>=|"),
+                      starts=starts, out_shape=out_shape, mode=mode,
+                      boundary=boundary, padded=padded)
+    p.x, p.k = x, k
+    p.batch_shape = tuple(bshape)
+    p.axes = ax
+    p.ndim = a.ndim
+    p.result_dtype = np.dtype(rd)
+    p.args = dict(mode=mode, axes=axes, boundary=boundary, cval=cval, op=op,
+                  dtypes=dtypes)
+    p._ints_ok = None
+    return p
+
+
+def execute(prep, method, params, threads):
+    """Run one algorithm on the canonical arrays; returns (B, *L) in compute dtype."""
+    from .algorithms import FFT_METHODS, REGISTRY
+
+    spec = prep.spec
+    x, k = prep.x, prep.k
+    if method in FFT_METHODS and spec.dtype[0] in "iu":
+        y = REGISTRY[method](x.astype(np.float64), k.astype(np.float64), spec.starts,
+                             spec.out_shape, params, threads)
+        return np.rint(y).astype(spec.dtype)
+    return REGISTRY[method](x, k, spec.starts, spec.out_shape, params, threads)
+
+
+def finish(prep, y, out):
+    """Back to the caller's layout and result dtype (into ``out`` if given)."""
+    nd = len(prep.axes)
+    y = y.reshape(prep.batch_shape + prep.spec.out_shape)
+    y = np.moveaxis(y, tuple(range(y.ndim - nd, y.ndim)), prep.axes)
+    if out is not None:
+        V.check_out(out, y.shape, prep.result_dtype)
+        np.copyto(out, y, casting="unsafe")
+        return out
+    if y.dtype != prep.result_dtype:
+        return y.astype(prep.result_dtype)
+    return np.ascontiguousarray(y) if not y.flags.c_contiguous and y.base is not None else y
+
+
+def run_prepared(prep, plan, out):
+    from .algorithms import FFT_METHODS
+
+    method, params = plan.method, plan.params
+    threads = _config.get_threads()
+    if method in FFT_METHODS:
+        if prep.spec.dtype[0] in "iu" and not prep.ints_fft_ok():
+            method, params = "direct", {}
+        elif not prep.finite():
+            if plan._requested == "auto":
+                method, params = "direct", {}
+            else:
+                warnings.warn(
+                    f"method={method!r} with NaN or Inf in the input spreads them to "
+                    "every output; use method='direct' (or 'auto') to keep them local",
+                    RuntimeWarning, stacklevel=3)
+    return finish(prep, execute(prep, method, params, threads), out)
+
+
+def convolve_impl(in1, in2, mode, method, axes, boundary, cval, out, accuracy,
+                  op, dtypes=None, measure=False):
+    from .planning.planner import choose
+
+    method = V.check_method(method)
+    accuracy = V.check_accuracy(accuracy)
+    prep = prepare(in1, in2, mode=mode, axes=axes, boundary=boundary, cval=cval,
+                   op=op, dtypes=dtypes)
+    if out is not None:  # fail before computing
+        shape = list(prep.batch_shape + prep.spec.out_shape)
+        y_shape = np.moveaxis(np.empty(shape, dtype=np.uint8),
+                              tuple(range(len(shape) - len(prep.axes), len(shape))),
+                              prep.axes).shape
+        V.check_out(out, y_shape, prep.result_dtype)
+    plan = choose(prep, method, accuracy, measure, None)
+    return run_prepared(prep, plan, out)

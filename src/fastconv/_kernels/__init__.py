@@ -1,0 +1,18 @@
+"""Numba kernels: no validation, no Python objects, no raising.
+
+``jit`` is the one place numba's flags are chosen: compiled code is cached on
+disk (``cache=True``) so the first-call compile cost is paid once per machine,
+releases the GIL (``nogil=True``) and may contract multiply-adds into FMAs.
+This package is imported lazily: ``import fastconv`` does not load numba.
+"""
+import numba
+
+FLAGS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False,
+             fastmath={"contract"})
+
+
+def jit(func=None, *, parallel=False):
+    """Decorate ``func`` with the project's numba flags."""
+    def wrap(f):
+        return numba.njit(parallel=parallel, **FLAGS)(f)
+    return wrap(func) if func is not None else wrap

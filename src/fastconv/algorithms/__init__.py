@@ -1,0 +1,16 @@
+"""One module per method, one uniform entry point.
+
+``REGISTRY[name](x, k, starts, out_shape, params, nthreads) -> y`` computes
+the canonical problem described in :mod:`fastconv.algorithms._common`.
+"""
+from . import direct, fft, overlap
+
+REGISTRY = {
+    "direct": direct.run,
+    "fft": fft.run,
+    "overlap-add": overlap.run_add,
+    "overlap-save": overlap.run_save,
+}
+
+#: methods whose result can differ from exact arithmetic by FFT round-off
+FFT_METHODS = ("fft", "overlap-add", "overlap-save")

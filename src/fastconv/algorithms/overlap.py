@@ -1,0 +1,155 @@
+"""Blocked FFT methods: overlap-add and overlap-save, on N-D blocks.
+
+The input is cut into blocks along every blocked convolution axis and all
+blocks are transformed in one batched FFT call (the blocks become extra
+batch axes), multiplied by one kernel spectrum and transformed back.
+
+* overlap-add: non-overlapping input blocks of ``S`` samples, full
+  convolutions of length ``S + K - 1`` added where they overlap;
+* overlap-save: overlapping input windows of ``M = S + K - 1`` samples
+  (strided views, no copy until the FFT), the first ``K - 1`` outputs of
+  each circular convolution discarded, no additions.
+
+Block sizes (``blocks``: per-axis FFT length ``M``, or ``None`` for an axis
+that is not blocked) come from the cost model.  Accuracy: as the FFT method,
+with ``M`` the block FFT length (a little better than one large FFT).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import fast_len, is_real, window
+
+
+def choose_blocks(n, m, out_shape, real=True):
+    """Per-axis FFT block length (None = not blocked) minimising a simple cost.
+
+    Cost per axis: ``nblocks * M * log2(M)`` against the unblocked
+    ``M_full * log2(M_full)``.
+    """
+    blocks = []
+    for N, K, L in zip(n, m, out_shape):
+        full = fast_len(N + K - 1, real)
+        best, best_cost = None, full * np.log2(max(full, 2))
+        M = fast_len(max(2 * K, 16), real)
+        while M < full:
+            S = M - K + 1
+            cost = -(-L // S) * M * np.log2(M) * 1.05
+            if cost < best_cost:
+                best, best_cost = M, cost
+            M = fast_len(int(M * 1.25) + 1, real)
+        blocks.append(best)
+    return tuple(blocks)
+
+
+def _transforms(real, nthreads):
+    import scipy.fft as sfft
+
+    if real:
+        return (lambda a, s, ax: sfft.rfftn(a, s=s, axes=ax, workers=nthreads),
+                lambda a, s, ax: sfft.irfftn(a, s=s, axes=ax, workers=nthreads,
+                                            overwrite_x=True))
+    return (lambda a, s, ax: sfft.fftn(a, s=s, axes=ax, workers=nthreads),
+            lambda a, s, ax: sfft.ifftn(a, s=s, axes=ax, workers=nthreads,
+                                       overwrite_x=True))
+
+
+def _blocks_or_default(x, k, out_shape, params):
+    blocks = params.get("blocks") if params else None
+    if blocks is None:
+        blocks = choose_blocks(x.shape[1:], k.shape[1:], out_shape, is_real(x, k))
+    return blocks
+
+
+def run_save(x, k, starts, out_shape, params, nthreads):
+    """Overlap-save over the window of the input the outputs need."""
+    m = k.shape[1:]
+    nd = len(m)
+    blocks = _blocks_or_default(x, k, out_shape, params)
+    W = window(x, m, starts, out_shape)        # valid(W, k) == output
+    real = is_real(W, k)
+    fwd, inv = _transforms(real, nthreads)
+    # pad W so every axis holds a whole number of blocks, then take windows
+    pads = [(0, 0)]
+    view_shape = [W.shape[0]]
+    meta = []
+    for d, (K, L, M) in enumerate(zip(m, out_shape, blocks)):
+        if M is None:
+            M = fast_len(L + K - 1, real)
+            S, nb = L, 1
+        else:
+            S = M - K + 1
+            nb = -(-L // S)
+        need = (nb - 1) * S + M
+        pads.append((0, need - W.shape[d + 1]))
+        meta.append((M, S, nb))
+    Wp = np.pad(W, pads) if any(p[1] > 0 for p in pads) else W
+    # strided view: (B, nb0, M0, nb1, M1, ...)
+    shape = [Wp.shape[0]]
+    strides = [Wp.strides[0]]
+    for d, (M, S, nb) in enumerate(meta):
+        st = Wp.strides[d + 1]
+        shape += [nb, M]
+        strides += [st * S, st]
+    V = np.lib.stride_tricks.as_strided(Wp, shape=shape, strides=strides, writeable=False)
+    axes = tuple(2 + 2 * d for d in range(nd))
+    Ms = tuple(M for M, _, _ in meta)
+    X = fwd(V, Ms, axes)
+    kk = k.reshape((k.shape[0],) + sum(((1, K) for K in m), ()))
+    Kf = fwd(kk, Ms, axes)
+    X *= Kf
+    Y = inv(X, Ms, axes)
+    sl = [slice(None)]
+    for (M, S, nb), K in zip(meta, m):
+        sl += [slice(None), slice(K - 1, K - 1 + S)]
+    Y = Y[tuple(sl)]
+    B = Y.shape[0]
+    Y = Y.reshape((B,) + tuple(nb * S for M, S, nb in meta))
+    return Y[(slice(None),) + tuple(slice(0, L) for L in out_shape)]
+
+
+def run_add(x, k, starts, out_shape, params, nthreads):
+    """Overlap-add: blocks of x, full convolutions added, then the crop."""
+    m = k.shape[1:]
+    n = x.shape[1:]
+    nd = len(m)
+    blocks = _blocks_or_default(x, k, out_shape, params)
+    real = is_real(x, k)
+    fwd, inv = _transforms(real, nthreads)
+    pads = [(0, 0)]
+    meta = []
+    for N, K, M in zip(n, m, blocks):
+        if M is None or M - K + 1 < K - 1:
+            M = fast_len(N + K - 1, real)
+            S, nb = N, 1
+        else:
+            S = M - K + 1
+            nb = -(-N // S)
+        pads.append((0, nb * S - N))
+        meta.append((M, S, nb))
+    xp = np.pad(x, pads) if any(p[1] > 0 for p in pads) else x
+    shape = [xp.shape[0]]
+    for M, S, nb in meta:
+        shape += [nb, S]
+    V = xp.reshape(shape)
+    axes = tuple(2 + 2 * d for d in range(nd))
+    Ms = tuple(M for M, _, _ in meta)
+    X = fwd(V, Ms, axes)
+    kk = k.reshape((k.shape[0],) + sum(((1, K) for K in m), ()))
+    X *= fwd(kk, Ms, axes)
+    Y = inv(X, Ms, axes)
+    # fold each blocked axis: (nb, M) -> (nb + 1) * S (tails of K-1 <= S)
+    for d, ((M, S, nb), K) in enumerate(zip(meta, m)):
+        ax = 1 + d                        # axes before it are folded already
+        Y = np.moveaxis(Y, (ax, ax + 1), (-2, -1))
+        lead = Y.shape[:-2]
+        if nb == 1:
+            F = Y[..., 0, :S + K - 1]
+        else:
+            F = np.zeros(lead + ((nb + 1) * S,), dtype=Y.dtype)
+            F[..., :nb * S] = Y[..., :S].reshape(lead + (nb * S,))
+            tails = F[..., S:].reshape(lead + (nb, S))   # splits one axis: a view
+            tails[..., :K - 1] += Y[..., S:S + K - 1]
+        Y = np.moveaxis(F, -1, ax)
+    sl = (slice(None),) + tuple(slice(s, s + L) for s, L in zip(starts, out_shape))
+    return Y[sl]

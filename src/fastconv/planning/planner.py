@@ -1,0 +1,160 @@
+"""The planner: which algorithm (and its parameters) for a ConvSpec.
+
+Candidates are every registered algorithm.  Each gets an estimated time
+(:mod:`.cost`) and memory; some are excluded for accuracy:
+
+* integer data never take an FFT path unless a rounding-error bound proves
+  that rounding the float64 result recovers the exact integers;
+* ``accuracy='high'`` keeps only the direct method (per-output error bound);
+* with ``method='auto'``, data holding NaN or Inf take the direct method, so
+  a non-finite value only spoils the outputs whose window contains it (an
+  FFT spreads it everywhere);
+* a method whose memory estimate exceeds ``FASTCONV_MAX_MEMORY`` is skipped.
+
+Measured choices (``measure=True``) are kept as wisdom and preferred over
+the model for problems of the same bucketed shape.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import _config
+from ..algorithms import FFT_METHODS, REGISTRY
+from . import cost, wisdom
+
+EPS64 = np.finfo(np.float64).eps
+
+
+def fft_exact_for_ints(spec, xmax: float, kmax: float) -> bool:
+    """True when float64 FFT round-off is provably below 0.25 for these data.
+
+    Bound used: ``3 * eps * log2(P) * ||x||_2 * ||k||_2`` with
+    ``||x||_2 <= max|x| * sqrt(size)``.
+    """
+    P = float(np.prod([N + K for N, K in zip(spec.n, spec.m)]))
+    bound = (3 * EPS64 * np.log2(max(P, 2)) * xmax * np.sqrt(np.prod(spec.n))
+             * kmax * np.sqrt(np.prod(spec.m)))
+    return bool(bound < 0.25)
+
+
+class Plan:
+    """An executable choice of algorithm for one convolution problem.
+
+    Build it with :func:`fastconv.plan`.  ``p(in1, in2)`` computes the
+    convolution with the plan's method and parameters (arrays must have the
+    shapes and dtypes the plan was made for); ``p.method`` names the
+    algorithm; ``p.explain()`` returns every candidate with its estimated
+    cost, memory, measured time (if measured) and why it was or was not
+    chosen.
+    """
+
+    def __init__(self, prep, method, params, candidates, reason, requested):
+        self._prep = prep
+        self.spec = prep.spec
+        self.method = method
+        self.params = params
+        self.candidates = candidates
+        self.reason = reason
+        self._requested = requested
+
+    def __repr__(self):
+        s = self.spec
+        return (f"<fastconv.Plan method={self.method!r} n={s.n} m={s.m} "
+                f"batch={s.batch} dtype={s.dtype} mode={s.mode!r}>")
+
+    def explain(self) -> str:
+        """Human-readable table of candidates, estimates and the choice."""
+        s = self.spec
+        lines = [
+            f"problem: input {s.n} x kernel {s.m}, batch {s.batch}, "
+            f"{s.dtype}, mode={s.mode!r}, boundary={s.boundary!r}, "
+            f"{s.outputs} outputs x {s.taps} taps",
+            f"{'method':<14}{'estimate':>12}{'measured':>12}{'memory':>12}  note",
+        ]
+        for c in self.candidates:
+            est = f"{c['estimate'] * 1e3:.3f} ms"
+            meas = "-" if c.get("measured") is None else f"{c['measured'] * 1e3:.3f} ms"
+            mem = f"{c['memory'] / 2**20:.1f} MiB"
+            mark = "<- chosen" if c["method"] == self.method else c.get("excluded", "")
+            lines.append(f"{c['method']:<14}{est:>12}{meas:>12}{mem:>12}  {mark}")
+        lines.append(f"chosen: {self.method} ({self.reason})")
+        return "\n".join(lines)
+
+    def __call__(self, in1, in2, out=None):
+        from .._core import run_prepared
+
+        prep = self._prep.rebind(in1, in2)
+        return run_prepared(prep, self, out)
+
+
+def candidates_for(spec, threads, *, ints_fft_ok, accuracy):
+    """Estimate every method; mark exclusions."""
+    cands = []
+    budget = _config.max_memory()
+    for name, (est, mkparams) in cost.ESTIMATORS.items():
+        params = mkparams(spec)
+        c = {"method": name, "params": params,
+             "estimate": float(est(spec, threads, params) if params else est(spec, threads)),
+             "memory": cost.memory(spec, name, params)}
+        if name in FFT_METHODS:
+            if np.dtype(spec.dtype).kind in "iu" and not ints_fft_ok:
+                c["excluded"] = "integers: exactness not provable"
+            elif accuracy == "high":
+                c["excluded"] = "accuracy='high'"
+            if name != "fft" and all(b is None for b in params["blocks"]):
+                c["excluded"] = c.get("excluded") or "no axis benefits from blocking"
+        if c["memory"] > budget and "excluded" not in c:
+            c["excluded"] = f"memory {c['memory'] / 2**30:.2f} GiB > budget"
+        cands.append(c)
+    return cands
+
+
+def choose(prep, method, accuracy, measure, data_ok):
+    """Return a Plan for the prepared problem."""
+    spec = prep.spec
+    threads = _config.get_threads()
+    ints_fft_ok = prep.ints_fft_ok()
+    cands = candidates_for(spec, threads, ints_fft_ok=ints_fft_ok, accuracy=accuracy)
+    by_name = {c["method"]: c for c in cands}
+    if method != "auto":
+        c = by_name[method]
+        if c["memory"] > _config.max_memory():
+            raise ValueError(
+                f"method={method!r} would need about {c['memory'] / 2**30:.2f} GiB "
+                f"(FASTCONV_MAX_MEMORY allows {_config.max_memory() / 2**30:.2f} GiB); "
+                f"use method='auto' or a blocked method")
+        return Plan(prep, method, c["params"], cands, "requested", method)
+    ok = [c for c in cands if "excluded" not in c]
+    if not ok:
+        need = min(c["memory"] for c in cands)
+        raise ValueError(
+            f"in1/in2 too large: every method needs at least {need / 2**30:.2f} GiB, "
+            f"more than FASTCONV_MAX_MEMORY ({_config.max_memory() / 2**30:.2f} GiB)")
+    if measure:
+        for c in ok:
+            c["measured"] = _time_candidate(prep, c, threads)
+        best = min(ok, key=lambda c: c["measured"])
+        wisdom.record(spec.key(), {"method": best["method"],
+                                   "times": {c["method"]: c["measured"] for c in ok}})
+        return Plan(prep, best["method"], best["params"], cands, "fastest measured", "auto")
+    w = wisdom.lookup(spec.key())
+    if w is not None and w.get("method") in {c["method"] for c in ok}:
+        for c in ok:
+            c["measured"] = w.get("times", {}).get(c["method"])
+        best = by_name[w["method"]]
+        return Plan(prep, best["method"], best["params"], cands, "wisdom (measured earlier)", "auto")
+    best = min(ok, key=lambda c: c["estimate"])
+    return Plan(prep, best["method"], best["params"], cands, "lowest estimated cost", "auto")
+
+
+def _time_candidate(prep, c, threads, repeat=3):
+    from .._core import execute
+
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        execute(prep, c["method"], c["params"], threads)
+        best = min(best, time.perf_counter() - t0)
+    return best
