@@ -1,0 +1,200 @@
+"""Drop-in replacements for scipy.ndimage's convolution filters.
+
+``convolve``, ``correlate``, ``convolve1d`` and ``correlate1d`` with
+scipy.ndimage's signatures, every mode ('reflect', 'constant', 'nearest',
+'mirror', 'wrap', 'grid-constant', 'grid-mirror', 'grid-wrap'), ``cval``,
+``origin``, ``output`` and ``axes``.  The output has the input's shape; the
+work goes through fastconv's planner.
+
+Precision: float32 (and float16) input with real weights is computed in
+float32; everything else in float64 (complex128 for complex data), as scipy
+does.  Integer outputs are truncated toward zero like scipy's C cast.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import _validate as V
+from ._core import convolve_impl
+
+__all__ = ["convolve", "correlate", "convolve1d", "correlate1d"]
+
+# ndimage mode -> numpy.pad mode (for these filters the grid-* modes coincide)
+_MODES = {
+    "reflect": "symmetric", "grid-mirror": "symmetric",
+    "mirror": "reflect",
+    "nearest": "edge",
+    "wrap": "wrap", "grid-wrap": "wrap",
+    "constant": "constant", "grid-constant": "constant",
+}
+
+
+def _check_mode(mode):
+    if not isinstance(mode, str):
+        raise RuntimeError("A sequence of modes is not supported")
+    if mode not in _MODES:
+        raise RuntimeError(f"boundary mode not supported: {mode!r}; expected one "
+                           f"of {sorted(_MODES)}")
+    return _MODES[mode]
+
+
+def _output_dtype(output, input, complex_out):
+    """Result dtype from ``output`` (None, a dtype or an array)."""
+    if output is None:
+        dt = input.dtype
+        return np.promote_types(dt, np.complex64) if complex_out else dt
+    if isinstance(output, np.ndarray):
+        dt = output.dtype
+    else:
+        try:
+            dt = np.dtype(output)
+        except TypeError as exc:
+            raise TypeError(f"output must be None, a dtype or an ndarray, got "
+                            f"{output!r}") from exc
+    if complex_out and dt.kind != "c":
+        raise RuntimeError("output must have complex dtype")
+    return dt
+
+
+def _filter(input, weights, output, mode, cval, origin, axes, convolution):
+    x = V.as_array(input, "input")
+    w = V.as_array(weights, "weights")
+    pad_mode = _check_mode(mode)
+    V.check_cval(cval)
+    ax = V.check_axes(axes, x.ndim) if x.ndim else ()
+    complex_out = x.dtype.kind == "c" or w.dtype.kind == "c"
+    out_dt = _output_dtype(output, x, complex_out)
+    # weights may carry size-1 axes for the non-filtered dimensions
+    if w.ndim == x.ndim and len(ax) < x.ndim:
+        if any(w.shape[d] != 1 for d in range(x.ndim) if d not in ax):
+            raise RuntimeError(f"weights.ndim ({w.ndim}) must match len(axes) ({len(ax)})")
+        w = w.reshape([w.shape[d] for d in ax])
+    if w.ndim != len(ax):
+        raise RuntimeError(f"weights.ndim ({w.ndim}) must match len(axes) ({len(ax)})")
+    if w.size == 0:
+        raise RuntimeError("no filter weights given")
+    if np.ndim(origin) == 0:
+        origins = [operator.index(origin)] * len(ax)
+    else:
+        origins = [operator.index(o) for o in origin]
+        if len(origins) != len(ax):
+            raise RuntimeError("sequence argument must have length equal to input rank")
+    if convolution:
+        w = w[(slice(None, None, -1),) * w.ndim]
+        origins = [-o - (1 - (L & 1)) for o, L in zip(origins, w.shape)]
+        if w.dtype.kind == "c":   # correlate below conjugates; undo it
+            w = np.conj(w)
+    for o, L in zip(origins, w.shape):
+        if o < -(L // 2) or o > (L - 1) // 2:
+            raise ValueError("Invalid origin; origin must satisfy "
+                             "-(weights.shape[k] // 2) <= origin[k] <= "
+                             "(weights.shape[k]-1) // 2")
+    if x.size == 0:
+        return _deliver(np.zeros(x.shape, out_dt), output)
+    if complex_out:
+        cd = np.dtype(np.complex128)
+    elif x.dtype in (np.float32, np.float16) and w.dtype.kind != "c":
+        cd = np.dtype(np.float32)
+    else:
+        cd = np.dtype(np.float64)
+    pads = [(0, 0)] * x.ndim
+    for d, o, L in zip(ax, origins, w.shape):
+        before = L // 2 + o
+        pads[d] = (before, L - 1 - before)
+    xc = x.astype(cd, copy=False)
+    if pad_mode == "constant":
+        xp = np.pad(xc, pads, mode="constant", constant_values=np.asarray(cval).astype(cd))
+    else:
+        xp = np.pad(xc, pads, mode=pad_mode)
+    # expand weights to full rank for the engine (size-1 on non-filtered axes)
+    wshape = [1] * x.ndim
+    for d, L in zip(ax, w.shape):
+        wshape[d] = L
+    wf = w.astype(cd, copy=False).reshape(wshape)
+    y = convolve_impl(xp, wf, "valid", "auto", ax, "constant", 0, None, "default",
+                      "correlate", dtypes=(cd, cd))
+    return _deliver(y, output, out_dt)
+
+
+def _deliver(y, output, out_dt=None):
+    if isinstance(output, np.ndarray):
+        if output.shape != y.shape:
+            raise RuntimeError("output shape not correct")
+        output[...] = y.astype(output.dtype, copy=False) if output.dtype.kind in "iu" \
+            else y
+        return output
+    if out_dt is not None and y.dtype != out_dt:
+        if out_dt.kind in "iu" and y.dtype.kind == "c":
+            y = y.real
+        return y.astype(out_dt)
+    return y
+
+
+def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
+              axes=None):
+    """Multidimensional correlation (scipy.ndimage.correlate semantics).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.correlate(np.arange(5.), [1, 2, 3])
+    array([ 3.,  8., 14., 20., 22.])
+    """
+    return _filter(input, weights, output, mode, cval, origin, axes, False)
+
+
+def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
+             axes=None):
+    """Multidimensional convolution (scipy.ndimage.convolve semantics).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.convolve(np.arange(5.), [1, 2, 3])
+    array([ 1.,  4., 10., 16., 20.])
+    """
+    return _filter(input, weights, output, mode, cval, origin, axes, True)
+
+
+def _one_d(input, weights, axis, output, mode, cval, origin, convolution):
+    x = V.as_array(input, "input")
+    w = V.as_array(weights, "weights")
+    if w.ndim != 1:
+        raise RuntimeError("no filter weights given" if w.size == 0
+                           else "weights must be one-dimensional")
+    if w.size == 0:
+        raise RuntimeError("no filter weights given")
+    if x.ndim == 0:
+        raise ValueError("input must have at least one dimension")
+    ax = V.check_axes(axis, x.ndim, "axis")
+    return _filter(x, w, output, mode, cval, origin, ax, convolution)
+
+
+def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0,
+                origin=0):
+    """1-D correlation along one axis (scipy.ndimage.correlate1d semantics).
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
+    array([ 8, 26,  8, 12,  7, 28, 36,  9])
+    """
+    return _one_d(input, weights, axis, output, mode, cval, origin, False)
+
+
+def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0,
+               origin=0):
+    """1-D convolution along one axis (scipy.ndimage.convolve1d semantics).
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
+    array([14, 24,  4, 13, 12, 36, 27,  0])
+    """
+    return _one_d(input, weights, axis, output, mode, cval, origin, True)

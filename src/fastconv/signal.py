@@ -1,0 +1,264 @@
+"""Drop-in replacements for scipy.signal's convolution functions.
+
+Same signatures, defaults, result dtypes and shapes as scipy.signal; the work
+goes through fastconv's planner (all cores, overlap-add/save considered,
+exact integers).  Differences, all deliberate:
+
+* empty inputs raise ``ValueError`` (scipy raises assorted errors, or returns
+  an empty array for fftconvolve/oaconvolve, which fastconv keeps);
+* integer results are exact (scipy's FFT path may round them wrongly for
+  large values);
+* ``fftconvolve``/``oaconvolve`` may use the direct method when it is
+  faster; for finite data the numbers agree to floating-point tolerance.
+  With NaN/Inf they stay local instead of spreading.
+* ``choose_conv_method`` answers with fastconv's planner and maps its blocked
+  FFT methods to ``'fft'``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as V
+from ._core import convolve_impl
+
+__all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d",
+           "correlate2d", "choose_conv_method", "correlation_lags"]
+
+_MODE_MSG = "Acceptable mode flags are 'valid', 'same', or 'full'."
+_METHOD_MSG = "Acceptable method flags are 'auto', 'direct', or 'fft'."
+
+
+def _check_mode(mode):
+    if mode not in V.MODES:
+        raise ValueError(f"{_MODE_MSG} Got mode={mode!r}")
+    return mode
+
+
+def _direct_dtypes(a, b):
+    """scipy.signal.convolve's result dtype; ints computed exactly."""
+    rd = np.result_type(a, b)
+    cd, _ = V.dtype_policy(a.dtype, b.dtype)
+    return cd, rd
+
+
+def _fft_dtypes(a, b):
+    """fftconvolve's dtype: ints/bools -> float64, float16 -> float32."""
+    def lift(dt):
+        if dt.kind in "biu":
+            return np.dtype(np.float64)
+        if dt == np.float16:
+            return np.dtype(np.float32)
+        return dt
+    rd = np.result_type(lift(a.dtype), lift(b.dtype))
+    return V.dtype_policy(rd, rd)[0], rd
+
+
+def _arrays(in1, in2):
+    a = V.as_array(in1, "in1")
+    b = V.as_array(in2, "in2")
+    return a, b
+
+
+def _generic(in1, in2, mode, method, op):
+    a, b = _arrays(in1, in2)
+    _check_mode(mode)
+    if method not in ("auto", "direct", "fft"):
+        raise ValueError(f"{_METHOD_MSG} Got method={method!r}")
+    if a.ndim == b.ndim == 0:
+        return a * (np.conj(b) if op == "correlate" else b)
+    if a.ndim != b.ndim:
+        raise ValueError("in1 and in2 should have the same dimensionality")
+    return convolve_impl(a, b, mode, method, None, "constant", 0, None, "default",
+                         op, dtypes=_direct_dtypes(a, b))
+
+
+def convolve(in1, in2, mode="full", method="auto"):
+    """Convolve two N-D arrays (scipy.signal.convolve, same semantics).
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.convolve([1, 2, 3], [0, 1, 0.5])
+    array([0. , 1. , 2.5, 4. , 1.5])
+    """
+    return _generic(in1, in2, mode, method, "convolve")
+
+
+def correlate(in1, in2, mode="full", method="auto"):
+    """Cross-correlate two N-D arrays (scipy.signal.correlate, same semantics).
+
+    ``z[k] = sum_l in1[l] * conj(in2[l - k + N - 1])`` as in scipy.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.correlate([1, 2, 3], [0, 1, 0.5])
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    """
+    return _generic(in1, in2, mode, method, "correlate")
+
+
+def _fft_family(in1, in2, mode, axes, method):
+    a, b = _arrays(in1, in2)
+    _check_mode(mode)
+    if a.ndim == b.ndim == 0:
+        return a * b
+    if a.ndim != b.ndim:
+        raise ValueError("in1 and in2 should have the same dimensionality")
+    if a.size == 0 or b.size == 0:
+        return np.array([])
+    return convolve_impl(a, b, mode, method, axes, "constant", 0, None, "default",
+                         "convolve", dtypes=_fft_dtypes(a, b))
+
+
+def fftconvolve(in1, in2, mode="full", axes=None):
+    """Convolve two N-D arrays using FFT (scipy.signal.fftconvolve semantics).
+
+    fastconv's planner may pick the direct or a blocked FFT method when it is
+    faster; results agree to floating-point tolerance for finite data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import signal
+    >>> np.round(signal.fftconvolve([1., 2, 3], [1., 1]), 12)
+    array([1., 3., 5., 3.])
+    """
+    return _fft_family(in1, in2, mode, axes, "auto")
+
+
+def oaconvolve(in1, in2, mode="full", axes=None):
+    """Convolve two N-D arrays using overlap-add (scipy.signal.oaconvolve).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import signal
+    >>> np.round(signal.oaconvolve([1., 2, 3], [1., 1]), 12)
+    array([1., 3., 5., 3.])
+    """
+    return _fft_family(in1, in2, mode, axes, "auto")
+
+
+_BOUNDARY2D = {"fill": "constant", "pad": "constant", "wrap": "wrap",
+               "circular": "wrap", "symm": "symmetric", "symmetric": "symmetric"}
+
+
+def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
+    a, b = _arrays(in1, in2)
+    if not a.ndim == b.ndim == 2:
+        raise ValueError(f"{name} inputs must both be 2-D arrays")
+    _check_mode(mode)
+    if boundary not in _BOUNDARY2D:
+        raise ValueError("Acceptable boundary flags are 'fill', 'circular' "
+                         f"(or 'wrap'), and 'symmetric' (or 'symm'). Got {boundary!r}")
+    V.check_cval(fillvalue, "fillvalue")
+    cd, rd = _direct_dtypes(a, b)
+    swapped = mode == "valid" and not (a.shape[0] >= b.shape[0] and a.shape[1] >= b.shape[1])
+    if swapped:
+        if not (b.shape[0] >= a.shape[0] and b.shape[1] >= a.shape[1]):
+            raise ValueError("For 'valid' mode, one must be at least as large "
+                             "as the other in every dimension")
+        a, b = b, a
+    fill = fillvalue
+    if cd.kind in "iu" and float(np.real(fill)) != int(np.real(fill)):
+        cd = np.dtype(np.float64)   # scipy casts fillvalue to the data type
+        fill = np.asarray(fillvalue).astype(rd).item()
+    if cd.kind != "c":
+        fill = np.real(fill)
+    y = convolve_impl(a, b, mode, "auto", None, _BOUNDARY2D[boundary], fill, None,
+                      "default", op, dtypes=(cd, rd))
+    if swapped and op == "correlate":
+        y = y[::-1, ::-1]
+    return y
+
+
+def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+    """Convolve two 2-D arrays (scipy.signal.convolve2d semantics).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import signal
+    >>> signal.convolve2d(np.eye(2), np.ones((2, 2)), boundary='wrap', mode='same')
+    array([[2., 2.],
+           [2., 2.]])
+    """
+    return _two_d(in1, in2, mode, boundary, fillvalue, "convolve", "convolve2d")
+
+
+def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+    """Cross-correlate two 2-D arrays (scipy.signal.correlate2d semantics).
+
+    Like scipy, when 'valid' needs the inputs swapped the result is flipped
+    but not conjugated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import signal
+    >>> signal.correlate2d(np.arange(4.).reshape(2, 2), np.ones((1, 1)))
+    array([[0., 1.],
+           [2., 3.]])
+    """
+    return _two_d(in1, in2, mode, boundary, fillvalue, "correlate", "correlate2d")
+
+
+def choose_conv_method(in1, in2, mode="full", measure=False):
+    """Return 'direct' or 'fft' as fastconv's planner would choose.
+
+    With ``measure=True`` returns ``(method, times)`` where ``times`` maps
+    'direct' and 'fft' to seconds (fastconv's direct and best FFT method).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import signal
+    >>> signal.choose_conv_method(np.ones(100), np.ones(3))
+    'direct'
+    """
+    from ._api import plan
+
+    a, b = _arrays(in1, in2)
+    _check_mode(mode)
+    if a.ndim != b.ndim:
+        raise ValueError("in1 and in2 should have the same dimensionality")
+    if a.size == 0 or b.size == 0 or a.ndim == 0:
+        return ("direct", {"direct": 0.0, "fft": 0.0}) if measure else "direct"
+    p = plan(a, b, mode=mode, measure=bool(measure))
+    method = "direct" if p.method == "direct" else "fft"
+    if not measure:
+        return method
+    times = {"direct": None, "fft": None}
+    for c in p.candidates:
+        t = c.get("measured")
+        if t is None:
+            continue
+        key = "direct" if c["method"] == "direct" else "fft"
+        times[key] = t if times[key] is None else min(times[key], t)
+    return method, {k: (np.inf if v is None else v) for k, v in times.items()}
+
+
+def correlation_lags(in1_len, in2_len, mode="full"):
+    """Lag of each output of a 1-D :func:`correlate` (scipy semantics).
+
+    Output ``i`` of the full correlation is lag ``i - (in2_len - 1)``; 'same'
+    and 'valid' keep the outputs their mode keeps.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.correlation_lags(3, 2)
+    array([-1,  0,  1,  2])
+    """
+    _check_mode(mode)
+    n1, n2 = int(in1_len), int(in2_len)
+    full = np.arange(-n2 + 1, n1)
+    if mode == "full":
+        return full
+    if mode == "same":
+        start = (full.size - n1 + 1) // 2 if n1 % 2 else (full.size - n1) // 2
+        return full[start:start + n1]
+    if n1 >= n2:
+        return np.arange(n1 - n2 + 1)
+    return np.arange(n1 - n2, 1)
