@@ -1,0 +1,137 @@
+"""fastconv.convolve/correlate against the naive reference (tests/reference.py):
+every method x output mode x boundary x dtype x ndim (1-4) x axes."""
+import numpy as np
+import pytest
+
+import fastconv
+from tests import reference as ref
+from tests.conftest import BOUNDARIES, DTYPES, METHODS, MODES, assert_close, make, tolerance
+
+SHAPES = {
+    1: [((9,), (4,)), ((3,), (5,)), ((7,), (1,))],
+    2: [((6, 7), (3, 2)), ((2, 5), (3, 3))],
+    3: [((5, 4, 6), (2, 3, 3))],
+    4: [((4, 3, 3, 5), (2, 1, 3, 2))],
+}
+
+
+def _expected_dtype(a, b):
+    kinds = {a.kind, b.kind}
+    if kinds <= {"b", "i", "u"}:
+        return np.dtype(np.uint64) if kinds <= {"b", "u"} and "u" in kinds else np.dtype(np.int64)
+    return np.result_type(a, b)
+
+
+def _cases():
+    for ndim, shapes in SHAPES.items():
+        for xs, ks in shapes:
+            for mode in MODES:
+                if mode == "valid" and not (all(a >= b for a, b in zip(xs, ks)) or
+                                            all(a <= b for a, b in zip(xs, ks))):
+                    continue
+                yield ndim, xs, ks, mode
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("ndim,xs,ks,mode", list(_cases()))
+@pytest.mark.parametrize("op", ["convolve", "correlate"])
+def test_float64_all_combinations(method, boundary, ndim, xs, ks, mode, op, rng):
+    x = make(rng, xs, np.float64)
+    k = make(rng, ks, np.float64)
+    cval = 0.75 if boundary == "constant" else 0
+    got = getattr(fastconv, op)(x, k, mode=mode, method=method, boundary=boundary, cval=cval)
+    want = getattr(ref, op)(x, k, mode, boundary, cval)
+    assert_close(got, want, tolerance(np.float64, x, k))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("boundary", ["constant", "reflect", "wrap"])
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_dtypes(dtype, method, mode, boundary, ndim, rng):
+    xs, ks = SHAPES[ndim][0]
+    x = make(rng, xs, dtype)
+    k = make(rng, ks, dtype)
+    got = fastconv.convolve(x, k, mode=mode, method=method, boundary=boundary)
+    want = ref.convolve(x, k, mode, boundary)
+    assert got.dtype == _expected_dtype(x.dtype, k.dtype)
+    assert_close(got, want, tolerance(got.dtype, x, k))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("axes", [(0,), (1,), (2,), (0, 2), (-1, -2), (1, 2)])
+@pytest.mark.parametrize("mode", MODES)
+def test_axes_and_batch_broadcast(method, axes, mode, rng):
+    x = make(rng, (5, 6, 7), np.float64)
+    kshape = [1, 1, 1]
+    ax = sorted(a % 3 for a in axes)
+    for a, n in zip(ax, (3, 2)):
+        kshape[a] = n
+    # kernel batch axes of length 1 broadcast; make one batch axis full-length
+    batch_axes = [a for a in range(3) if a not in ax]
+    k = make(rng, kshape, np.float64)
+    got = fastconv.convolve(x, k, mode=mode, method=method, axes=axes)
+    # reference: loop over batch positions
+    xm = np.moveaxis(x, ax, range(3 - len(ax), 3))
+    km = np.moveaxis(k, ax, range(3 - len(ax), 3))
+    outs = [ref.convolve(xm[idx], km[(0,) * len(batch_axes)], mode)
+            for idx in np.ndindex(xm.shape[:3 - len(ax)])]
+    want = np.stack(outs).reshape(xm.shape[:3 - len(ax)] + outs[0].shape)
+    want = np.moveaxis(want, range(3 - len(ax), 3), ax)
+    assert_close(got, want, tolerance(np.float64, x, k))
+    if batch_axes:
+        # a kernel that differs along a batch axis (one kernel per channel)
+        kshape2 = list(kshape)
+        kshape2[batch_axes[0]] = x.shape[batch_axes[0]]
+        k2 = make(rng, kshape2, np.float64)
+        got2 = fastconv.convolve(x, k2, mode=mode, method=method, axes=axes)
+        for i in range(x.shape[batch_axes[0]]):
+            sl = [slice(None)] * 3
+            sl[batch_axes[0]] = slice(i, i + 1)
+            one = fastconv.convolve(x[tuple(sl)], k2[tuple(sl)], mode=mode,
+                                    method="direct", axes=axes)
+            assert_close(got2[tuple(sl)], one, tolerance(np.float64, x, k2))
+
+
+def test_large_ints_exact_on_every_method(rng):
+    # values whose products need ~60 bits: an FFT would round them wrongly
+    x = rng.integers(-2**29, 2**29, 300).astype(np.int64)
+    k = rng.integers(-2**29, 2**29, 40).astype(np.int64)
+    want = ref.convolve(x, k).astype(np.int64)
+    for method in ["auto", "direct"]:
+        np.testing.assert_array_equal(fastconv.convolve(x, k, method=method), want)
+    np.testing.assert_array_equal(fastconv.correlate(x, k), ref.correlate(x, k).astype(np.int64))
+
+
+def test_ints_use_fft_only_when_provably_exact(rng):
+    x = rng.integers(0, 4, 200_000).astype(np.uint8)
+    k = rng.integers(0, 4, 3000).astype(np.uint8)
+    p = fastconv.plan(x, k)
+    assert p.method != "direct"             # small values: FFT is provably exact
+    np.testing.assert_array_equal(p(x, k), np.convolve(x.astype(np.int64), k.astype(np.int64)))
+    big = (x.astype(np.int64) << 40)
+    p2 = fastconv.plan(big, k)
+    assert p2.method == "direct"
+    assert "exactness" in p2.explain()
+
+
+def test_out_parameter(rng):
+    x = make(rng, (20,), np.float64)
+    k = make(rng, (5,), np.float64)
+    out = np.empty(24, np.float32)
+    r = fastconv.convolve(x, k, out=out)
+    assert r is out
+    np.testing.assert_allclose(out, np.convolve(x, k), rtol=1e-5, atol=1e-5)
+
+
+def test_nan_stays_local_with_auto(rng):
+    x = make(rng, (5000,), np.float64)
+    x[2500] = np.nan
+    k = make(rng, (2000,), np.float64)
+    y = fastconv.convolve(x, k, mode="same")
+    assert np.isnan(y).sum() == 2000
+    with pytest.warns(RuntimeWarning, match="NaN or Inf"):
+        y2 = fastconv.convolve(x, k, mode="same", method="fft")
+    assert np.isnan(y2).all()

@@ -1,0 +1,122 @@
+"""Naive reference implementations: the ground truth of the tests.
+
+Deliberately simple and slow: explicit index arithmetic for boundary
+extension (independent of numpy.pad) and a loop over kernel taps with
+shifted accumulation for the convolution.  Integers are accumulated in
+Python ints (object arrays), so they are exact at any size.
+"""
+import itertools
+
+import numpy as np
+
+
+def source_index(i, n, boundary):
+    """Index into an axis of length n for a (possibly outside) position i.
+
+    Returns None when the value is the constant fill.
+    """
+    if 0 <= i < n:
+        return i
+    if boundary == "constant":
+        return None
+    if boundary == "edge":
+        return 0 if i < 0 else n - 1
+    if boundary == "wrap":
+        return i % n
+    if boundary == "symmetric":          # a b c | c b a | a b c ...
+        p = i % (2 * n)
+        return p if p < n else 2 * n - 1 - p
+    if boundary == "reflect":            # a b c | b a | b c ...
+        if n == 1:
+            return 0
+        p = i % (2 * n - 2)
+        return p if p < n else 2 * n - 2 - p
+    raise ValueError(boundary)
+
+
+def extend(x, pads, boundary, cval=0):
+    """Extend x by pads[(before, after)] per axis with the named boundary."""
+    x = np.asarray(x)
+    out_shape = [n + a + b for n, (a, b) in zip(x.shape, pads)]
+    out = np.empty(out_shape, dtype=object if x.dtype.kind in "biu" else x.dtype)
+    for idx in itertools.product(*[range(s) for s in out_shape]):
+        src = []
+        for i, n, (a, _) in zip(idx, x.shape, pads):
+            src.append(source_index(i - a, n, boundary))
+        out[idx] = cval if any(s is None for s in src) else x[tuple(src)].item()
+    return out
+
+
+def full_convolve(x, k):
+    """Full N-D linear convolution by shifted accumulation over kernel taps."""
+    x = np.asarray(x)
+    k = np.asarray(k)
+    exact = x.dtype.kind in "biuO" and k.dtype.kind in "biuO"
+    if exact:
+        x = np.vectorize(int, otypes=[object])(x)
+        k = np.vectorize(int, otypes=[object])(k)
+        acc_dtype = object
+    else:
+        acc_dtype = np.result_type(x.dtype, k.dtype, np.float64)
+        x = x.astype(acc_dtype)
+        k = k.astype(acc_dtype)
+    shape = [a + b - 1 for a, b in zip(x.shape, k.shape)]
+    y = np.zeros(shape, dtype=acc_dtype)
+    if exact:
+        y[...] = 0
+    for j in itertools.product(*[range(s) for s in k.shape]):
+        sl = tuple(slice(jj, jj + n) for jj, n in zip(j, x.shape))
+        y[sl] = y[sl] + k[j] * x
+    return y
+
+
+def convolve(x, k, mode="full", boundary="constant", cval=0):
+    """Reference for fastconv.convolve over all axes of x and k."""
+    x = np.asarray(x)
+    k = np.asarray(k)
+    if mode == "valid" and not all(a >= b for a, b in zip(x.shape, k.shape)):
+        x, k = k, x
+    K = k.shape
+    pads = [(m - 1, m - 1) for m in K]
+    ext = extend(x, pads, boundary, cval)
+    if x.dtype.kind not in "biu":
+        ext = ext.astype(x.dtype)
+    full = full_convolve(ext, k)       # index p <-> output n = p - (K - 1)
+    sl = []
+    for n, m in zip(x.shape, K):
+        if mode == "full":
+            s, L = 0, n + m - 1
+        elif mode == "same":
+            s, L = (m - 1) // 2, n
+        else:
+            s, L = m - 1, n - m + 1
+        sl.append(slice(s + m - 1, s + m - 1 + L))
+    return full[tuple(sl)]
+
+
+def correlate(x, k, mode="full", boundary="constant", cval=0):
+    k = np.asarray(k)
+    k = k[(slice(None, None, -1),) * k.ndim]
+    if k.dtype.kind == "c":
+        k = np.conj(k)
+    return convolve(x, k, mode, boundary, cval)
+
+
+def ndimage_correlate(x, w, mode, cval=0.0, origin=0):
+    """Reference for scipy.ndimage.correlate semantics via explicit loops."""
+    names = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect",
+             "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap",
+             "constant": "constant", "grid-constant": "constant"}
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    origins = [origin] * x.ndim if np.ndim(origin) == 0 else list(origin)
+    out = np.zeros(x.shape)
+    for idx in itertools.product(*[range(s) for s in x.shape]):
+        acc = 0.0
+        for j in itertools.product(*[range(s) for s in w.shape]):
+            src = [source_index(i + jj - (L // 2 + o), n, names[mode])
+                   for i, jj, L, o, n in zip(idx, j, w.shape, origins, x.shape)]
+            v = cval if any(s is None for s in src) else x[tuple(src)]
+            acc += w[j] * v
+        out[idx] = acc
+    return out
