@@ -166,8 +166,13 @@ def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
         fill = np.asarray(fillvalue).astype(rd).item()
     if cd.kind != "c":
         fill = np.real(fill)
-    y = convolve_impl(a, b, mode, "auto", None, _BOUNDARY2D[boundary], fill, None,
-                      "default", op, dtypes=(cd, rd))
+    # scipy's correlate2d centres 'same' on K // 2 (convolve2d on (K - 1) // 2);
+    # for even kernels that is one sample further, so take it from 'full'.
+    shift = op == "correlate" and mode == "same" and any(K % 2 == 0 for K in b.shape)
+    y = convolve_impl(a, b, "full" if shift else mode, "auto", None,
+                      _BOUNDARY2D[boundary], fill, None, "default", op, dtypes=(cd, rd))
+    if shift:
+        y = y[tuple(slice(K // 2, K // 2 + N) for N, K in zip(a.shape, b.shape))]
     if swapped and op == "correlate":
         y = y[::-1, ::-1]
     return y
