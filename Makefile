@@ -1,0 +1,26 @@
+# fastconv: `make demo` and `make test` work from a fresh clone (they create .venv).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py --out demo_out
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# benchmarks never run in the tests; BLAS env overrides are dropped for them only
+bench: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache .hypothesis

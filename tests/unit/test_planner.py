@@ -1,0 +1,112 @@
+"""Planner, Plan objects, wisdom, threads, lazy import."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv.planning import wisdom
+
+
+def test_plan_explain_lists_every_candidate():
+    x = np.random.default_rng(0).standard_normal(50_000)
+    k = np.ones(7)
+    p = fastconv.plan(x, k)
+    text = p.explain()
+    for name in ["direct", "fft", "overlap-add", "overlap-save", "chosen:"]:
+        assert name in text
+    assert p.method == "direct"
+    np.testing.assert_allclose(p(x, k), np.convolve(x, k), atol=1e-10)
+
+
+def test_planner_prefers_fft_family_for_long_kernels():
+    p = fastconv.plan(np.ones(1_000_000), np.ones(4096))
+    assert p.method in ("fft", "overlap-add", "overlap-save")
+
+
+def test_accuracy_high_forces_direct():
+    # wide dynamic range: a tiny output next to huge ones
+    x = np.zeros(4000)
+    x[:2000] = 1e12
+    x[3000] = 1.0
+    k = np.ones(1500)
+    p = fastconv.plan(x, k, mode="same", accuracy="high")
+    assert p.method == "direct"
+    y = fastconv.convolve(x, k, mode="same", accuracy="high")
+    # outputs whose window holds only the 1.0 must be exactly 1.0
+    assert y[3200] == 1.0
+    assert "accuracy='high'" in p.explain()
+
+
+def test_measure_records_wisdom(tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTCONV_WISDOM_DIR", str(tmp_path))
+    wisdom.forget()
+    x = np.random.default_rng(1).standard_normal(4000)
+    k = np.random.default_rng(2).standard_normal(64)
+    p = fastconv.plan(x, k, measure=True)
+    assert all(c.get("measured") for c in p.candidates if "excluded" not in c)
+    data = json.loads((tmp_path / wisdom.FILENAME).read_text())
+    assert p.spec.key() in data
+    assert data[p.spec.key()]["method"] == p.method
+    # a later plan of the same bucketed shape reuses it
+    p2 = fastconv.plan(x[:3900], k)
+    assert p2.method == p.method and "wisdom" in p2.explain()
+    wisdom.forget()
+    assert not (tmp_path / wisdom.FILENAME).exists()
+
+
+def test_wisdom_disabled(monkeypatch):
+    monkeypatch.setenv("FASTCONV_WISDOM_DIR", "off")
+    assert wisdom.record("k", {"method": "fft"}) is False
+    assert wisdom.load() == {}
+
+
+def test_threads_setting_and_context():
+    n0 = fastconv.get_threads()
+    with fastconv.threads(1):
+        assert fastconv.get_threads() == 1
+        y = fastconv.convolve(np.ones(100_000), np.ones(9))
+    assert fastconv.get_threads() == n0
+    np.testing.assert_allclose(y[8:-8], 9.0)
+    fastconv.set_threads(1)
+    try:
+        assert fastconv.get_threads() == 1
+    finally:
+        fastconv.set_threads(fastconv._config._max_threads())
+
+
+def test_threads_give_same_numbers():
+    x = np.random.default_rng(3).standard_normal((64, 300))
+    k = np.random.default_rng(4).standard_normal((5, 5))
+    with fastconv.threads(1):
+        a = fastconv.convolve(x, k)
+    b = fastconv.convolve(x, k)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_memory_budget_skips_big_methods(monkeypatch):
+    # a budget that fits the direct method only: auto still succeeds
+    x = np.ones(200_000)
+    k = np.ones(3000)
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(8 * 420_000))
+    p = fastconv.plan(x, k)
+    assert p.method == "direct"
+    assert "budget" in p.explain()
+
+
+def test_import_is_light_and_compiles_nothing():
+    code = ("import sys, fastconv; "
+            "heavy = [m for m in ('numba', 'scipy', 'llvmlite') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""
+
+
+def test_lazy_namespaces():
+    assert fastconv.signal.convolve is not None
+    assert fastconv.ndimage.correlate is not None
+    with pytest.raises(AttributeError):
+        fastconv.nonexistent  # noqa: B018
