@@ -29,7 +29,7 @@ def make_signal(n=200_000, fs=48_000.0, seed=1):
     """A chirp in noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(n) / fs
-    return np.sin(2 * np.pi * (200 + 3000 * t) * t) + 0.5 * rng.standard_normal(n)
+    return np.sin(2 * np.pi * (200 + 100 * t) * t) + 0.5 * rng.standard_normal(n)
 
 
 def write_pgm(path, img):
@@ -90,8 +90,8 @@ def main():
     write_pgm(os.path.join(args.out, "image_edges.pgm"), edges)
 
     sig = make_signal()
-    lowpass = gaussian(20.0)                 # 121-tap smoother
-    smooth = timed("signal smoothing (121 taps)", fastconv.convolve, sig, lowpass, mode="same")
+    lowpass = gaussian(4.0)                  # 25-tap Gaussian smoother
+    smooth = timed("signal smoothing (25 taps)", fastconv.convolve, sig, lowpass, mode="same")
     reverb = np.random.default_rng(2).standard_normal(24_000) * np.exp(-np.arange(24_000) / 4000)
     wet = timed("signal through a 0.5 s impulse response", fastconv.convolve, sig, reverb)
     save_npy(os.path.join(args.out, "signal.npy"), sig)

@@ -141,7 +141,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.correlate(np.arange(5.), [1, 2, 3])
-    array([ 3.,  8., 14., 20., 22.])
+    array([ 3.,  8., 14., 20., 23.])
     """
     return _filter(input, weights, output, mode, cval, origin, axes, False)
 
@@ -155,7 +155,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.convolve(np.arange(5.), [1, 2, 3])
-    array([ 1.,  4., 10., 16., 20.])
+    array([ 1.,  4., 10., 16., 21.])
     """
     return _filter(input, weights, output, mode, cval, origin, axes, True)
 

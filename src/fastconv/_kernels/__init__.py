@@ -11,8 +11,12 @@ FLAGS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False,
              fastmath={"contract"})
 
 
-def jit(func=None, *, parallel=False):
-    """Decorate ``func`` with the project's numba flags."""
+def jit(func=None, *, parallel=False, inline=False):
+    """Decorate ``func`` with the project's numba flags.
+
+    ``inline=True`` inlines a helper into its callers at numba IR level.
+    """
     def wrap(f):
-        return numba.njit(parallel=parallel, **FLAGS)(f)
+        return numba.njit(parallel=parallel, inline="always" if inline else "never",
+                          **FLAGS)(f)
     return wrap(func) if func is not None else wrap

@@ -90,9 +90,22 @@ class Plan:
 
 
 def candidates_for(spec, threads, *, ints_fft_ok, accuracy):
-    """Estimate every method; mark exclusions."""
+    """Estimate every method; mark exclusions (a fresh list of dicts)."""
+    key = (spec, threads, ints_fft_ok, accuracy, _config.max_memory())
+    cached = _CANDIDATES.get(key)
+    if cached is None:
+        cached = _estimate(spec, threads, ints_fft_ok, accuracy, key[-1])
+        if len(_CANDIDATES) > 512:
+            _CANDIDATES.clear()
+        _CANDIDATES[key] = cached
+    return [dict(c) for c in cached]
+
+
+_CANDIDATES = {}
+
+
+def _estimate(spec, threads, ints_fft_ok, accuracy, budget):
     cands = []
-    budget = _config.max_memory()
     for name, (est, mkparams) in cost.ESTIMATORS.items():
         params = mkparams(spec)
         c = {"method": name, "params": params,

@@ -1,0 +1,40 @@
+"""Interleaved timing: ours and the anchors in one process, medians, ratios.
+
+Each round times every contender once, in rotating order, so drift of the
+machine's speed hits all of them alike; the median over rounds is reported.
+A contender slower than ``slow_s`` on its warm-up run gets fewer rounds.
+"""
+import gc
+import time
+
+import numpy as np
+
+
+def measure(contenders, rounds=7, slow_s=1.0, budget_s=20.0):
+    """contenders: dict name -> zero-arg callable.  Returns name -> median s."""
+    names = list(contenders)
+    first = {}
+    for n in names:                      # warm-up: JIT, plan caches, page faults
+        t0 = time.perf_counter()
+        contenders[n]()
+        first[n] = time.perf_counter() - t0
+    times = {n: [] for n in names}
+    spent = 0.0
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for n in order:
+            if first[n] > slow_s and len(times[n]) >= 2:
+                continue
+            gc.collect()
+            t0 = time.perf_counter()
+            contenders[n]()
+            dt = time.perf_counter() - t0
+            times[n].append(dt)
+            spent += dt
+        if spent > budget_s and all(len(v) >= 3 for v in times.values()):
+            break
+    return {n: float(np.median(v)) for n, v in times.items()}
+
+
+def fmt_ms(t):
+    return f"{t * 1e3:9.2f}"

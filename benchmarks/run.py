@@ -1,0 +1,112 @@
+"""`make bench`: fastconv against numpy / scipy / OpenCV, same run, same machine.
+
+Prints, per case, the median time of every contender and the ratio
+fastconv / anchor (below 1.0 = fastconv faster).  `--only 1d|2d|3d` runs a
+subset; `--json PATH` also writes the numbers.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+
+import numpy as np
+import scipy.ndimage as ndi
+import scipy.signal as ss
+
+sys.path.insert(0, os.path.dirname(__file__))
+import fastconv  # noqa: E402
+from harness import fmt_ms, measure  # noqa: E402
+
+try:
+    import cv2
+except ImportError:  # pragma: no cover - optional anchor
+    cv2 = None
+
+
+def case_1d(K, rng):
+    x = rng.standard_normal(1_000_000)
+    h = rng.standard_normal(K)
+    c = {"fastconv": lambda: fastconv.convolve(x, h, mode="same")}
+    if K <= 512:      # numpy.convolve is O(N*K) through BLAS dots: hopeless above
+        c["numpy.convolve"] = lambda: np.convolve(x, h, mode="same")
+    c["scipy.convolve(auto)"] = lambda: ss.convolve(x, h, mode="same")
+    c["scipy.fftconvolve"] = lambda: ss.fftconvolve(x, h, mode="same")
+    c["scipy.oaconvolve"] = lambda: ss.oaconvolve(x, h, mode="same")
+    return c
+
+
+def case_2d(K, rng):
+    x = rng.standard_normal((2048, 2048)).astype(np.float32)
+    h = rng.standard_normal((K, K)).astype(np.float32)
+    c = {"fastconv": lambda: fastconv.convolve(x, h, mode="same")}
+    c["scipy.convolve(auto)"] = lambda: ss.convolve(x, h, mode="same")
+    if K <= 17:       # ndimage's direct loop takes tens of seconds above this
+        c["ndimage.convolve"] = lambda: ndi.convolve(x, h, mode="constant")
+    if cv2 is not None:
+        hf = np.ascontiguousarray(h[::-1, ::-1])
+        c["cv2.filter2D"] = lambda: cv2.filter2D(x, -1, hf, borderType=cv2.BORDER_CONSTANT)
+    return c
+
+
+def case_3d(K, rng):
+    x = rng.standard_normal((128, 128, 128)).astype(np.float32)
+    h = rng.standard_normal((K, K, K)).astype(np.float32)
+    c = {"fastconv": lambda: fastconv.convolve(x, h, mode="same")}
+    c["scipy.convolve(auto)"] = lambda: ss.convolve(x, h, mode="same")
+    c["scipy.fftconvolve"] = lambda: ss.fftconvolve(x, h, mode="same")
+    c["scipy.oaconvolve"] = lambda: ss.oaconvolve(x, h, mode="same")
+    if K <= 7:
+        c["ndimage.convolve"] = lambda: ndi.convolve(x, h, mode="constant")
+    return c
+
+
+GROUPS = {
+    "1d": ("1-D float64 N=1e6, mode='same'", case_1d, [8, 64, 512, 4096, 65536]),
+    "2d": ("2-D float32 2048x2048, KxK, mode='same'", case_2d, [3, 5, 9, 17, 31]),
+    "3d": ("3-D float32 128^3, K^3, mode='same'", case_3d, [3, 7, 15]),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=sorted(GROUPS), action="append")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    print(f"fastconv {fastconv.__version__}, threads={fastconv.get_threads()}, "
+          f"{platform.processor() or platform.machine()}, numpy {np.__version__}")
+    results = []
+    for key in args.only or list(GROUPS):
+        title, make, Ks = GROUPS[key]
+        print(f"\n## {title}")
+        for K in Ks:
+            cont = make(K, rng)
+            t = measure(cont, rounds=args.rounds)
+            ours = t.pop("fastconv")
+            best_name = min(t, key=t.get)
+            method = _method(key, K, rng)
+            row = {"group": key, "K": K, "fastconv_s": ours, "method": method,
+                   "anchors_s": t, "best_anchor": best_name,
+                   "ratio_best": ours / t[best_name]}
+            results.append(row)
+            parts = "  ".join(f"{n} {fmt_ms(v).strip()} ms ({ours / v:.2f}x)"
+                              for n, v in t.items())
+            print(f"K={K:<6} fastconv[{method}] {fmt_ms(ours).strip()} ms | {parts} | "
+                  f"vs best ({best_name}): {ours / t[best_name]:.2f}x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+def _method(key, K, rng):
+    shapes = {"1d": ((1_000_000,), (K,), np.float64),
+              "2d": ((2048, 2048), (K, K), np.float32),
+              "3d": ((128,) * 3, (K,) * 3, np.float32)}[key]
+    xs, ks, dt = shapes
+    return fastconv.plan(np.empty(xs, dt), np.ones(ks, dt), mode="same").method
+
+
+if __name__ == "__main__":
+    main()
