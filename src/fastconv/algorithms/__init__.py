@@ -3,14 +3,15 @@
 ``REGISTRY[name](x, k, starts, out_shape, params, nthreads) -> y`` computes
 the canonical problem described in :mod:`fastconv.algorithms._common`.
 """
-from . import direct, fft, overlap
+from . import direct, fft, hybrid, overlap
 
 REGISTRY = {
     "direct": direct.run,
     "fft": fft.run,
     "overlap-add": overlap.run_add,
     "overlap-save": overlap.run_save,
+    "hybrid": hybrid.run,
 }
 
 #: methods whose result can differ from exact arithmetic by FFT round-off
-FFT_METHODS = ("fft", "overlap-add", "overlap-save")
+FFT_METHODS = ("fft", "overlap-add", "overlap-save", "hybrid")

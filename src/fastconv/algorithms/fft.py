@@ -16,9 +16,31 @@ small outputs next to large ones lose relative accuracy.
 """
 from __future__ import annotations
 
+import functools
+
+import numpy as np
+
 from ._common import fast_len, is_real
 
 name = "fft"
+
+#: an axis holding at most this many samples padded to >= 8x its length is
+#: transformed by a DFT-matrix product (one GEMM) instead of an FFT
+DFT_MAX_TAPS = 64
+
+
+@functools.lru_cache(maxsize=64)
+def _dft_matrix(M, K, dtype):
+    f = np.arange(M)[:, None]
+    j = np.arange(K)[None, :]
+    return np.exp(-2j * np.pi * ((f * j) % M) / M).astype(dtype)
+
+
+def _dft_axis(A, M, axis):
+    """Zero-padded DFT of length M along ``axis`` as a matrix product."""
+    D = _dft_matrix(M, A.shape[axis], A.dtype.str)
+    Am = np.moveaxis(A, axis, -2)
+    return np.moveaxis(np.matmul(D, Am), -2, axis)
 
 
 def lengths(n, m, starts, out_shape, real=True):
@@ -46,7 +68,10 @@ def forward(a, M, axes, real, workers):
     else:
         A = sfft.fft(a, n=M[-1], axis=last, workers=workers)
     for ax, Md in zip(reversed(axes[:-1]), reversed(M[:-1])):
-        A = sfft.fft(A, n=Md, axis=ax, workers=workers, overwrite_x=True)
+        if A.shape[ax] <= DFT_MAX_TAPS and Md >= 8 * A.shape[ax]:
+            A = _dft_axis(A, Md, ax)
+        else:
+            A = sfft.fft(A, n=Md, axis=ax, workers=workers, overwrite_x=True)
     return A
 
 

@@ -1,9 +1,12 @@
 """Op-count cost model with constants calibrated on a 2-core x86-64 VM.
 
-Every estimate is in seconds.  The constants (``CONSTANTS``) were fitted by
-``benchmarks/calibrate.py`` on the reference machine (AVX2, 2 cores) and are
-the shipped defaults for a generic x86-64 machine; measured choices
-(wisdom, ``measure=True``) override the model where they exist.
+Each method's time is a linear combination of features of the problem
+(multiply-adds, FFT point-logs, bytes moved, rows, calls) whose coefficients
+were fitted by non-negative least squares on measured times
+(``benchmarks/calibrate.py``) on the reference machine: AVX2, 2 cores.  They
+are the shipped defaults for a generic x86-64 machine; measured choices
+(wisdom, ``measure=True``) override the model.  Coefficients are per thread
+(single-thread equivalent); the estimate divides by the parallel speed-up.
 """
 from __future__ import annotations
 
@@ -15,18 +18,34 @@ from ..algorithms._common import fast_len
 from ..algorithms.fft import lengths as fft_lengths
 from ..algorithms.overlap import choose_blocks
 
-# seconds per unit, per compute-dtype family ('f4', 'f8', 'c8', 'c16', 'i8')
-CONSTANTS = {
-    # direct: per (output x kernel row x group-of-4 pass) and per (output x tap)
-    "direct_pass": {"f4": 0.25e-9, "f8": 0.40e-9, "c8": 0.9e-9, "c16": 1.2e-9, "i8": 0.6e-9},
-    "direct_tap": {"f4": 0.07e-9, "f8": 0.14e-9, "c8": 0.6e-9, "c16": 1.0e-9, "i8": 0.4e-9},
-    "direct_call": 20e-6,
-    # fft: per (point x log2 point) of a complex-equivalent transform
-    "fft_point": {"f4": 0.9e-9, "f8": 1.3e-9, "c8": 1.8e-9, "c16": 2.6e-9},
-    "fft_call": 40e-6,
-    "byte": 0.12e-9,          # memory traffic per byte (copies, pads, folds)
-    "parallel": 0.9,          # efficiency of each extra thread
+# fitted by benchmarks/calibrate.py (seconds per feature unit, one thread)
+COEF = {
+    "direct": {
+        "f4": {"pass": 1.98e-10, "tap": 0, "rows": 8.96e-08, "bytes": 1.96e-11, "call": 5.1e-05},
+        "f8": {"pass": 2.34e-10, "tap": 2.84e-11, "rows": 1.3e-07, "bytes": 3.64e-11, "call": 4.14e-05},
+    },
+    "fft": {
+        "f4": {"fft": 7.2e-10, "bytes": 0, "call": 0.000198},
+        "f8": {"fft": 1.33e-09, "bytes": 0, "call": 0.000118},
+    },
+    "overlap-add": {
+        "f4": {"fft": 7.8e-10, "bytes": 3.44e-10, "call": 0.000176},
+        "f8": {"fft": 8.75e-10, "bytes": 3.82e-10, "call": 0.000144},
+    },
+    "hybrid": {
+        "f4": {"fft": 7.2e-10, "mac": 1.0e-09, "rows": 1.0e-07, "bytes": 3.0e-10, "call": 2.0e-4},
+        "f8": {"fft": 1.33e-09, "mac": 2.0e-09, "rows": 1.0e-07, "bytes": 3.0e-10, "call": 2.0e-4},
+    },
+    "overlap-save": {
+        "f4": {"fft": 6.43e-10, "bytes": 2.69e-10, "call": 0.00018},
+        "f8": {"fft": 8.27e-10, "bytes": 2.45e-10, "call": 0.000176},
+    },
 }
+# other dtype families relative to the fitted ones: (base family, factor)
+FAMILY_SCALE = {"c8": ("f4", {"direct": 4.0, "fft": 2.0}),
+                "c16": ("f8", {"direct": 4.0, "fft": 2.0}),
+                "i8": ("f8", {"direct": 1.6, "fft": 1.0})}
+PARALLEL = 0.85    # efficiency of each extra thread
 
 
 def _fam(dtype: str) -> str:
@@ -36,72 +55,107 @@ def _fam(dtype: str) -> str:
     return {("f", 4): "f4", ("f", 8): "f8", ("c", 8): "c8", ("c", 16): "c16"}[(dt.kind, dt.itemsize)]
 
 
-def _speedup(threads: int) -> float:
-    return 1.0 + CONSTANTS["parallel"] * (threads - 1)
+def speedup(threads: int) -> float:
+    return 1.0 + PARALLEL * (threads - 1)
 
 
-def direct(spec, threads: int) -> float:
-    fam = _fam(spec.dtype)
+# ----------------------------------------------------------------- features
+def direct_features(spec, params=None):
     K = spec.m[-1]
     R = spec.taps // K
-    per_out = R * (math.ceil(K / 4) * CONSTANTS["direct_pass"][fam] + K * CONSTANTS["direct_tap"][fam])
-    win = spec.bx * np.prod([L + M - 1 for L, M in zip(spec.out_shape, spec.m)])
-    t = spec.outputs * per_out / _speedup(threads)
-    return t + CONSTANTS["direct_call"] + 2 * win * spec.itemsize * CONSTANTS["byte"]
+    L = spec.out_shape[-1]
+    rows = spec.outputs // L
+    tiles = -(-L // 1024)
+    return {"pass": spec.outputs * R * math.ceil(K / 4),
+            "tap": spec.outputs * spec.taps,
+            "rows": rows * tiles * R,
+            "bytes": (spec.outputs + spec.bx * np.prod(spec.n)) * spec.itemsize,
+            "call": 1.0}
 
 
-def _fft_time(points: float, transform_len: float, fam: str, real: bool) -> float:
-    # a real transform of M points costs about half a complex one
-    c = CONSTANTS["fft_point"][fam if fam != "i8" else "f8"]
-    return (0.5 if real else 1.0) * points * math.log2(max(transform_len, 2)) * c
+def _plog(points, length):
+    return points * math.log2(max(length, 2))
 
 
 def fft_params(spec):
     return {"lengths": fft_lengths(spec.n, spec.m, spec.starts, spec.out_shape, spec.real)}
 
 
-def fft(spec, threads: int, params=None) -> float:
-    fam = _fam(spec.dtype)
-    M = (params or fft_params(spec))["lengths"]
-    P = float(np.prod(M))
-    n_tr = spec.bx + spec.bk + spec.batch
-    t = _fft_time(n_tr * P, P, fam, spec.real)
-    spec_bytes = spec.batch * P * spec.itemsize * (1 if spec.real else 1) * 2
-    t += spec_bytes * 3 * CONSTANTS["byte"]
-    return t / _speedup(threads) ** 0.85 + CONSTANTS["fft_call"] * 3
+def fft_features(spec, params):
+    M = params["lengths"]
+    P = float(np.prod(M)) * (0.5 if spec.real else 1.0)
+    # pruned kernel transform: about one axis' worth of passes when small
+    kfrac = min(1.0, (np.prod(spec.m) / np.prod(M)) * len(M) + 1.0 / len(M)) if len(M) > 1 else 1.0
+    n_tr = spec.bx + spec.batch + spec.bk * kfrac
+    return {"fft": _plog(n_tr * P, P), "bytes": 3 * spec.batch * P * 2 * spec.itemsize,
+            "call": 1.0}
 
 
 def blocked_params(spec):
     return {"blocks": choose_blocks(spec.n, spec.m, spec.out_shape, spec.real)}
 
 
-def _blocked(spec, threads, params, save: bool) -> float:
-    fam = _fam(spec.dtype)
-    blocks = params["blocks"]
+def blocked_features(spec, params, save):
     P = 1.0
     block_P = 1.0
     lens = spec.out_shape if save else spec.n
-    for N, K, M in zip(lens, spec.m, blocks):
+    for N, K, M in zip(lens, spec.m, params["blocks"]):
         if M is None:
             Mf = fast_len(N + K - 1, spec.real)
             P *= Mf
             block_P *= Mf
         else:
-            S = M - K + 1
-            P *= -(-N // S) * M
+            P *= -(-N // (M - K + 1)) * M
             block_P *= M
-    t = _fft_time(2 * spec.batch * P, block_P, fam, spec.real)
-    t += _fft_time(spec.bk * block_P, block_P, fam, spec.real)
-    t += spec.batch * P * spec.itemsize * 2 * (4 if save else 6) * CONSTANTS["byte"]
-    return t / _speedup(threads) ** 0.85 + CONSTANTS["fft_call"] * 3
+    h = 0.5 if spec.real else 1.0
+    return {"fft": _plog(2 * spec.batch * P * h, block_P) + _plog(spec.bk * block_P * h, block_P),
+            "bytes": spec.batch * P * spec.itemsize * 2 * 3, "call": 1.0}
 
 
-def overlap_add(spec, threads: int, params=None) -> float:
-    return _blocked(spec, threads, params or blocked_params(spec), save=False)
+def hybrid_params(spec):
+    from ..algorithms.hybrid import last_length
+
+    return {"length": last_length(spec.n, spec.m, spec.starts, spec.out_shape, spec.real)}
 
 
-def overlap_save(spec, threads: int, params=None) -> float:
-    return _blocked(spec, threads, params or blocked_params(spec), save=True)
+def hybrid_features(spec, params):
+    M = params["length"]
+    F = M // 2 + 1 if spec.real else M
+    h = 0.5 if spec.real else 1.0
+    lead_in = float(np.prod(spec.n[:-1]))
+    lead_out = float(np.prod(spec.out_shape[:-1]))
+    R = float(np.prod(spec.m[:-1]))
+    rows_tr = spec.bx * lead_in + spec.batch * lead_out + spec.bk * R
+    return {"fft": _plog(rows_tr * M * h, M),
+            "mac": spec.batch * lead_out * R * F,
+            "rows": spec.batch * lead_out * R,
+            "bytes": (spec.bx * lead_in + 2 * spec.batch * lead_out) * F * 2 * spec.itemsize,
+            "call": 1.0}
+
+
+FEATURES = {
+    "direct": (lambda spec: {}, direct_features),
+    "fft": (fft_params, fft_features),
+    "overlap-add": (blocked_params, lambda s, p: blocked_features(s, p, False)),
+    "overlap-save": (blocked_params, lambda s, p: blocked_features(s, p, True)),
+    "hybrid": (hybrid_params, hybrid_features),
+}
+
+
+def coefficients(method: str, fam: str) -> dict:
+    if fam in COEF[method]:
+        return COEF[method][fam]
+    base, factors = FAMILY_SCALE[fam]
+    f = factors["direct" if method == "direct" else "fft"]
+    return {k: (v * f if k in ("pass", "tap", "fft", "mac") else v)
+            for k, v in COEF[method][base].items()}
+
+
+def estimate(method: str, spec, threads: int, params) -> float:
+    feats = FEATURES[method][1](spec, params)
+    coef = coefficients(method, _fam(spec.dtype))
+    t = sum(coef[k] * v for k, v in feats.items() if k != "call")
+    return float(t / speedup(threads) + coef["call"])
 
 
 def memory(spec, method: str, params) -> int:
@@ -109,12 +163,16 @@ def memory(spec, method: str, params) -> int:
     it = spec.itemsize
     out = spec.outputs * it
     if method == "direct":
-        win = spec.bx * np.prod([L + M - 1 for L, M in zip(spec.out_shape, spec.m)])
-        return int(out + win * it)
-    cit = it * (1 if not spec.real else 1) * 2  # complex spectra
+        return int(out + (spec.bx * np.prod(spec.n) * it if spec.padded else 0))
+    cit = 2 * it   # complex spectra
+    h = 0.5 if spec.real else 1.0
+    if method == "hybrid":
+        M = params["length"]
+        lead = float(np.prod(spec.n[:-1])) + 2 * float(np.prod(spec.out_shape[:-1]))
+        return int(out + spec.batch * lead * M * it * 2)
     if method == "fft":
         P = float(np.prod(params["lengths"]))
-        return int(out + (spec.batch + spec.bk) * P * cit / (2 if spec.real else 1) * 2 + spec.batch * P * it)
+        return int(out + (spec.batch + spec.bk) * P * h * cit + spec.batch * P * it)
     P = 1.0
     lens = spec.out_shape if method == "overlap-save" else spec.n
     for N, K, M in zip(lens, spec.m, params["blocks"]):
@@ -122,12 +180,4 @@ def memory(spec, method: str, params) -> int:
             P *= fast_len(N + K - 1, spec.real)
         else:
             P *= -(-N // (M - K + 1)) * M
-    return int(out + spec.batch * P * (cit + 2 * it))
-
-
-ESTIMATORS = {
-    "direct": (direct, lambda spec: {}),
-    "fft": (fft, fft_params),
-    "overlap-add": (overlap_add, blocked_params),
-    "overlap-save": (overlap_save, blocked_params),
-}
+    return int(out + spec.batch * P * (h * cit + 2 * it))

@@ -106,17 +106,19 @@ _CANDIDATES = {}
 
 def _estimate(spec, threads, ints_fft_ok, accuracy, budget):
     cands = []
-    for name, (est, mkparams) in cost.ESTIMATORS.items():
+    for name, (mkparams, _) in cost.FEATURES.items():
         params = mkparams(spec)
         c = {"method": name, "params": params,
-             "estimate": float(est(spec, threads, params) if params else est(spec, threads)),
+             "estimate": cost.estimate(name, spec, threads, params),
              "memory": cost.memory(spec, name, params)}
         if name in FFT_METHODS:
             if np.dtype(spec.dtype).kind in "iu" and not ints_fft_ok:
                 c["excluded"] = "integers: exactness not provable"
             elif accuracy == "high":
                 c["excluded"] = "accuracy='high'"
-            if name != "fft" and all(b is None for b in params["blocks"]):
+            if name == "hybrid" and spec.ndim < 2:
+                c["excluded"] = c.get("excluded") or "needs >= 2 convolution axes"
+            if name in ("overlap-add", "overlap-save") and all(b is None for b in params["blocks"]):
                 c["excluded"] = c.get("excluded") or "no axis benefits from blocking"
         if c["memory"] > budget and "excluded" not in c:
             c["excluded"] = f"memory {c['memory'] / 2**30:.2f} GiB > budget"

@@ -1,0 +1,75 @@
+"""Hybrid method: FFT along the last convolution axis, direct sums along the others.
+
+For a 2-D image and a small 2-D kernel, one real FFT per row turns the
+problem into, for each frequency, a short 1-D convolution down the columns
+(``L0 * K0`` complex multiply-adds per frequency).  That avoids the
+column FFTs of a full 2-D transform (strided, cache-unfriendly, and as
+large for a 31x31 kernel as for the image) and costs
+``prod(L_lead) * prod(K_lead) * (M/2 + 1)`` complex multiply-adds plus
+``rows * M log M`` for the row transforms.  It wins when the leading-axis
+kernel extent is small and the last-axis kernel is long enough that direct
+summation along it would cost more than a row FFT.
+
+Accuracy: as the FFT method along the last axis (``eps * log2(M)``
+relative to the norms of the rows), exact summation along the others.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import fast_len, is_real
+from .direct import _grid
+from .fft import lengths as _fft_lengths
+
+name = "hybrid"
+
+
+def last_length(n, m, starts, out_shape, real=True):
+    return _fft_lengths(n[-1:], m[-1:], starts[-1:], out_shape[-1:], real)[0]
+
+
+def run(x, k, starts, out_shape, params, nthreads):
+    import scipy.fft as sfft
+
+    from .._config import numba_threads
+    from .._kernels.mix import mix_rows
+
+    real = is_real(x, k)
+    n, m = x.shape[1:], k.shape[1:]
+    M = params.get("length") if params else None
+    if M is None:
+        M = last_length(n, m, starts, out_shape, real)
+    if real:
+        X = sfft.rfft(x, n=M, axis=-1, workers=nthreads)
+        Kf = sfft.rfft(k, n=M, axis=-1, workers=nthreads)
+    else:
+        X = sfft.fft(x, n=M, axis=-1, workers=nthreads)
+        Kf = sfft.fft(k, n=M, axis=-1, workers=nthreads)
+    F = X.shape[-1]
+    B = max(x.shape[0], k.shape[0])
+    D = len(n) - 1
+    pads = [K - 1 - s for K, s in zip(m, starts)]
+    rstr = np.ones(D, dtype=np.int64)
+    for d in range(D - 2, -1, -1):
+        rstr[d] = rstr[d + 1] * n[d + 1]
+    orow = _grid(tuple(out_shape[:D]), [-p for p in pads[:D]])
+    krow = _grid(tuple(m[:D]))
+    rows = orow.shape[0]
+    bstride = int(np.prod(n[:D])) if x.shape[0] > 1 else 0
+    obase = np.repeat(np.arange(B, dtype=np.int64) * bstride, rows)
+    orow = np.tile(orow, (B, 1))
+    flip = (slice(None),) + (slice(None, None, -1),) * D
+    W = np.ascontiguousarray(Kf[flip]).reshape(k.shape[0], -1, F)
+    wdiv = rows if k.shape[0] > 1 else B * rows + 1
+    Xr = np.ascontiguousarray(X).reshape(-1, F).view(X.real.dtype)
+    Wr = W.view(X.real.dtype)
+    Y = np.empty((B * rows, F), dtype=X.dtype)
+    numba_threads(nthreads)
+    mix_rows(Xr, obase, orow, krow, np.asarray(n[:D], dtype=np.int64), rstr,
+             Wr, wdiv, Y.view(X.real.dtype))
+    Y = Y.reshape((B,) + tuple(out_shape[:D]) + (F,))
+    if real:
+        y = sfft.irfft(Y, n=M, axis=-1, workers=nthreads, overwrite_x=True)
+    else:
+        y = sfft.ifft(Y, n=M, axis=-1, workers=nthreads, overwrite_x=True)
+    return y[..., starts[-1]:starts[-1] + out_shape[-1]]
