@@ -21,24 +21,24 @@ from ..algorithms.overlap import choose_blocks
 # fitted by benchmarks/calibrate.py (seconds per feature unit, one thread)
 COEF = {
     "direct": {
-        "f4": {"pass": 1.98e-10, "tap": 0, "rows": 8.96e-08, "bytes": 1.96e-11, "call": 5.1e-05},
-        "f8": {"pass": 2.34e-10, "tap": 2.84e-11, "rows": 1.3e-07, "bytes": 3.64e-11, "call": 4.14e-05},
+        "f4": {"pass": 1.1e-10, "tap": 2.09e-11, "rows": 7.37e-08, "bytes": 1.59e-11, "call": 5.23e-05},
+        "f8": {"pass": 1.38e-10, "tap": 6.38e-11, "rows": 1.16e-07, "bytes": 3.61e-11, "call": 4.72e-05},
     },
     "fft": {
-        "f4": {"fft": 7.2e-10, "bytes": 0, "call": 0.000198},
-        "f8": {"fft": 1.33e-09, "bytes": 0, "call": 0.000118},
-    },
-    "overlap-add": {
-        "f4": {"fft": 7.8e-10, "bytes": 3.44e-10, "call": 0.000176},
-        "f8": {"fft": 8.75e-10, "bytes": 3.82e-10, "call": 0.000144},
+        "f4": {"fft": 7.37e-10, "bytes": 0, "call": 0.000193},
+        "f8": {"fft": 1.69e-09, "bytes": 0, "call": 8.98e-05},
     },
     "hybrid": {
-        "f4": {"fft": 7.2e-10, "mac": 1.0e-09, "rows": 1.0e-07, "bytes": 3.0e-10, "call": 2.0e-4},
-        "f8": {"fft": 1.33e-09, "mac": 2.0e-09, "rows": 1.0e-07, "bytes": 3.0e-10, "call": 2.0e-4},
+        "f4": {"fft": 4.59e-11, "mac": 5.05e-10, "rows": 1.26e-08, "bytes": 4.39e-10, "call": 0.000213},
+        "f8": {"fft": 2.2e-10, "mac": 1.17e-09, "rows": 1.06e-08, "bytes": 5.5e-10, "call": 4.64e-05},
+    },
+    "overlap-add": {
+        "f4": {"fft": 4.7e-10, "bytes": 3.78e-10, "call": 0.000195},
+        "f8": {"fft": 9.14e-10, "bytes": 3.18e-10, "call": 0.000162},
     },
     "overlap-save": {
-        "f4": {"fft": 6.43e-10, "bytes": 2.69e-10, "call": 0.00018},
-        "f8": {"fft": 8.27e-10, "bytes": 2.45e-10, "call": 0.000176},
+        "f4": {"fft": 4.24e-10, "bytes": 2.87e-10, "call": 0.000189},
+        "f8": {"fft": 9.91e-10, "bytes": 1.92e-10, "call": 0.00019},
     },
 }
 # other dtype families relative to the fitted ones: (base family, factor)
