@@ -8,7 +8,9 @@ work goes through fastconv's planner.
 
 Precision: float32 (and float16) input with real weights is computed in
 float32; everything else in float64 (complex128 for complex data), as scipy
-does.  Integer outputs are truncated toward zero like scipy's C cast.
+does; integer input with integer weights is summed exactly in int64.
+Integer outputs use the direct method (no FFT round-off before the
+truncation toward zero that scipy's C cast does) and wrap like it.
 """
 from __future__ import annotations
 
@@ -93,7 +95,9 @@ def _filter(input, weights, output, mode, cval, origin, axes, convolution):
                              "(weights.shape[k]-1) // 2")
     if x.size == 0:
         return _deliver(np.zeros(x.shape, out_dt), output)
-    if complex_out:
+    if x.dtype.kind in "biu" and w.dtype.kind in "biu":
+        cd = np.dtype(np.int64)     # exact; wraps on output like scipy's cast
+    elif complex_out:
         cd = np.dtype(np.complex128)
     elif x.dtype in (np.float32, np.float16) and w.dtype.kind != "c":
         cd = np.dtype(np.float32)
@@ -113,7 +117,9 @@ def _filter(input, weights, output, mode, cval, origin, axes, convolution):
     for d, L in zip(ax, w.shape):
         wshape[d] = L
     wf = w.astype(cd, copy=False).reshape(wshape)
-    y = convolve_impl(xp, wf, "valid", "auto", ax, "constant", 0, None, "default",
+    # integer outputs truncate: keep sums exact-as-direct (no FFT round-off)
+    accuracy = "high" if out_dt.kind in "biu" else "default"
+    y = convolve_impl(xp, wf, "valid", "auto", ax, "constant", 0, None, accuracy,
                       "correlate", dtypes=(cd, cd))
     return _deliver(y, output, out_dt)
 

@@ -161,9 +161,8 @@ def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
                              "as the other in every dimension")
         a, b = b, a
     fill = fillvalue
-    if cd.kind in "iu" and float(np.real(fill)) != int(np.real(fill)):
-        cd = np.dtype(np.float64)   # scipy casts fillvalue to the data type
-        fill = np.asarray(fillvalue).astype(rd).item()
+    if cd.kind in "iu":
+        fill = np.asarray(np.real(fillvalue)).astype(rd).item()  # scipy casts it too
     if cd.kind != "c":
         fill = np.real(fill)
     # scipy's correlate2d centres 'same' on K // 2 (convolve2d on (K - 1) // 2);
