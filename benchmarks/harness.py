@@ -1,7 +1,9 @@
 """Interleaved timing: ours and the anchors in one process, medians, ratios.
 
-Each round times every contender once, in rotating order, so drift of the
-machine's speed hits all of them alike; the median over rounds is reported.
+Each round times every contender once, in a freshly shuffled order, so drift
+of the machine's speed hits all of them alike and no contender always runs
+right after the same one (a predecessor that frees large buffers makes the
+next call pay fresh page faults); the median over rounds is reported.
 A contender slower than ``slow_s`` on its warm-up run gets fewer rounds.
 """
 import gc
@@ -20,8 +22,9 @@ def measure(contenders, rounds=7, slow_s=1.0, budget_s=20.0):
         first[n] = time.perf_counter() - t0
     times = {n: [] for n in names}
     spent = 0.0
+    rng = np.random.default_rng(12345)
     for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = [names[i] for i in rng.permutation(len(names))]
         for n in order:
             if first[n] > slow_s and len(times[n]) >= 2:
                 continue
