@@ -20,3 +20,18 @@ def jit(func=None, *, parallel=False, inline=False):
         return numba.njit(parallel=parallel, inline="always" if inline else "never",
                           **FLAGS)(f)
     return wrap(func) if func is not None else wrap
+
+
+@jit(inline=True)
+def row_start(o, r, obase, orow, krow, xdims, xstr):  # pragma: no cover - jitted
+    """Flat start of the input row that output row o meets with kernel row r.
+
+    -1 when that row lies outside the input (virtual zero padding).
+    """
+    s = obase[o]
+    for d in range(xdims.shape[0]):
+        c = orow[o, d] + krow[r, d]
+        if c < 0 or c >= xdims[d]:
+            return -1
+        s += c * xstr[d]
+    return s

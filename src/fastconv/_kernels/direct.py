@@ -15,7 +15,7 @@ units with ``prange``; columns near the edges take a scalar loop with bounds.
 """
 from numba import prange
 
-from . import jit
+from . import jit, row_start
 
 
 @jit(inline=True)
@@ -73,7 +73,6 @@ def corr_rows(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pra
     nrows, L = y.shape
     R = w.shape[1]
     K = w.shape[2]
-    D = xdims.shape[0]
     ntiles = (L + tile - 1) // tile
     for u in prange(nrows * ntiles):
         o = u // ntiles
@@ -85,13 +84,6 @@ def corr_rows(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pra
         for i in range(i1 - i0):
             yr[i] = 0
         for r in range(R):
-            s = obase[o]
-            ok = True
-            for d in range(D):
-                c = orow[o, d] + krow[r, d]
-                if c < 0 or c >= xdims[d]:
-                    ok = False
-                    break
-                s += c * xstr[d]
-            if ok:
+            s = row_start(o, r, obase, orow, krow, xdims, xstr)
+            if s >= 0:
                 _taps(yr, x, s, ws[r], K, p, N, i0, i1)

@@ -10,7 +10,7 @@ of reals so the loop is plain real arithmetic.
 """
 from numba import prange
 
-from . import jit
+from . import jit, row_start
 
 
 @jit(parallel=True)
@@ -18,7 +18,6 @@ def mix_rows(X, obase, orow, krow, xdims, xstr, W, wdiv, Y):  # pragma: no cover
     # X: (rows_in, 2F) real view of complex; W: (Bk, R, 2F); Y: (rows_out, 2F)
     nrows, F2 = Y.shape
     R = W.shape[1]
-    D = xdims.shape[0]
     F = F2 // 2
     for o in prange(nrows):
         yr = Y[o]
@@ -26,15 +25,8 @@ def mix_rows(X, obase, orow, krow, xdims, xstr, W, wdiv, Y):  # pragma: no cover
             yr[f] = 0
         ws = W[o // wdiv]
         for r in range(R):
-            s = obase[o]
-            ok = True
-            for d in range(D):
-                c = orow[o, d] + krow[r, d]
-                if c < 0 or c >= xdims[d]:
-                    ok = False
-                    break
-                s += c * xstr[d]
-            if ok:
+            s = row_start(o, r, obase, orow, krow, xdims, xstr)
+            if s >= 0:
                 xr = X[s]
                 wr = ws[r]
                 for f in range(F):

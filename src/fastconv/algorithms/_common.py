@@ -34,22 +34,24 @@ def window_pads(n, m, starts, out_shape):
     return pads
 
 
-def window(x, m, starts, out_shape):
+def window(x, m, starts, out_shape, extra=None):
     """Return ``W`` (contiguous) with ``valid(W, k) == wanted output``.
 
     ``W`` covers input indices ``[s-K+1, s+L-1]`` on every convolution axis,
-    zero where that leaves ``x``.  No copy when ``x`` already is that window
+    zero where that leaves ``x``, plus ``extra[d]`` trailing zeros per axis
+    (one allocation, one copy).  No copy when ``x`` already is that window
     and contiguous.
     """
+    extra = extra or (0,) * len(m)
     n = x.shape[1:]
     src = [slice(None)]
     dst = [slice(None)]
     shape = [x.shape[0]]
     need_copy = False
-    for N, (lo, hi) in zip(n, window_pads(n, m, starts, out_shape)):
+    for N, (lo, hi), e in zip(n, window_pads(n, m, starts, out_shape), extra):
         a, b = max(lo, 0), min(hi, N - 1)
-        shape.append(hi - lo + 1)
-        if lo < 0 or hi > N - 1:
+        shape.append(hi - lo + 1 + e)
+        if lo < 0 or hi > N - 1 or e:
             need_copy = True
         src.append(slice(a, b + 1))
         dst.append(slice(a - lo, b - lo + 1))

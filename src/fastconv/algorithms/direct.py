@@ -23,6 +23,31 @@ def _grid(sizes, offsets=None):
     return np.ascontiguousarray(g)
 
 
+def row_layout(n_lead, m_lead, pads_lead, out_lead, bx, bk, unit):
+    """Row bookkeeping shared by the row kernels (direct and hybrid).
+
+    Output rows are the batch times the leading output axes; ``unit`` is
+    the number of elements per input row (1 to address rows themselves).
+    Returns ``obase, orow, krow, xdims, xstr, wdiv, rows`` as the kernels
+    take them: output row o's batch base, its leading input coordinates
+    before the kernel offset, kernel-row offsets, input extents, strides,
+    the divisor mapping an output row to its kernel, and rows per batch.
+    """
+    B = max(bx, bk)
+    D = len(n_lead)
+    xstr = np.ones(D, dtype=np.int64) * unit
+    for d in range(D - 2, -1, -1):
+        xstr[d] = xstr[d + 1] * n_lead[d + 1]
+    orow = _grid(tuple(out_lead), [-p for p in pads_lead])
+    krow = _grid(tuple(m_lead))
+    rows = orow.shape[0]
+    bstride = int(np.prod(n_lead)) * unit if bx > 1 else 0
+    obase = np.repeat(np.arange(B, dtype=np.int64) * bstride, rows)
+    orow = np.tile(orow, (B, 1))
+    wdiv = rows if bk > 1 else B * rows + 1
+    return obase, orow, krow, np.asarray(n_lead, dtype=np.int64), xstr, wdiv, rows
+
+
 def run(x, k, starts, out_shape, params, nthreads):
     """Compute the canonical problem by direct summation (see _common)."""
     from .._config import numba_threads
@@ -34,23 +59,14 @@ def run(x, k, starts, out_shape, params, nthreads):
     B = max(x.shape[0], k.shape[0])
     # padding before each axis: output i reads input i + j - pad (j = corr tap)
     pads = [K - 1 - s for K, s in zip(m, starts)]
-    D = len(n) - 1
-    xstr = np.ones(len(n), dtype=np.int64)
-    for d in range(len(n) - 2, -1, -1):
-        xstr[d] = xstr[d + 1] * n[d + 1]
-    orow = _grid(tuple(out_shape[:D]), [-p for p in pads[:D]])
-    krow = _grid(tuple(m[:D]))
-    rows = orow.shape[0]
-    bstride = int(np.prod(n)) if x.shape[0] > 1 else 0
-    obase = np.repeat(np.arange(B, dtype=np.int64) * bstride, rows)
-    orow = np.tile(orow, (B, 1))
+    obase, orow, krow, xdims, xstr, wdiv, rows = row_layout(
+        n[:-1], m[:-1], pads[:-1], out_shape[:-1], x.shape[0], k.shape[0], n[-1])
     # correlation weights: the kernel reversed on every convolution axis
     flip = (slice(None),) + (slice(None, None, -1),) * len(m)
     w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
-    wdiv = rows if k.shape[0] > 1 else B * rows + 1
     y = np.empty((B * rows, out_shape[-1]), dtype=x.dtype)
     tile = params.get("tile", 1024) if params else 1024
     numba_threads(nthreads)
-    corr_rows(x.reshape(-1), obase, orow, krow, np.asarray(n[:D], dtype=np.int64),
-              xstr[:D].copy(), n[-1], pads[-1], w, wdiv, y, tile)
+    corr_rows(x.reshape(-1), obase, orow, krow, xdims, xstr, n[-1], pads[-1], w, wdiv, y,
+              tile)
     return y.reshape((B,) + tuple(out_shape))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._common import fast_len, is_real
-from .direct import _grid
+from .direct import row_layout
 from .fft import lengths as _fft_lengths
 
 name = "hybrid"
@@ -49,24 +49,15 @@ def run(x, k, starts, out_shape, params, nthreads):
     B = max(x.shape[0], k.shape[0])
     D = len(n) - 1
     pads = [K - 1 - s for K, s in zip(m, starts)]
-    rstr = np.ones(D, dtype=np.int64)
-    for d in range(D - 2, -1, -1):
-        rstr[d] = rstr[d + 1] * n[d + 1]
-    orow = _grid(tuple(out_shape[:D]), [-p for p in pads[:D]])
-    krow = _grid(tuple(m[:D]))
-    rows = orow.shape[0]
-    bstride = int(np.prod(n[:D])) if x.shape[0] > 1 else 0
-    obase = np.repeat(np.arange(B, dtype=np.int64) * bstride, rows)
-    orow = np.tile(orow, (B, 1))
+    obase, orow, krow, xdims, rstr, wdiv, rows = row_layout(
+        n[:D], m[:D], pads[:D], out_shape[:D], x.shape[0], k.shape[0], 1)
     flip = (slice(None),) + (slice(None, None, -1),) * D
     W = np.ascontiguousarray(Kf[flip]).reshape(k.shape[0], -1, F)
-    wdiv = rows if k.shape[0] > 1 else B * rows + 1
     Xr = np.ascontiguousarray(X).reshape(-1, F).view(X.real.dtype)
     Wr = W.view(X.real.dtype)
     Y = np.empty((B * rows, F), dtype=X.dtype)
     numba_threads(nthreads)
-    mix_rows(Xr, obase, orow, krow, np.asarray(n[:D], dtype=np.int64), rstr,
-             Wr, wdiv, Y.view(X.real.dtype))
+    mix_rows(Xr, obase, orow, krow, xdims, rstr, Wr, wdiv, Y.view(X.real.dtype))
     Y = Y.reshape((B,) + tuple(out_shape[:D]) + (F,))
     if real:
         y = sfft.irfft(Y, n=M, axis=-1, workers=nthreads, overwrite_x=True)

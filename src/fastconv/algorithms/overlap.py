@@ -66,12 +66,10 @@ def run_save(x, k, starts, out_shape, params, nthreads):
     m = k.shape[1:]
     nd = len(m)
     blocks = _blocks_or_default(x, k, out_shape, params)
-    W = window(x, m, starts, out_shape)        # valid(W, k) == output
-    real = is_real(W, k)
+    real = is_real(x, k)
     fwd, inv = _transforms(real, nthreads)
-    # pad W so every axis holds a whole number of blocks, then take windows
-    pads = [(0, 0)]
-    view_shape = [W.shape[0]]
+    # the window valid(W, k) == output, padded to whole blocks on every axis
+    extra = []
     meta = []
     for d, (K, L, M) in enumerate(zip(m, out_shape, blocks)):
         if M is None:
@@ -81,9 +79,9 @@ def run_save(x, k, starts, out_shape, params, nthreads):
             S = M - K + 1
             nb = -(-L // S)
         need = (nb - 1) * S + M
-        pads.append((0, need - W.shape[d + 1]))
+        extra.append(max(0, need - (L + K - 1)))
         meta.append((M, S, nb))
-    Wp = np.pad(W, pads) if any(p[1] > 0 for p in pads) else W
+    Wp = window(x, m, starts, out_shape, extra)
     # strided view: (B, nb0, M0, nb1, M1, ...)
     shape = [Wp.shape[0]]
     strides = [Wp.strides[0]]
