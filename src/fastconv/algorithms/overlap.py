@@ -21,23 +21,35 @@ import numpy as np
 from ._common import fast_len, is_real, window
 
 
+def _block_lengths(lo, hi):
+    """FFT block lengths 2**k and 3 * 2**k in [lo, hi): the fastest sizes."""
+    out = []
+    p = 16
+    while p < hi:
+        for M in (p, 3 * p // 2):
+            if lo <= M < hi:
+                out.append(M)
+        p *= 2
+    return sorted(out)
+
+
 def choose_blocks(n, m, out_shape, real=True):
     """Per-axis FFT block length (None = not blocked) minimising a simple cost.
 
-    Cost per axis: ``nblocks * M * log2(M)`` against the unblocked
-    ``M_full * log2(M_full)``.
+    Cost per axis: ``nblocks * (M * log2(M) + c)`` against the unblocked
+    ``M_full * log2(M_full)``; ``c`` (~ 4096 point-logs) stands for the
+    per-block overhead.  Block lengths are restricted to the fastest FFT
+    sizes (2**k, 3 * 2**k).
     """
     blocks = []
     for N, K, L in zip(n, m, out_shape):
         full = fast_len(N + K - 1, real)
         best, best_cost = None, full * np.log2(max(full, 2))
-        M = fast_len(max(2 * K, 16), real)
-        while M < full:
+        for M in _block_lengths(max(2 * K, 16), full):
             S = M - K + 1
-            cost = -(-L // S) * M * np.log2(M) * 1.05
+            cost = -(-L // S) * (M * np.log2(M) + 4096)
             if cost < best_cost:
                 best, best_cost = M, cost
-            M = fast_len(int(M * 1.25) + 1, real)
         blocks.append(best)
     return tuple(blocks)
 
