@@ -21,24 +21,24 @@ from ..algorithms.overlap import choose_blocks
 # fitted by benchmarks/calibrate.py (seconds per feature unit, one thread)
 COEF = {
     "direct": {
-        "f4": {"pass": 1.1e-10, "tap": 2.09e-11, "rows": 7.37e-08, "bytes": 1.59e-11, "call": 5.23e-05},
-        "f8": {"pass": 1.38e-10, "tap": 6.38e-11, "rows": 1.16e-07, "bytes": 3.61e-11, "call": 4.72e-05},
+        "f4": {"pass": 7.47e-11, "tap": 3.84e-11, "rows": 7.55e-08, "bytes": 2.5e-11, "call": 8.26e-05},
+        "f8": {"pass": 3.63e-10, "tap": 0, "rows": 5.98e-08, "bytes": 5.92e-11, "call": 4.02e-05},
     },
     "fft": {
-        "f4": {"fft": 7.37e-10, "bytes": 0, "call": 0.000193},
-        "f8": {"fft": 1.69e-09, "bytes": 0, "call": 8.98e-05},
+        "f4": {"fft": 8.51e-10, "bytes": 0, "call": 0.000374},
+        "f8": {"fft": 1.51e-09, "bytes": 0, "call": 0.000106},
     },
     "hybrid": {
-        "f4": {"fft": 4.59e-11, "mac": 5.05e-10, "rows": 1.26e-08, "bytes": 4.39e-10, "call": 0.000213},
-        "f8": {"fft": 2.2e-10, "mac": 1.17e-09, "rows": 1.06e-08, "bytes": 5.5e-10, "call": 4.64e-05},
+        "f4": {"fft": 3.63e-10, "mac": 4.19e-10, "rows": 1.48e-08, "bytes": 5.02e-10, "call": 0.000224},
+        "f8": {"fft": 1.35e-09, "mac": 1.25e-09, "rows": 0, "bytes": 1.57e-10, "call": 7.17e-05},
     },
     "overlap-add": {
-        "f4": {"fft": 4.7e-10, "bytes": 3.78e-10, "call": 0.000195},
-        "f8": {"fft": 9.14e-10, "bytes": 3.18e-10, "call": 0.000162},
+        "f4": {"fft": 1.03e-09, "bytes": 0, "call": 0.000329},
+        "f8": {"fft": 1.51e-09, "bytes": 9.62e-12, "call": 0.000251},
     },
     "overlap-save": {
-        "f4": {"fft": 4.24e-10, "bytes": 2.87e-10, "call": 0.000189},
-        "f8": {"fft": 9.91e-10, "bytes": 1.92e-10, "call": 0.00019},
+        "f4": {"fft": 7.81e-10, "bytes": 0, "call": 0.000238},
+        "f8": {"fft": 9.69e-10, "bytes": 5.33e-11, "call": 0.000191},
     },
 }
 # other dtype families relative to the fitted ones: (base family, factor)
