@@ -57,7 +57,9 @@ def run(x, k, starts, out_shape, params, nthreads):
     Wr = W.view(X.real.dtype)
     Y = np.empty((B * rows, F), dtype=X.dtype)
     numba_threads(nthreads)
-    mix_rows(Xr, obase, orow, krow, xdims, rstr, Wr, wdiv, Y.view(X.real.dtype))
+    ftile = (params.get("ftile") if params else None) or 4096   # tiles measured slower
+    chunk = max(16, -(-(B * rows) // (4 * nthreads)))
+    mix_rows(Xr, obase, orow, krow, xdims, rstr, Wr, wdiv, Y.view(X.real.dtype), ftile, chunk)
     Y = Y.reshape((B,) + tuple(out_shape[:D]) + (F,))
     if real:
         y = sfft.irfft(Y, n=M, axis=-1, workers=nthreads, overwrite_x=True)

@@ -1,0 +1,30 @@
+"""Markdown table from one or more `benchmarks/run.py --json` files (medians across runs)."""
+import json
+import sys
+
+import numpy as np
+
+TITLES = {"1d": "1-D float64, N=1e6", "2d": "2-D float32, 2048x2048", "3d": "3-D float32, 128^3"}
+
+
+def main(paths):
+    runs = [json.load(open(p)) for p in paths]
+    print("| case | fastconv method | fastconv ms | anchors: ms (fastconv/anchor) | vs best |")
+    print("|---|---|---|---|---|")
+    for i, row in enumerate(runs[0]):
+        rows = [r[i] for r in runs]
+        ours = np.median([r["fastconv_s"] for r in rows]) * 1e3
+        anchors = {}
+        for n in row["anchors_s"]:
+            anchors[n] = np.median([r["anchors_s"][n] for r in rows]) * 1e3
+        ratio = np.median([r["ratio_best"] for r in rows])
+        best = min(anchors, key=anchors.get)
+        K = row["K"]
+        kdesc = {"1d": f"K={K}", "2d": f"{K}x{K}", "3d": f"{K}^3"}[row["group"]]
+        parts = "; ".join(f"{n} {v:.1f} ({ours / v:.2f}x)" for n, v in anchors.items())
+        print(f"| {TITLES[row['group']]}, {kdesc} | {row['method']} | {ours:.1f} | {parts} | "
+              f"**{ratio:.2f}x** {best} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
