@@ -61,10 +61,29 @@ def case_3d(K, rng):
     return c
 
 
+def _gauss(sigma):
+    r = int(4 * sigma + 0.5)            # ndimage.gaussian_filter's default truncate=4
+    g = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    return (g / g.sum()).astype(np.float32)
+
+
+def case_sep(sigma, rng):
+    x = rng.standard_normal((4096, 4096)).astype(np.float32)
+    g = _gauss(sigma)
+    k = np.outer(g, g)
+    c = {"fastconv": lambda: fastconv.convolve(x, k, mode="same", boundary="symmetric")}
+    c["ndimage.gaussian_filter"] = lambda: ndi.gaussian_filter(x, sigma, mode="reflect")
+    if cv2 is not None:
+        c["cv2.sepFilter2D"] = lambda: cv2.sepFilter2D(x, -1, g, g, borderType=cv2.BORDER_REFLECT)
+    return c
+
+
 GROUPS = {
     "1d": ("1-D float64 N=1e6, mode='same'", case_1d, [8, 64, 512, 4096, 65536]),
     "2d": ("2-D float32 2048x2048, KxK, mode='same'", case_2d, [3, 5, 9, 17, 31]),
     "3d": ("3-D float32 128^3, K^3, mode='same'", case_3d, [3, 7, 15]),
+    "sep": ("separable Gaussian, float32 4096x4096, sigma (K = 8 sigma + 1), reflect",
+            case_sep, [2, 8]),
 }
 
 
@@ -103,8 +122,13 @@ def main():
 def _method(key, K, rng):
     shapes = {"1d": ((1_000_000,), (K,), np.float64),
               "2d": ((2048, 2048), (K, K), np.float32),
-              "3d": ((128,) * 3, (K,) * 3, np.float32)}[key]
+              "3d": ((128,) * 3, (K,) * 3, np.float32),
+              "sep": ((4096, 4096), None, np.float32)}[key]
     xs, ks, dt = shapes
+    if key == "sep":
+        g = _gauss(K)
+        return fastconv.plan(np.empty(xs, dt), np.outer(g, g), mode="same",
+                             boundary="symmetric").method
     return fastconv.plan(np.empty(xs, dt), np.ones(ks, dt), mode="same").method
 
 

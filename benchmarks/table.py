@@ -4,7 +4,8 @@ import sys
 
 import numpy as np
 
-TITLES = {"1d": "1-D float64, N=1e6", "2d": "2-D float32, 2048x2048", "3d": "3-D float32, 128^3"}
+TITLES = {"1d": "1-D float64, N=1e6", "2d": "2-D float32, 2048x2048", "3d": "3-D float32, 128^3",
+          "sep": "Gaussian float32 4096x4096 (reflect)"}
 
 
 def main(paths):
@@ -20,7 +21,8 @@ def main(paths):
         ratio = np.median([r["ratio_best"] for r in rows])
         best = min(anchors, key=anchors.get)
         K = row["K"]
-        kdesc = {"1d": f"K={K}", "2d": f"{K}x{K}", "3d": f"{K}^3"}[row["group"]]
+        kdesc = {"1d": f"K={K}", "2d": f"{K}x{K}", "3d": f"{K}^3",
+                 "sep": f"sigma {K}"}[row["group"]]
         parts = "; ".join(f"{n} {v:.1f} ({ours / v:.2f}x)" for n, v in anchors.items())
         print(f"| {TITLES[row['group']]}, {kdesc} | {row['method']} | {ours:.1f} | {parts} | "
               f"**{ratio:.2f}x** {best} |")

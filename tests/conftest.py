@@ -8,7 +8,7 @@ os.environ.setdefault("FASTCONV_WISDOM_DIR", "off")
 
 DTYPES = [np.bool_, np.int8, np.uint8, np.uint16, np.int32, np.int64, np.uint64,
           np.float16, np.float32, np.float64, np.complex64, np.complex128]
-METHODS = ["direct", "fft", "overlap-add", "overlap-save", "hybrid"]
+METHODS = ["direct", "fft", "overlap-add", "overlap-save", "hybrid", "separable"]
 MODES = ["full", "same", "valid"]
 BOUNDARIES = ["constant", "edge", "symmetric", "reflect", "wrap"]
 

@@ -32,6 +32,16 @@ class Prepared:
             self._ints_ok = fft_exact_for_ints(self.spec, xmax, kmax)
         return self._ints_ok
 
+    def separable_terms(self):
+        """Number of rank-1 terms if the kernel is usefully low-rank, else None."""
+        spec = self.spec
+        if spec.dtype[0] in "iu" or spec.bk > 1 or spec.ndim < 2 or spec.taps < 9:
+            return None
+        from .algorithms.separable import factors
+
+        t = factors(self.k[0], spec.dtype)
+        return None if t is None else len(t)
+
     def finite(self) -> bool:
         if self.spec.dtype[0] in "iu":
             return True

@@ -12,7 +12,7 @@ import numpy as np
 MODES = ("full", "same", "valid")
 # numpy.pad's vocabulary
 BOUNDARIES = ("constant", "edge", "symmetric", "reflect", "wrap")
-METHODS = ("auto", "direct", "fft", "overlap-add", "overlap-save", "hybrid")
+METHODS = ("auto", "direct", "fft", "overlap-add", "overlap-save", "hybrid", "separable")
 _METHOD_ALIASES = {"oa": "overlap-add", "oaconvolve": "overlap-add",
                    "os": "overlap-save", "overlap_add": "overlap-add",
                    "overlap_save": "overlap-save"}

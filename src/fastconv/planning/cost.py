@@ -133,16 +133,36 @@ def hybrid_features(spec, params):
             "call": 1.0}
 
 
+def separable_features(spec, params):
+    """Direct-method features summed over the 1-D passes of every term."""
+    terms = params.get("nterms") or 1
+    shape = list(spec.n)
+    tot = {"pass": 0.0, "tap": 0.0, "rows": 0.0, "bytes": 0.0, "call": 1.0}
+    for d, (K, L) in enumerate(zip(spec.m, spec.out_shape)):
+        shape[d] = L
+        outs = spec.batch * float(np.prod(shape))
+        last = d == spec.ndim - 1
+        rows = outs / shape[-1] * -(-shape[-1] // 1024)
+        tot["pass"] += outs * (math.ceil(K / 4) if last else K)
+        tot["tap"] += outs * K
+        tot["rows"] += rows * (1 if last else K)
+        tot["bytes"] += 2 * outs * spec.itemsize
+    return {k: v * terms if k != "call" else v for k, v in tot.items()}
+
+
 FEATURES = {
     "direct": (lambda spec: {}, direct_features),
     "fft": (fft_params, fft_features),
     "overlap-add": (blocked_params, lambda s, p: blocked_features(s, p, False)),
     "overlap-save": (blocked_params, lambda s, p: blocked_features(s, p, True)),
     "hybrid": (hybrid_params, hybrid_features),
+    "separable": (lambda spec: {"nterms": None}, separable_features),
 }
 
 
 def coefficients(method: str, fam: str) -> dict:
+    if method == "separable":          # its passes are direct passes
+        method = "direct"
     if fam in COEF[method]:
         return COEF[method][fam]
     base, factors = FAMILY_SCALE[fam]
@@ -164,6 +184,9 @@ def memory(spec, method: str, params) -> int:
     out = spec.outputs * it
     if method == "direct":
         return int(out + (spec.bx * np.prod(spec.n) * it if spec.padded else 0))
+    if method == "separable":
+        mid = spec.batch * float(np.prod(spec.out_shape[:1] + spec.n[1:])) * it
+        return int(2 * out + mid)
     cit = 2 * it   # complex spectra
     h = 0.5 if spec.real else 1.0
     if method == "hybrid":

@@ -89,12 +89,16 @@ class Plan:
         return run_prepared(prep, self, out)
 
 
-def candidates_for(spec, threads, *, ints_fft_ok, accuracy):
-    """Estimate every method; mark exclusions (a fresh list of dicts)."""
-    key = (spec, threads, ints_fft_ok, accuracy, _config.max_memory())
+def candidates_for(spec, threads, *, ints_fft_ok, accuracy, sep_terms=None):
+    """Estimate every method; mark exclusions (a fresh list of dicts).
+
+    ``sep_terms``: number of rank-1 terms of the kernel (None: not low-rank
+    or not known), which decides whether the separable method is a candidate.
+    """
+    key = (spec, threads, ints_fft_ok, accuracy, sep_terms, _config.max_memory())
     cached = _CANDIDATES.get(key)
     if cached is None:
-        cached = _estimate(spec, threads, ints_fft_ok, accuracy, key[-1])
+        cached = _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, key[-1])
         if len(_CANDIDATES) > 512:
             _CANDIDATES.clear()
         _CANDIDATES[key] = cached
@@ -104,10 +108,12 @@ def candidates_for(spec, threads, *, ints_fft_ok, accuracy):
 _CANDIDATES = {}
 
 
-def _estimate(spec, threads, ints_fft_ok, accuracy, budget):
+def _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, budget):
     cands = []
     for name, (mkparams, _) in cost.FEATURES.items():
         params = mkparams(spec)
+        if name == "separable":
+            params = {"nterms": sep_terms}
         c = {"method": name, "params": params,
              "estimate": cost.estimate(name, spec, threads, params),
              "memory": cost.memory(spec, name, params)}
@@ -120,6 +126,8 @@ def _estimate(spec, threads, ints_fft_ok, accuracy, budget):
                 c["excluded"] = c.get("excluded") or "needs >= 2 convolution axes"
             if name in ("overlap-add", "overlap-save") and all(b is None for b in params["blocks"]):
                 c["excluded"] = c.get("excluded") or "no axis benefits from blocking"
+        if name == "separable" and sep_terms is None:
+            c["excluded"] = "kernel not low-rank (or integer, or one per batch)"
         if c["memory"] > budget and "excluded" not in c:
             c["excluded"] = f"memory {c['memory'] / 2**30:.2f} GiB > budget"
         cands.append(c)
@@ -131,7 +139,8 @@ def choose(prep, method, accuracy, measure, data_ok):
     spec = prep.spec
     threads = _config.get_threads()
     ints_fft_ok = prep.ints_fft_ok()
-    cands = candidates_for(spec, threads, ints_fft_ok=ints_fft_ok, accuracy=accuracy)
+    cands = candidates_for(spec, threads, ints_fft_ok=ints_fft_ok, accuracy=accuracy,
+                           sep_terms=prep.separable_terms())
     by_name = {c["method"]: c for c in cands}
     if method != "auto":
         c = by_name[method]
