@@ -129,6 +129,32 @@ def threads(n: int):
             limiter.restore_original_limits()
 
 
+_BLAS = {"controller": None, "checked": False}
+
+
+def _blas_controller():
+    if not _BLAS["checked"]:
+        _BLAS["checked"] = True
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS["controller"] = ThreadpoolController()
+        except ImportError:
+            pass
+    return _BLAS["controller"]
+
+
+def blas_single_threaded():
+    """Context manager limiting BLAS to one thread, or None without threadpoolctl.
+
+    Multi-threaded OpenBLAS leaves its worker threads spinning after a call;
+    on a machine with few cores a numba parallel region started right after
+    then waits a scheduler tick (4-8 ms measured here) for a free core.  Our
+    own small BLAS products therefore run single-threaded.
+    """
+    ctl = _blas_controller()
+    return None if ctl is None else ctl.limit(limits=1, user_api="blas")
+
+
 def numba_threads(n: int) -> None:
     """Apply ``n`` to numba's (thread-local) setting; call before a kernel."""
     import numba

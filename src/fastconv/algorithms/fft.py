@@ -25,7 +25,8 @@ from ._common import fast_len, is_real
 name = "fft"
 
 #: an axis holding at most this many samples padded to >= 8x its length is
-#: transformed by a DFT-matrix product (one GEMM) instead of an FFT
+#: transformed by a DFT-matrix product (one single-threaded GEMM) instead of
+#: an FFT, when threadpoolctl is installed to keep BLAS from spinning threads
 DFT_MAX_TAPS = 64
 
 
@@ -36,11 +37,12 @@ def _dft_matrix(M, K, dtype):
     return np.exp(-2j * np.pi * ((f * j) % M) / M).astype(dtype)
 
 
-def _dft_axis(A, M, axis):
-    """Zero-padded DFT of length M along ``axis`` as a matrix product."""
+def _dft_axis(A, M, axis, limiter):
+    """Zero-padded DFT of length M along ``axis`` as a (single-threaded) GEMM."""
     D = _dft_matrix(M, A.shape[axis], A.dtype.str)
     Am = np.moveaxis(A, axis, -2)
-    return np.moveaxis(np.matmul(D, Am), -2, axis)
+    with limiter:
+        return np.moveaxis(np.matmul(D, Am), -2, axis)
 
 
 def lengths(n, m, starts, out_shape, real=True):
@@ -67,9 +69,14 @@ def forward(a, M, axes, real, workers):
         A = sfft.rfft(a, n=M[-1], axis=last, workers=workers)
     else:
         A = sfft.fft(a, n=M[-1], axis=last, workers=workers)
+    from .._config import blas_single_threaded
+
     for ax, Md in zip(reversed(axes[:-1]), reversed(M[:-1])):
+        limiter = None
         if A.shape[ax] <= DFT_MAX_TAPS and Md >= 8 * A.shape[ax]:
-            A = _dft_axis(A, Md, ax)
+            limiter = blas_single_threaded()   # None without threadpoolctl
+        if limiter is not None:
+            A = _dft_axis(A, Md, ax, limiter)
         else:
             A = sfft.fft(A, n=Md, axis=ax, workers=workers, overwrite_x=True)
     return A

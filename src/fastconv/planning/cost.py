@@ -21,24 +21,34 @@ from ..algorithms.overlap import choose_blocks
 # fitted by benchmarks/calibrate.py (seconds per feature unit, one thread)
 COEF = {
     "direct": {
-        "f4": {"pass": 7.47e-11, "tap": 3.84e-11, "rows": 7.55e-08, "bytes": 2.5e-11, "call": 8.26e-05},
-        "f8": {"pass": 3.63e-10, "tap": 0, "rows": 5.98e-08, "bytes": 5.92e-11, "call": 4.02e-05},
+        "c16": {"pass": 8.33e-10, "tap": 2.97e-10, "rows": 6.19e-08, "bytes": 3.3e-11, "call": 5.13e-05},
+        "c8": {"pass": 1.26e-10, "tap": 2.5e-10, "rows": 1.1e-07, "bytes": 4.13e-11, "call": 5.51e-05},
+        "f4": {"pass": 1.43e-10, "tap": 2.18e-11, "rows": 6.32e-08, "bytes": 8.46e-12, "call": 5.37e-05},
+        "f8": {"pass": 0, "tap": 1.08e-10, "rows": 7.84e-08, "bytes": 2.04e-11, "call": 5.13e-05},
     },
     "fft": {
-        "f4": {"fft": 8.51e-10, "bytes": 0, "call": 0.000374},
-        "f8": {"fft": 1.51e-09, "bytes": 0, "call": 0.000106},
+        "c16": {"fft": 1.38e-09, "bytes": 0, "call": 7.55e-05},
+        "c8": {"fft": 7.79e-10, "bytes": 0, "call": 0.000137},
+        "f4": {"fft": 7.85e-10, "bytes": 0, "call": 0.000148},
+        "f8": {"fft": 1.39e-09, "bytes": 0, "call": 9.8e-05},
     },
     "hybrid": {
-        "f4": {"fft": 3.63e-10, "mac": 4.19e-10, "rows": 1.48e-08, "bytes": 5.02e-10, "call": 0.000224},
-        "f8": {"fft": 1.35e-09, "mac": 1.25e-09, "rows": 0, "bytes": 1.57e-10, "call": 7.17e-05},
+        "c16": {"fft": 9.42e-10, "mac": 1.21e-09, "rows": 8.51e-09, "bytes": 1.02e-10, "call": 0.00016},
+        "c8": {"fft": 6.34e-10, "mac": 4.94e-10, "rows": 2.1e-08, "bytes": 8.07e-11, "call": 0.000172},
+        "f4": {"fft": 8.37e-10, "mac": 7.58e-10, "rows": 2.81e-09, "bytes": 1.02e-10, "call": 0.000198},
+        "f8": {"fft": 8.2e-10, "mac": 1.27e-09, "rows": 0, "bytes": 2.83e-10, "call": 0.00017},
     },
     "overlap-add": {
-        "f4": {"fft": 1.03e-09, "bytes": 0, "call": 0.000329},
-        "f8": {"fft": 1.51e-09, "bytes": 9.62e-12, "call": 0.000251},
+        "c16": {"fft": 1.52e-09, "bytes": 0, "call": 0.000201},
+        "c8": {"fft": 8.69e-10, "bytes": 0, "call": 0.000152},
+        "f4": {"fft": 8.02e-10, "bytes": 0, "call": 0.000227},
+        "f8": {"fft": 1.5e-09, "bytes": 4.38e-11, "call": 0.000186},
     },
     "overlap-save": {
-        "f4": {"fft": 7.81e-10, "bytes": 0, "call": 0.000238},
-        "f8": {"fft": 9.69e-10, "bytes": 5.33e-11, "call": 0.000191},
+        "c16": {"fft": 1.09e-09, "bytes": 0, "call": 0.000193},
+        "c8": {"fft": 5.83e-10, "bytes": 0, "call": 0.00016},
+        "f4": {"fft": 6.61e-10, "bytes": 0, "call": 0.000133},
+        "f8": {"fft": 1.34e-09, "bytes": 0, "call": 0.000138},
     },
 }
 # other dtype families relative to the fitted ones: (base family, factor)
@@ -160,7 +170,32 @@ FEATURES = {
 }
 
 
+_LOADED = {"done": False}
+
+
+def apply(coef: dict) -> None:
+    """Overlay fitted coefficients (from tune()) on the shipped ones."""
+    for method, fams in coef.items():
+        if method in COEF and isinstance(fams, dict):
+            for fam, c in fams.items():
+                if isinstance(c, dict):
+                    COEF[method][fam] = {k: float(v) for k, v in c.items()}
+    from . import planner
+    planner._CANDIDATES.clear()
+
+
+def _load_tuned():
+    _LOADED["done"] = True
+    from .tune import load_saved
+
+    saved = load_saved()
+    if saved:
+        apply(saved)
+
+
 def coefficients(method: str, fam: str) -> dict:
+    if not _LOADED["done"]:
+        _load_tuned()
     if method == "separable":          # its passes are direct passes
         method = "direct"
     if fam in COEF[method]:

@@ -1,0 +1,76 @@
+"""`make bench-planner`: how often does method='auto' pick (nearly) the fastest method?
+
+Draws a grid of random problems (default 200: ndim 1-3, sizes, kernel sizes,
+float32/float64/complex64/complex128, modes full/same/valid, zero or reflect
+boundary; a different seed from the calibration's),
+times every admissible method on each (best of a few runs, after a warm-up)
+and reports the share of problems where auto's choice is within 1.2x and 2x
+of the fastest, the worst case, and the worst ten.
+"""
+import argparse
+import time
+
+import numpy as np
+
+import fastconv
+from fastconv._core import execute, prepare
+from fastconv.planning.planner import choose
+from fastconv.planning.tune import random_problem
+
+
+problem = random_problem
+
+
+def best_time(fn, budget=0.5):
+    fn()
+    best = np.inf
+    t_end = time.perf_counter() + budget
+    for _ in range(3):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        if time.perf_counter() > t_end:
+            break
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=2026)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    threads = fastconv.get_threads()
+    ratios = []
+    rows = []
+    for i in range(args.n):
+        n, m, dtype, mode, boundary = problem(rng)
+        x = rng.standard_normal(n).astype(dtype)
+        k = rng.standard_normal(m).astype(dtype)
+        prep = prepare(x, k, mode=mode, boundary=boundary)
+        plan = choose(prep, "auto", "default", False, None)
+        times = {}
+        for c in plan.candidates:
+            if "excluded" in c:
+                continue
+            if c["estimate"] > 50 * min(cc["estimate"] for cc in plan.candidates
+                                        if "excluded" not in cc) and c["estimate"] > 0.5:
+                continue   # hopeless and slow: skip timing it
+            times[c["method"]] = best_time(
+                lambda c=c: execute(prep, c["method"], c["params"], threads))
+        fastest = min(times, key=times.get)
+        r = times[plan.method] / times[fastest]
+        ratios.append(r)
+        rows.append((r, n, m, np.dtype(dtype).name, mode, plan.method, fastest, times))
+    ratios = np.array(ratios)
+    print(f"{len(ratios)} problems: auto within 1.2x of the fastest on "
+          f"{np.mean(ratios <= 1.2) * 100:.1f}%, within 2x on {np.mean(ratios <= 2) * 100:.1f}%, "
+          f"median {np.median(ratios):.2f}x, worst {ratios.max():.2f}x")
+    print("worst cases:")
+    for r, n, m, dt, mode, chosen, fastest, times in sorted(rows, key=lambda t: -t[0])[:10]:
+        ts = ", ".join(f"{k} {v * 1e3:.2f}" for k, v in sorted(times.items(), key=lambda t: t[1]))
+        print(f"  {r:5.2f}x  n={n} m={m} {dt} {mode}: auto={chosen}, fastest={fastest} ({ts} ms)")
+
+
+if __name__ == "__main__":
+    main()

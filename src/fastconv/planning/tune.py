@@ -1,0 +1,180 @@
+"""Fit the cost model's coefficients on this machine: ``fastconv.tune()``.
+
+Times every method on a set of problems (random but reproducible: 1-3-D,
+float32/float64/complex64/complex128, output modes, boundaries), fits per
+method and dtype family the non-negative coefficients of the features in
+:mod:`fastconv.planning.cost` (least squares relative to the measured time)
+and stores them next to the wisdom (``coefficients-v1.json``), where the
+planner loads them in later processes.  ``benchmarks/calibrate.py`` runs the
+same fit on a larger set to produce the shipped defaults.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from .. import _config
+from . import cost
+
+FILENAME = "coefficients-v1.json"
+FAMILIES = {"float32": "f4", "float64": "f8", "complex64": "c8", "complex128": "c16"}
+
+
+def random_problem(rng):
+    """One random problem: (n, m, dtype, mode, boundary)."""
+    nd = int(rng.choice([1, 2, 3], p=[0.4, 0.4, 0.2]))
+    if nd == 1:
+        N = int(10 ** rng.uniform(3, 6.3))
+        K = int(min(N, 10 ** rng.uniform(0.3, 4.5)))
+        n, m = (N,), (K,)
+    elif nd == 2:
+        N = int(10 ** rng.uniform(1.8, 3.3))
+        n = (N, max(1, int(N * rng.uniform(0.5, 1.5))))
+        K = int(10 ** rng.uniform(0.3, 1.8))
+        m = (min(K, n[0]), max(1, min(int(K * rng.uniform(0.5, 1.5)), n[1])))
+    else:
+        N = int(10 ** rng.uniform(1.3, 2.2))
+        n = (N,) * 3
+        K = int(min(N, 10 ** rng.uniform(0.3, 1.2)))
+        m = (K,) * 3
+    dtype = np.dtype(rng.choice(["float32", "float64", "complex64", "complex128"]))
+    mode = str(rng.choice(["full", "same", "valid"]))
+    boundary = str(rng.choice(["constant", "reflect"]))
+    return n, m, dtype, mode, boundary
+
+
+def _best_time(fn, budget):
+    fn()
+    best = np.inf
+    t_end = time.perf_counter() + budget
+    for _ in range(3):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        if time.perf_counter() > t_end:
+            break
+    return best
+
+
+def measure(problems, seed=7, per_call_budget=0.3, skip_slow=0.5, log=None):
+    """Time every method on ``problems`` random problems; rows for fitting."""
+    from .._core import execute, prepare
+
+    rng = np.random.default_rng(seed)
+    threads = _config.get_threads()
+    rows = {}
+    for i in range(problems):
+        n, m, dtype, mode, boundary = random_problem(rng)
+        x = rng.standard_normal(n).astype(dtype)
+        k = rng.standard_normal(m).astype(dtype)
+        prep = prepare(x, k, mode=mode, boundary=boundary)
+        spec = prep.spec
+        fam = FAMILIES[np.dtype(spec.dtype).name]
+        terms = prep.separable_terms()
+        for method, (mkparams, feats) in cost.FEATURES.items():
+            params = mkparams(spec)
+            if method == "separable":
+                if terms is None:
+                    continue
+                params = {"nterms": terms}
+            if method in ("overlap-add", "overlap-save") and all(
+                    b is None for b in params["blocks"]):
+                continue
+            if method == "hybrid" and spec.ndim < 2:
+                continue
+            if method in cost.COEF and fam in cost.COEF[method] and \
+                    cost.estimate(method, spec, threads, params) > skip_slow:
+                continue          # far too slow to be chosen; keeps tuning short
+            t = _best_time(lambda: execute(prep, method, params, threads), per_call_budget)
+            rows.setdefault((method, fam), []).append((feats(spec, params), t))
+        if log:
+            log(f"{i + 1}/{problems} {n} {m} {spec.dtype} {mode}")
+    return rows
+
+
+def fit(rows, threads):
+    """NNLS fit of coefficients per (method, family), relative errors."""
+    from scipy.optimize import nnls
+
+    s = cost.speedup(threads)
+    coef = {}
+    report = {}
+    for (method, fam), data in sorted(rows.items()):
+        if len(data) < 4:
+            continue
+        names = list(data[0][0])
+        A = np.array([[d[0][n] / (1 if n == "call" else s) for n in names] for d in data])
+        b = np.array([d[1] for d in data])
+        w = 1.0 / b
+        c, _ = nnls(A * w[:, None], b * w)
+        rel = (A @ c) / b
+        coef.setdefault(method, {})[fam] = {n: float(f"{v:.3g}") for n, v in zip(names, c)}
+        report[(method, fam)] = (len(b), float(np.median(np.abs(np.log(rel)))),
+                                 float(rel.min()), float(rel.max()))
+    return coef, report
+
+
+def _path():
+    d = _config.wisdom_dir()
+    return None if d is None else os.path.join(d, FILENAME)
+
+
+def load_saved():
+    """Coefficients saved by an earlier tune() (None when absent/disabled)."""
+    path = _path()
+    if not path:
+        return None
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def tune(problems=40, *, seed=7, save=True, verbose=False):
+    """Measure this machine and refit the planner's cost model.
+
+    Takes seconds (about 0.1-0.3 s per problem).  The fitted coefficients
+    replace the shipped ones in this process and, with ``save=True`` and
+    wisdom enabled, in later processes too.
+
+    Parameters
+    ----------
+    problems : int
+        Number of random problems to time (>= 10).
+    seed : int
+        Seed of the problem set.
+    save : bool
+        Store the coefficients next to the wisdom file.
+    verbose : bool
+        Print progress and the fit quality.
+
+    Returns
+    -------
+    dict
+        ``{method: {family: {feature: seconds}}}`` for the pairs fitted.
+    """
+    if isinstance(problems, bool) or not isinstance(problems, int) or problems < 10:
+        raise ValueError(f"problems must be an int >= 10, got {problems!r}")
+    log = print if verbose else None
+    rows = measure(problems, seed=seed, log=log)
+    coef, report = fit(rows, _config.get_threads())
+    if verbose:
+        for (method, fam), (nb, med, lo, hi) in report.items():
+            print(f"{method:13s} {fam:4s} n={nb:3d} median |log(pred/meas)| {med:.2f}, "
+                  f"range {lo:.2f}..{hi:.2f}")
+    cost.apply(coef)
+    if save:
+        path = _path()
+        if path:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".coef-")
+            with os.fdopen(fd, "w") as f:
+                json.dump(coef, f, indent=1)
+            os.replace(tmp, path)
+    return coef
