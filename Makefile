@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-planner calibrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ test: $(STAMP)
 # benchmarks never run in the tests; BLAS env overrides are dropped for them only
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py
+
+# how often auto picks (nearly) the fastest method, on 200 random problems
+bench-planner: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/planner.py -n 200
+
+# refit the shipped cost coefficients (prints JSON for planning/cost.py)
+calibrate: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/calibrate.py -n 300
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .hypothesis

@@ -7,9 +7,18 @@ load on first use.  The scipy-compatible namespaces ``fastconv.signal`` and
 from ._api import convolve, correlate, plan
 from ._config import get_threads, set_threads, threads
 
+
+def tune(problems=40, *, seed=7, save=True, verbose=False):
+    """Refit the planner's cost model on this machine (seconds); see
+    :func:`fastconv.planning.tune.tune`."""
+    from .planning.tune import tune as _tune
+
+    return _tune(problems, seed=seed, save=save, verbose=verbose)
+
+
 __version__ = "0.1.0"
 
-__all__ = ["convolve", "correlate", "plan", "set_threads", "get_threads", "threads",
+__all__ = ["convolve", "correlate", "plan", "tune", "set_threads", "get_threads", "threads",
            "signal", "ndimage", "__version__"]
 
 _LAZY = ("signal", "ndimage")

@@ -110,3 +110,26 @@ def test_lazy_namespaces():
     assert fastconv.ndimage.correlate is not None
     with pytest.raises(AttributeError):
         fastconv.nonexistent  # noqa: B018
+
+
+def test_tune_fits_and_saves(tmp_path, monkeypatch):
+    from fastconv.planning import cost, tune as tune_mod
+
+    monkeypatch.setenv("FASTCONV_WISDOM_DIR", str(tmp_path))
+    saved = {m: {f: dict(c) for f, c in fams.items()} for m, fams in cost.COEF.items()}
+    try:
+        coef = fastconv.tune(problems=10, seed=3)
+        assert "direct" in coef and coef["direct"]
+        for fams in coef.values():
+            for c in fams.values():
+                assert all(v >= 0 for v in c.values())
+        assert (tmp_path / tune_mod.FILENAME).exists()
+        assert tune_mod.load_saved() == coef
+        # the planner still answers correctly with the fitted model
+        x = np.random.default_rng(0).standard_normal(3000)
+        np.testing.assert_allclose(fastconv.convolve(x, np.ones(7)), np.convolve(x, np.ones(7)),
+                                   atol=1e-9)
+    finally:
+        cost.apply(saved)
+    with pytest.raises(ValueError, match="problems must be"):
+        fastconv.tune(problems=3)
