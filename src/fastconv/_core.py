@@ -156,16 +156,58 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
 
 
 def execute(prep, method, params, threads):
-    """Run one algorithm on the canonical arrays; returns (B, *L) in compute dtype."""
+    """Run one algorithm on the canonical arrays; returns (B, *L) in compute dtype.
+
+    ``params['chunks'] > 1`` (set by the planner when a method's working
+    memory would exceed the budget) runs the problem in that many pieces,
+    over the batch or the first convolution axis, into one output array.
+    """
     from .algorithms import FFT_METHODS, REGISTRY
 
     spec = prep.spec
     x, k = prep.x, prep.k
+    run = REGISTRY[method]
+    chunks = (params or {}).get("chunks", 1)
+    if chunks > 1:
+        sub = {kk: v for kk, v in params.items() if kk not in ("chunks", "lengths")}
+        run = _chunked(REGISTRY[method], chunks, sub)
     if method in FFT_METHODS and spec.dtype[0] in "iu":
-        y = REGISTRY[method](x.astype(np.float64), k.astype(np.float64), spec.starts,
-                             spec.out_shape, params, threads)
+        y = run(x.astype(np.float64), k.astype(np.float64), spec.starts,
+                spec.out_shape, params, threads)
         return np.rint(y).astype(spec.dtype)
-    return REGISTRY[method](x, k, spec.starts, spec.out_shape, params, threads)
+    return run(x, k, spec.starts, spec.out_shape, params, threads)
+
+
+def _chunked(run, chunks, sub):
+    """Wrap an algorithm so it computes the output in ``chunks`` pieces."""
+    def run_chunks(x, k, starts, out_shape, params, threads):
+        B = max(x.shape[0], k.shape[0])
+        y = None
+        if B >= chunks:
+            step = -(-B // chunks)
+            for a in range(0, B, step):
+                sl = slice(a, min(a + step, B))
+                part = run(x[sl] if x.shape[0] > 1 else x, k[sl] if k.shape[0] > 1 else k,
+                           starts, out_shape, sub, threads)
+                if y is None:
+                    y = np.empty((B,) + tuple(out_shape), dtype=part.dtype)
+                y[sl] = part
+            return y
+        L0, K0, N0, s0 = out_shape[0], k.shape[1], x.shape[1], starts[0]
+        step = -(-L0 // chunks)
+        for a in range(0, L0, step):
+            b = min(a + step, L0)
+            lo = max(s0 + a - (K0 - 1), 0)       # input rows these outputs read
+            hi = min(s0 + b - 1, N0 - 1)
+            if y is None:
+                y = np.zeros((B,) + tuple(out_shape), dtype=np.result_type(x, k))
+            if lo > hi:
+                y[:, a:b] = 0
+                continue
+            y[:, a:b] = run(x[:, lo:hi + 1], k, (s0 + a - lo,) + tuple(starts[1:]),
+                            (b - a,) + tuple(out_shape[1:]), sub, threads)
+        return y
+    return run_chunks
 
 
 def finish(prep, y, out):

@@ -86,14 +86,51 @@ def test_threads_give_same_numbers():
     np.testing.assert_array_equal(a, b)
 
 
-def test_memory_budget_skips_big_methods(monkeypatch):
-    # a budget that fits the direct method only: auto still succeeds
-    x = np.ones(200_000)
-    k = np.ones(3000)
-    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(8 * 420_000))
+def test_memory_budget_plans_fit_and_results_hold(monkeypatch):
+    x = np.random.default_rng(5).standard_normal(200_000)
+    k = np.random.default_rng(6).standard_normal(3000)
+    budget = 8 * 420_000
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(budget))
     p = fastconv.plan(x, k)
-    assert p.method == "direct"
-    assert "budget" in p.explain()
+    chosen = [c for c in p.candidates if c["method"] == p.method][0]
+    assert chosen["memory"] <= budget
+    np.testing.assert_allclose(p(x, k), np.convolve(x, k), atol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["fft", "overlap-save", "overlap-add", "hybrid", "direct"])
+def test_over_budget_runs_blocked_within_budget(monkeypatch, method):
+    import tracemalloc
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 300, 256))
+    k = rng.standard_normal((1, 31, 17))
+    want = fastconv.convolve(x, k, mode="same", axes=(1, 2), method=method)
+    full = fastconv.plan(x, k, mode="same", axes=(1, 2), method=method)
+    need = [c for c in full.candidates if c["method"] == method][0]["memory"]
+    out_bytes = x.size * 8
+    budget = out_bytes + (need - out_bytes) // 4 + 1      # a quarter of the working set
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(budget))
+    p = fastconv.plan(x, k, mode="same", axes=(1, 2), method=method)
+    c = [c for c in p.candidates if c["method"] == method][0]
+    if need > budget:
+        assert c["params"].get("chunks", 1) >= 4 and "blocked" in p.explain()
+    tracemalloc.start()
+    got = p(x, k)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    assert peak <= 1.1 * max(budget, c["memory"]) + x.nbytes   # + the plan's input copy
+
+
+def test_over_budget_slabs_along_a_convolution_axis(monkeypatch):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(400_000)
+    k = rng.standard_normal(5000)
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(8 * 400_000 * 2))
+    for method in ("fft", "overlap-save"):
+        p = fastconv.plan(x, k, mode="same", method=method)
+        assert p.params.get("chunks", 1) > 1
+        np.testing.assert_allclose(p(x, k), np.convolve(x, k, mode="same"), atol=1e-8)
 
 
 def test_import_is_light_and_compiles_nothing():

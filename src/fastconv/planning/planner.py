@@ -78,6 +78,8 @@ class Plan:
             meas = "-" if c.get("measured") is None else f"{c['measured'] * 1e3:.3f} ms"
             mem = f"{c['memory'] / 2**20:.1f} MiB"
             mark = "<- chosen" if c["method"] == self.method else c.get("excluded", "")
+            if c.get("note"):
+                mark = f"{mark} ({c['note']})".strip()
             lines.append(f"{c['method']:<14}{est:>12}{meas:>12}{mem:>12}  {mark}")
         lines.append(f"chosen: {self.method} ({self.reason})")
         return "\n".join(lines)
@@ -128,10 +130,40 @@ def _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, budget):
                 c["excluded"] = c.get("excluded") or "no axis benefits from blocking"
         if name == "separable" and sep_terms is None:
             c["excluded"] = "kernel not low-rank (or integer, or one per batch)"
-        if c["memory"] > budget and "excluded" not in c:
-            c["excluded"] = f"memory {c['memory'] / 2**30:.2f} GiB > budget"
+        if c["memory"] > budget:
+            _fit_budget(spec, c, budget)
         cands.append(c)
     return cands
+
+
+def _fit_budget(spec, c, budget):
+    """Run a method in pieces when its working memory exceeds the budget.
+
+    The output (always whole) plus 1/chunks of the rest must fit; pieces are
+    whole batch entries or slabs of the first convolution axis.  Excluded
+    when no split fits.
+    """
+    out = spec.outputs * spec.itemsize
+    rest = c["memory"] - out
+    room = budget - out
+    limit = max(spec.batch, spec.out_shape[0])
+    chunks = int(np.ceil(rest / room)) if room > 0 and rest > 0 else limit + 1
+    if chunks > limit:
+        c["excluded"] = f"memory {c['memory'] / 2**30:.2f} GiB > budget"
+        return
+    # slabs along a convolution axis re-read K - 1 rows of overlap each
+    while True:
+        over = 1.0 if spec.batch >= chunks else 1.0 + chunks * (spec.m[0] - 1) / spec.n[0]
+        if out + rest / chunks * over <= budget or chunks >= limit:
+            break
+        chunks += 1
+    if out + rest / chunks * over > budget:
+        c["excluded"] = f"memory {c['memory'] / 2**30:.2f} GiB > budget"
+        return
+    c["params"] = dict(c["params"], chunks=chunks)
+    c["memory"] = int(out + rest / chunks * over)
+    c["estimate"] = c["estimate"] * over + chunks * 50e-6
+    c["note"] = f"blocked in {chunks} pieces to fit the memory budget"
 
 
 def choose(prep, method, accuracy, measure, data_ok):
@@ -144,7 +176,8 @@ def choose(prep, method, accuracy, measure, data_ok):
     by_name = {c["method"]: c for c in cands}
     if method != "auto":
         c = by_name[method]
-        if c["memory"] > _config.max_memory():
+        if c["memory"] > _config.max_memory() or (
+                "memory" in c.get("excluded", "")):
             raise ValueError(
                 f"method={method!r} would need about {c['memory'] / 2**30:.2f} GiB "
                 f"(FASTCONV_MAX_MEMORY allows {_config.max_memory() / 2**30:.2f} GiB); "
