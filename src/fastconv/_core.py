@@ -45,7 +45,12 @@ class Prepared:
     def finite(self) -> bool:
         if self.spec.dtype[0] in "iu":
             return True
-        return bool(np.isfinite(self.k).all() and np.isfinite(self.x).all())
+        # a finite sum proves every term finite (no temporary); only an
+        # overflowing sum needs the elementwise check
+        for a in (self.k, self.x):
+            if not np.isfinite(np.sum(a)) and not np.isfinite(a).all():
+                return False
+        return True
 
     def rebind(self, in1, in2):
         new = prepare(in1, in2, **self.args)
