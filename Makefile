@@ -20,7 +20,8 @@ test: $(STAMP)
 
 # benchmarks never run in the tests; BLAS env overrides are dropped for them only
 bench: $(STAMP)
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py --json bench.json
+	$(PY) benchmarks/table.py bench.json
 
 # how often auto picks (nearly) the fastest method, on 200 random problems
 bench-planner: $(STAMP)

@@ -49,6 +49,35 @@ def case_2d(K, rng):
     return c
 
 
+def case_2d_4k(K, rng):
+    x = rng.standard_normal((4096, 4096)).astype(np.float32)
+    h = rng.standard_normal((K, K)).astype(np.float32)
+    c = {"fastconv": lambda: fastconv.convolve(x, h, mode="same")}
+    if cv2 is not None:
+        hf = np.ascontiguousarray(h[::-1, ::-1])
+        c["cv2.filter2D"] = lambda: cv2.filter2D(x, -1, hf, borderType=cv2.BORDER_CONSTANT)
+    c["scipy.convolve(auto)"] = lambda: ss.convolve(x, h, mode="same")
+    return c
+
+
+def case_1d_long(K, rng):
+    x = rng.standard_normal(10_000_000)
+    h = rng.standard_normal(K)
+    return {"fastconv": lambda: fastconv.convolve(x, h, mode="same"),
+            "scipy.oaconvolve": lambda: ss.oaconvolve(x, h, mode="same"),
+            "scipy.fftconvolve": lambda: ss.fftconvolve(x, h, mode="same")}
+
+
+def case_3d_256(K, rng):
+    x = rng.standard_normal((256, 256, 256)).astype(np.float32)
+    h = rng.standard_normal((K, K, K)).astype(np.float32)
+    c = {"fastconv": lambda: fastconv.convolve(x, h, mode="same"),
+         "scipy.fftconvolve": lambda: ss.fftconvolve(x, h, mode="same")}
+    if K <= 3:
+        c["ndimage.convolve"] = lambda: ndi.convolve(x, h, mode="constant")
+    return c
+
+
 def case_3d(K, rng):
     x = rng.standard_normal((128, 128, 128)).astype(np.float32)
     h = rng.standard_normal((K, K, K)).astype(np.float32)
@@ -82,6 +111,9 @@ GROUPS = {
     "1d": ("1-D float64 N=1e6, mode='same'", case_1d, [8, 64, 512, 4096, 65536]),
     "2d": ("2-D float32 2048x2048, KxK, mode='same'", case_2d, [3, 5, 9, 17, 31]),
     "3d": ("3-D float32 128^3, K^3, mode='same'", case_3d, [3, 7, 15]),
+    "2d4k": ("2-D float32 4096x4096, KxK, mode='same'", case_2d_4k, [3, 5, 9, 17, 31, 63]),
+    "1d1e7": ("1-D float64 N=1e7, mode='same'", case_1d_long, [65536]),
+    "3d256": ("3-D float32 256^3, K^3, mode='same'", case_3d_256, [3, 7, 15]),
     "sep": ("separable Gaussian, float32 4096x4096, sigma (K = 8 sigma + 1), reflect",
             case_sep, [2, 8]),
 }
@@ -90,6 +122,8 @@ GROUPS = {
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=sorted(GROUPS), action="append")
+    ap.add_argument("--issue2", action="store_true",
+                    help="only the groups of the core issue (1d, 2d, 3d)")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -97,7 +131,8 @@ def main():
     print(f"fastconv {fastconv.__version__}, threads={fastconv.get_threads()}, "
           f"{platform.processor() or platform.machine()}, numpy {np.__version__}")
     results = []
-    for key in args.only or list(GROUPS):
+    keys = args.only or (["1d", "2d", "3d"] if args.issue2 else list(GROUPS))
+    for key in keys:
         title, make, Ks = GROUPS[key]
         print(f"\n## {title}")
         for K in Ks:
@@ -106,13 +141,18 @@ def main():
             ours = t.pop("fastconv")
             best_name = min(t, key=t.get)
             method = _method(key, K, rng)
-            row = {"group": key, "K": K, "fastconv_s": ours, "method": method,
+            gflops = None
+            if key in ("2d", "2d4k"):
+                side = 2048 if key == "2d" else 4096
+                gflops = 2.0 * side * side * K * K / ours / 1e9
+            row = {"group": key, "K": K, "fastconv_s": ours, "method": method, "gflops": gflops,
                    "anchors_s": t, "best_anchor": best_name,
                    "ratio_best": ours / t[best_name]}
             results.append(row)
             parts = "  ".join(f"{n} {fmt_ms(v).strip()} ms ({ours / v:.2f}x)"
                               for n, v in t.items())
-            print(f"K={K:<6} fastconv[{method}] {fmt_ms(ours).strip()} ms | {parts} | "
+            gf = f" ({gflops:.0f} GFLOP/s)" if gflops else ""
+            print(f"K={K:<6} fastconv[{method}] {fmt_ms(ours).strip()} ms{gf} | {parts} | "
                   f"vs best ({best_name}): {ours / t[best_name]:.2f}x")
     if args.json:
         with open(args.json, "w") as f:
@@ -123,13 +163,17 @@ def _method(key, K, rng):
     shapes = {"1d": ((1_000_000,), (K,), np.float64),
               "2d": ((2048, 2048), (K, K), np.float32),
               "3d": ((128,) * 3, (K,) * 3, np.float32),
+              "2d4k": ((4096, 4096), (K, K), np.float32),
+              "1d1e7": ((10_000_000,), (K,), np.float64),
+              "3d256": ((256,) * 3, (K,) * 3, np.float32),
               "sep": ((4096, 4096), None, np.float32)}[key]
     xs, ks, dt = shapes
     if key == "sep":
         g = _gauss(K)
         return fastconv.plan(np.empty(xs, dt), np.outer(g, g), mode="same",
                              boundary="symmetric").method
-    return fastconv.plan(np.empty(xs, dt), np.ones(ks, dt), mode="same").method
+    k = rng.standard_normal(ks).astype(dt)      # like the timed kernels: not separable
+    return fastconv.plan(np.empty(xs, dt), k, mode="same").method
 
 
 if __name__ == "__main__":
