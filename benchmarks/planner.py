@@ -8,30 +8,13 @@ and reports the share of problems where auto's choice is within 1.2x and 2x
 of the fastest, the worst case, and the worst ten.
 """
 import argparse
-import time
 
 import numpy as np
 
 import fastconv
 from fastconv._core import execute, prepare
 from fastconv.planning.planner import choose
-from fastconv.planning.tune import random_problem
-
-
-problem = random_problem
-
-
-def best_time(fn, budget=0.5):
-    fn()
-    best = np.inf
-    t_end = time.perf_counter() + budget
-    for _ in range(3):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-        if time.perf_counter() > t_end:
-            break
-    return best
+from fastconv.planning.tune import _best_time, random_problem
 
 
 def main():
@@ -44,7 +27,7 @@ def main():
     ratios = []
     rows = []
     for i in range(args.n):
-        n, m, dtype, mode, boundary = problem(rng)
+        n, m, dtype, mode, boundary = random_problem(rng)
         x = rng.standard_normal(n).astype(dtype)
         k = rng.standard_normal(m).astype(dtype)
         prep = prepare(x, k, mode=mode, boundary=boundary)
@@ -56,8 +39,8 @@ def main():
             if c["estimate"] > 50 * min(cc["estimate"] for cc in plan.candidates
                                         if "excluded" not in cc) and c["estimate"] > 0.5:
                 continue   # hopeless and slow: skip timing it
-            times[c["method"]] = best_time(
-                lambda c=c: execute(prep, c["method"], c["params"], threads))
+            times[c["method"]] = _best_time(
+                lambda c=c: execute(prep, c["method"], c["params"], threads), 0.5)
         fastest = min(times, key=times.get)
         r = times[plan.method] / times[fastest]
         ratios.append(r)

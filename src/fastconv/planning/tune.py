@@ -48,6 +48,7 @@ def random_problem(rng):
 
 
 def _best_time(fn, budget):
+    """Best of up to three runs after a warm-up, stopping after ``budget`` s."""
     fn()
     best = np.inf
     t_end = time.perf_counter() + budget
