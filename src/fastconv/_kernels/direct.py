@@ -20,6 +20,18 @@ from . import jit, row_start
 
 
 @jit(inline=True)
+def _edge_taps(yr, x, s, ws_r, K, p, N, i0, i1, lo, hi):  # pragma: no cover - jitted
+    """Columns of [i0, i1) outside [lo, hi), one tap at a time with bounds."""
+    for jj in range(K):
+        wv = ws_r[jj]
+        off = s + jj - p
+        for i in range(max(i0, p - jj), min(lo, N + p - jj)):
+            yr[i - i0] += wv * x[off + i]
+        for i in range(max(hi, p - jj), min(i1, N + p - jj)):
+            yr[i - i0] += wv * x[off + i]
+
+
+@jit(inline=True)
 def _taps(yr, x, s, ws_r, K, p, N, i0, i1):  # pragma: no cover - jitted
     """yr[i - i0] += sum_j ws_r[j] * x[s + i + j - p] over valid columns."""
     j = 0

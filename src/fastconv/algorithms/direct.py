@@ -48,6 +48,10 @@ def row_layout(n_lead, m_lead, pads_lead, out_lead, bx, bk, unit):
     return obase, orow, krow, np.asarray(n_lead, dtype=np.int64), xstr, wdiv, rows
 
 
+def _fixed_sizes():
+    return range(2, 17)     # tools/gen_fixed_kernels.py KS
+
+
 def run(x, k, starts, out_shape, params, nthreads):
     """Compute the canonical problem by direct summation (see _common)."""
     from .._config import numba_threads
@@ -66,7 +70,11 @@ def run(x, k, starts, out_shape, params, nthreads):
     w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
     y = np.empty((B * rows, out_shape[-1]), dtype=x.dtype)
     tile = params.get("tile", 1024) if params else 1024
+    kernel = corr_rows
+    if x.dtype in (np.float32, np.float64) and m[-1] in _fixed_sizes():
+        from .._kernels.fixed import FIXED    # taps unrolled: one pass per kernel row
+
+        kernel = FIXED[m[-1]]
     numba_threads(nthreads)
-    corr_rows(x.reshape(-1), obase, orow, krow, xdims, xstr, n[-1], pads[-1], w, wdiv, y,
-              tile)
+    kernel(x.reshape(-1), obase, orow, krow, xdims, xstr, n[-1], pads[-1], w, wdiv, y, tile)
     return y.reshape((B,) + tuple(out_shape))

@@ -76,7 +76,8 @@ def direct_features(spec, params=None):
     L = spec.out_shape[-1]
     rows = spec.outputs // L
     tiles = -(-L // 1024)
-    return {"pass": spec.outputs * R * math.ceil(K / 4),
+    fixed = 2 <= K <= 16 and spec.dtype in ("f4", "f8")   # unrolled kernels: 1 pass/row
+    return {"pass": spec.outputs * R * (1 if fixed else math.ceil(K / 4)),
             "tap": spec.outputs * spec.taps,
             "rows": rows * tiles * R,
             "bytes": (spec.outputs + spec.bx * np.prod(spec.n)) * spec.itemsize,
