@@ -31,7 +31,7 @@ def main():
         x = rng.standard_normal(n).astype(dtype)
         k = rng.standard_normal(m).astype(dtype)
         prep = prepare(x, k, mode=mode, boundary=boundary)
-        plan = choose(prep, "auto", "default", False, None)
+        plan = choose(prep, "auto", "default", False)
         times = {}
         for c in plan.candidates:
             if "excluded" in c:

@@ -144,4 +144,4 @@ def plan(in1, in2, mode="full", method="auto", axes=None, *, boundary="constant"
     if not isinstance(measure, bool):
         raise TypeError(f"measure must be a bool, got {measure!r}")
     prep = prepare(in1, in2, mode=mode, axes=axes, boundary=boundary, cval=cval, op=op)
-    return choose(prep, method, accuracy, measure, None)
+    return choose(prep, method, accuracy, measure)

@@ -262,5 +262,5 @@ def convolve_impl(in1, in2, mode, method, axes, boundary, cval, out, accuracy,
                               tuple(range(len(shape) - len(prep.axes), len(shape))),
                               prep.axes).shape
         V.check_out(out, y_shape, prep.result_dtype)
-    plan = choose(prep, method, accuracy, measure, None)
+    plan = choose(prep, method, accuracy, measure)
     return run_prepared(prep, plan, out)

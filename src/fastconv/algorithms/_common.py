@@ -63,9 +63,5 @@ def window(x, m, starts, out_shape, extra=None):
     return W
 
 
-def out_batch(x, k):
-    return max(x.shape[0], k.shape[0])
-
-
 def is_real(*arrays):
     return all(a.dtype.kind != "c" for a in arrays)

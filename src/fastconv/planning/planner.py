@@ -166,7 +166,7 @@ def _fit_budget(spec, c, budget):
     c["note"] = f"blocked in {chunks} pieces to fit the memory budget"
 
 
-def choose(prep, method, accuracy, measure, data_ok):
+def choose(prep, method, accuracy, measure):
     """Return a Plan for the prepared problem."""
     spec = prep.spec
     threads = _config.get_threads()
