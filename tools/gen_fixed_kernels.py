@@ -39,10 +39,8 @@ def rows_k{K}(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pra
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - {K} + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - {K} + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:

@@ -135,3 +135,17 @@ def test_nan_stays_local_with_auto(rng):
     with pytest.warns(RuntimeWarning, match="NaN or Inf"):
         y2 = fastconv.convolve(x, k, mode="same", method="fft")
     assert np.isnan(y2).all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("mode", ["full", "same"])
+def test_kernel_longer_than_input(method, mode, rng):
+    # regression: with 'same' and a kernel longer than the input, the direct
+    # kernels' edge loops once wrote past the output tile (heap corruption)
+    for xs, ks in [((6, 2), (4, 6)), ((3,), (9,)), ((2, 3), (5, 17)), ((1, 1), (3, 20)),
+                   ((4, 5), (9, 13))]:
+        x = make(rng, xs, np.float64)
+        k = make(rng, ks, np.float64)
+        for _ in range(3):
+            got = fastconv.convolve(x, k, mode=mode, method=method)
+            assert_close(got, ref.convolve(x, k, mode), tolerance(np.float64, x, k))

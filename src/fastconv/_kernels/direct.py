@@ -37,10 +37,11 @@ def _taps(yr, x, s, ws_r, K, p, N, i0, i1):  # pragma: no cover - jitted
     j = 0
     while j < K:
         g = min(4, K - j)
-        lo = max(i0, p - j)                  # all g taps inside for i in [lo, hi)
-        hi = min(i1, N + p - j - g + 1)
-        if hi < lo:
-            hi = lo
+        # all g taps inside for i in [lo, hi); both clamped into the tile
+        # [i0, i1), which the edge loops below rely on (a kernel longer than
+        # the input can put p - j beyond the tile)
+        lo = min(max(i0, p - j), i1)
+        hi = max(min(i1, N + p - j - g + 1), lo)
         for jj in range(j, j + g):           # edges, one tap at a time
             wv = ws_r[jj]
             off = s + jj - p

@@ -26,10 +26,8 @@ def rows_k2(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 2 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 2 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -59,10 +57,8 @@ def rows_k3(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 3 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 3 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -93,10 +89,8 @@ def rows_k4(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 4 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 4 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -128,10 +122,8 @@ def rows_k5(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 5 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 5 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -164,10 +156,8 @@ def rows_k6(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 6 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 6 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -201,10 +191,8 @@ def rows_k7(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 7 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 7 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -239,10 +227,8 @@ def rows_k8(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 8 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 8 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -278,10 +264,8 @@ def rows_k9(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 9 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 9 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -318,10 +302,8 @@ def rows_k10(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 10 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 10 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -359,10 +341,8 @@ def rows_k11(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 11 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 11 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -401,10 +381,8 @@ def rows_k12(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 12 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 12 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -444,10 +422,8 @@ def rows_k13(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 13 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 13 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -488,10 +464,8 @@ def rows_k14(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 14 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 14 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -533,10 +507,8 @@ def rows_k15(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 15 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 15 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
@@ -579,10 +551,8 @@ def rows_k16(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
         ws = w[o // wdiv]
         for i in range(i1 - i0):
             yr[i] = 0
-        lo = max(i0, p)
-        hi = min(i1, N + p - 16 + 1)
-        if hi < lo:
-            hi = lo
+        lo = min(max(i0, p), i1)             # clamped into the tile [i0, i1)
+        hi = max(min(i1, N + p - 16 + 1), lo)
         for r in range(R):
             s = row_start(o, r, obase, orow, krow, xdims, xstr)
             if s < 0:
