@@ -215,6 +215,13 @@ def _chunked(run, chunks, sub):
     return run_chunks
 
 
+def result_shape(prep):
+    """Shape of the result in the caller's layout (conv axes back in place)."""
+    conv = dict(zip(prep.axes, prep.spec.out_shape))
+    batch = iter(prep.batch_shape)
+    return tuple(conv[d] if d in conv else next(batch) for d in range(prep.ndim))
+
+
 def finish(prep, y, out):
     """Back to the caller's layout and result dtype (into ``out`` if given)."""
     nd = len(prep.axes)
@@ -257,10 +264,6 @@ def convolve_impl(in1, in2, mode, method, axes, boundary, cval, out, accuracy,
     prep = prepare(in1, in2, mode=mode, axes=axes, boundary=boundary, cval=cval,
                    op=op, dtypes=dtypes)
     if out is not None:  # fail before computing
-        shape = list(prep.batch_shape + prep.spec.out_shape)
-        y_shape = np.moveaxis(np.empty(shape, dtype=np.uint8),
-                              tuple(range(len(shape) - len(prep.axes), len(shape))),
-                              prep.axes).shape
-        V.check_out(out, y_shape, prep.result_dtype)
+        V.check_out(out, result_shape(prep), prep.result_dtype)
     plan = choose(prep, method, accuracy, measure)
     return run_prepared(prep, plan, out)
