@@ -20,9 +20,9 @@ from . import jit, row_start
 
 
 @jit(inline=True)
-def _edge_taps(yr, x, s, ws_r, K, p, N, i0, i1, lo, hi):  # pragma: no cover - jitted
-    """Columns of [i0, i1) outside [lo, hi), one tap at a time with bounds."""
-    for jj in range(K):
+def _edge_taps(yr, x, s, ws_r, j0, j1, p, N, i0, i1, lo, hi):  # pragma: no cover - jitted
+    """Taps j0..j1-1 on the columns of [i0, i1) outside [lo, hi), with bounds."""
+    for jj in range(j0, j1):
         wv = ws_r[jj]
         off = s + jj - p
         for i in range(max(i0, p - jj), min(lo, N + p - jj)):
@@ -42,13 +42,7 @@ def _taps(yr, x, s, ws_r, K, p, N, i0, i1):  # pragma: no cover - jitted
         # the input can put p - j beyond the tile)
         lo = min(max(i0, p - j), i1)
         hi = max(min(i1, N + p - j - g + 1), lo)
-        for jj in range(j, j + g):           # edges, one tap at a time
-            wv = ws_r[jj]
-            off = s + jj - p
-            for i in range(max(i0, p - jj), min(lo, N + p - jj)):
-                yr[i - i0] += wv * x[off + i]
-            for i in range(max(hi, p - jj), min(i1, N + p - jj)):
-                yr[i - i0] += wv * x[off + i]
+        _edge_taps(yr, x, s, ws_r, j, j + g, p, N, i0, i1, lo, hi)
         if hi > lo:
             n = hi - lo
             b = s + j - p + lo

@@ -33,7 +33,7 @@ def rows_k2(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 2, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 2, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -64,7 +64,7 @@ def rows_k3(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 3, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 3, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -96,7 +96,7 @@ def rows_k4(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 4, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 4, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -129,7 +129,7 @@ def rows_k5(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 5, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 5, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -163,7 +163,7 @@ def rows_k6(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 6, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 6, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -198,7 +198,7 @@ def rows_k7(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 7, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 7, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -234,7 +234,7 @@ def rows_k8(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 8, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 8, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -271,7 +271,7 @@ def rows_k9(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragm
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 9, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 9, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -309,7 +309,7 @@ def rows_k10(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 10, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 10, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -348,7 +348,7 @@ def rows_k11(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 11, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 11, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -388,7 +388,7 @@ def rows_k12(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 12, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 12, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -429,7 +429,7 @@ def rows_k13(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 13, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 13, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -471,7 +471,7 @@ def rows_k14(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 14, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 14, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -514,7 +514,7 @@ def rows_k15(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 15, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 15, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -558,7 +558,7 @@ def rows_k16(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # prag
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 16, p, N, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 16, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]

@@ -48,8 +48,10 @@ def row_layout(n_lead, m_lead, pads_lead, out_lead, bx, bk, unit):
     return obase, orow, krow, np.asarray(n_lead, dtype=np.int64), xstr, wdiv, rows
 
 
-def _fixed_sizes():
-    return range(2, 17)     # tools/gen_fixed_kernels.py KS
+#: last-axis tap counts with generated, unrolled kernels (_kernels/fixed.py,
+#: made by tools/gen_fixed_kernels.py from this range); float32/float64 only
+FIXED_TAPS = range(2, 17)
+FIXED_DTYPES = ("f4", "f8")
 
 
 def run(x, k, starts, out_shape, params, nthreads):
@@ -71,7 +73,7 @@ def run(x, k, starts, out_shape, params, nthreads):
     y = np.empty((B * rows, out_shape[-1]), dtype=x.dtype)
     tile = params.get("tile", 1024) if params else 1024
     kernel = corr_rows
-    if x.dtype in (np.float32, np.float64) and m[-1] in _fixed_sizes():
+    if x.dtype.str[1:] in FIXED_DTYPES and m[-1] in FIXED_TAPS:
         from .._kernels.fixed import FIXED    # taps unrolled: one pass per kernel row
 
         kernel = FIXED[m[-1]]

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..algorithms import direct as direct_alg
 from ..algorithms._common import fast_len
 from ..algorithms.fft import lengths as fft_lengths
 from ..algorithms.overlap import choose_blocks
@@ -76,7 +77,8 @@ def direct_features(spec, params=None):
     L = spec.out_shape[-1]
     rows = spec.outputs // L
     tiles = -(-L // 1024)
-    fixed = 2 <= K <= 16 and spec.dtype in ("f4", "f8")   # unrolled kernels: 1 pass/row
+    # unrolled kernels apply a whole kernel row in one pass
+    fixed = K in direct_alg.FIXED_TAPS and spec.dtype in direct_alg.FIXED_DTYPES
     return {"pass": spec.outputs * R * (1 if fixed else math.ceil(K / 4)),
             "tap": spec.outputs * spec.taps,
             "rows": rows * tiles * R,
