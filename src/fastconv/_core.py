@@ -18,8 +18,25 @@ from .planning.spec import ConvSpec
 class Prepared:
     """A validated problem: spec, canonical arrays and how to undo the layout."""
 
-    __slots__ = ("spec", "x", "k", "batch_shape", "axes", "ndim", "result_dtype",
-                 "args", "_ints_ok")
+    __slots__ = ("spec", "raw", "pads", "_x", "k", "batch_shape", "axes", "ndim",
+                 "result_dtype", "args", "_ints_ok")
+
+    @property
+    def x(self):
+        """The canonical input, boundary extension applied (padded on first use).
+
+        ``raw`` is the input before extension and ``pads`` the extension per
+        axis; methods that apply the boundary rule virtually read those and
+        never make the padded copy.
+        """
+        if self._x is None:
+            boundary, cval = self.args["boundary"], self.args["cval"]
+            if boundary == "constant":
+                self._x = np.pad(self.raw, self.pads, mode="constant",
+                                 constant_values=np.asarray(cval).astype(self.raw.dtype))
+            else:
+                self._x = np.pad(self.raw, self.pads, mode=boundary)
+        return self._x
 
     def ints_fft_ok(self) -> bool:
         if np.dtype(self.spec.dtype).kind not in "iu":
@@ -27,7 +44,9 @@ class Prepared:
         if self._ints_ok is None:
             from .planning.planner import fft_exact_for_ints
 
-            xmax = float(np.max(np.abs(self.x))) if self.x.size else 0.0
+            xmax = float(np.max(np.abs(self.raw)))
+            if self.spec.padded and self.args["boundary"] == "constant":
+                xmax = max(xmax, abs(complex(self.args["cval"])))
             kmax = float(np.max(np.abs(self.k))) if self.k.size else 0.0
             self._ints_ok = fft_exact_for_ints(self.spec, xmax, kmax)
         return self._ints_ok
@@ -47,7 +66,9 @@ class Prepared:
             return True
         # a finite sum proves every term finite (no temporary); only an
         # overflowing sum needs the elementwise check
-        for a in (self.k, self.x):
+        if not np.isfinite(complex(self.args["cval"])):
+            return False
+        for a in (self.k, self.raw):
             if not np.isfinite(np.sum(a)) and not np.isfinite(a).all():
                 return False
         return True
@@ -135,21 +156,19 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
         starts = tuple(K - 1 for K in m)
         out_shape = tuple(N - K + 1 for N, K in zip(n, m))
     padded = mode != "valid" and not (boundary == "constant" and cval == 0)
-    if padded:
-        pads = [(0, 0)] + [(K - 1 - s, s + L - N)
-                           for N, K, s, L in zip(n, m, starts, out_shape)]
-        if boundary == "constant":
-            x = np.pad(x, pads, mode="constant", constant_values=np.asarray(cval).astype(cd))
-        else:
-            x = np.pad(x, pads, mode=boundary)
-        n = x.shape[1:]
-        starts = tuple(K - 1 for K in m)
     p = Prepared()
+    p.raw, p._x, p.pads = x, x, None
+    if padded:                       # the padded copy is made lazily (see Prepared.x)
+        p.pads = [(0, 0)] + [(K - 1 - s, s + L - N)
+                             for N, K, s, L in zip(n, m, starts, out_shape)]
+        p._x = None
+        n = tuple(N + lo + hi for N, (lo, hi) in zip(n, p.pads[1:]))
+        starts = tuple(K - 1 for K in m)
     p.spec = ConvSpec(n=tuple(n), m=tuple(m), batch=max(x.shape[0], k.shape[0]),
                       bx=x.shape[0], bk=k.shape[0], dtype=cd.str.lstrip("<>=|"),
                       starts=starts, out_shape=out_shape, mode=mode,
                       boundary=boundary, padded=padded)
-    p.x, p.k = x, k
+    p.k = k
     p.batch_shape = tuple(bshape)
     p.axes = ax
     p.ndim = a.ndim
@@ -170,9 +189,16 @@ def execute(prep, method, params, threads):
     from .algorithms import FFT_METHODS, REGISTRY
 
     spec = prep.spec
+    chunks = (params or {}).get("chunks", 1)
+    if method == "separable" and spec.padded and spec.boundary != "constant" and chunks == 1:
+        from .algorithms import separable
+
+        y = separable.run_virtual(prep.raw, prep.k, prep.pads, spec.boundary,
+                                  spec.out_shape, params, threads)
+        if y is not None:
+            return y
     x, k = prep.x, prep.k
     run = REGISTRY[method]
-    chunks = (params or {}).get("chunks", 1)
     if chunks > 1:
         sub = {kk: v for kk, v in params.items() if kk not in ("chunks", "lengths")}
         run = _chunked(REGISTRY[method], chunks, sub)

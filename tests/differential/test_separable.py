@@ -28,6 +28,22 @@ def test_rank1_2d_matches_reference(mode, boundary, dtype, rng):
     assert_close(got, want, tolerance(dtype, x, k))
 
 
+@pytest.mark.parametrize("boundary", ["constant", "edge", "symmetric", "reflect", "wrap"])
+@pytest.mark.parametrize("xshape,kshape", [((5, 4), (9, 11)), ((1, 30), (7, 6)),
+                                           ((40, 3), (4, 9)), ((17, 18), (16, 16))])
+@pytest.mark.parametrize("mode", ["full", "same"])
+def test_virtual_boundaries_any_size(boundary, xshape, kshape, mode, rng):
+    # the separable path reads the unpadded input through index maps; pads
+    # longer than the input (kernel larger than the image) repeat the rule
+    k = np.outer(rng.standard_normal(kshape[0]), rng.standard_normal(kshape[1]))
+    x = rng.standard_normal((2,) + xshape)
+    for cval in ([0.0, 1.5] if boundary == "constant" else [0.0]):
+        got = fastconv.convolve(x, k[None], mode=mode, method="separable", axes=(1, 2),
+                                boundary=boundary, cval=cval)
+        want = np.stack([ref.convolve(xi, k, mode, boundary, cval) for xi in x])
+        assert_close(got, want, tolerance(np.float64, x, k))
+
+
 def test_rank2_kernel_and_correlate(rng):
     k = (np.outer(rng.standard_normal(9), rng.standard_normal(9))
          + np.outer(rng.standard_normal(9), rng.standard_normal(9)))

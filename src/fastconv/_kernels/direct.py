@@ -121,47 +121,118 @@ def corr_rows(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pra
             r += 1
 
 
-@jit(parallel=True)
-def sep_rows(W, wcol, wrow, y, chunk):  # pragma: no cover - jitted
-    """Rank-1 2-D 'valid' correlation, fused: y = rows(cols(W, wcol), wrow).
+@jit(inline=True)
+def _col_rows(z, x, b, rows, wts, cnt, qa, qb, off, q0):  # pragma: no cover - jitted
+    """z[q - q0] += sum_t wts[t] * x[b, rows[t], q - off] for q in [qa, qb)."""
+    n = qb - qa
+    if n <= 0:
+        return
+    zz = z[qa - q0:qb - q0]
+    a = qa - off
+    t = 0
+    while t + 8 <= cnt:
+        w0 = wts[t]
+        w1 = wts[t + 1]
+        w2 = wts[t + 2]
+        w3 = wts[t + 3]
+        w4 = wts[t + 4]
+        w5 = wts[t + 5]
+        w6 = wts[t + 6]
+        w7 = wts[t + 7]
+        x0 = x[b, rows[t], a:a + n]
+        x1 = x[b, rows[t + 1], a:a + n]
+        x2 = x[b, rows[t + 2], a:a + n]
+        x3 = x[b, rows[t + 3], a:a + n]
+        x4 = x[b, rows[t + 4], a:a + n]
+        x5 = x[b, rows[t + 5], a:a + n]
+        x6 = x[b, rows[t + 6], a:a + n]
+        x7 = x[b, rows[t + 7], a:a + n]
+        for q in range(n):
+            zz[q] += (((w0 * x0[q] + w1 * x1[q]) + (w2 * x2[q] + w3 * x3[q]))
+                      + ((w4 * x4[q] + w5 * x5[q]) + (w6 * x6[q] + w7 * x7[q])))
+        t += 8
+    while t + 4 <= cnt:
+        w0 = wts[t]
+        w1 = wts[t + 1]
+        w2 = wts[t + 2]
+        w3 = wts[t + 3]
+        x0 = x[b, rows[t], a:a + n]
+        x1 = x[b, rows[t + 1], a:a + n]
+        x2 = x[b, rows[t + 2], a:a + n]
+        x3 = x[b, rows[t + 3], a:a + n]
+        for q in range(n):
+            zz[q] += (w0 * x0[q] + w1 * x1[q]) + (w2 * x2[q] + w3 * x3[q])
+        t += 4
+    while t < cnt:
+        w0 = wts[t]
+        x0 = x[b, rows[t], a:a + n]
+        for q in range(n):
+            zz[q] += w0 * x0[q]
+        t += 1
 
-    W: (B, L0 + K0 - 1, L1 + K1 - 1); y: (B, L0, L1).  Each output row first
-    sums K0 input rows (four at a time) into a row buffer that stays in L1,
-    then slides the K1 row taps over it; nothing of size of the image is
-    written besides the output.
+
+@jit(parallel=True)
+def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # pragma: no cover
+    """Rank-1 2-D correlation with virtual boundaries, fused column + row pass.
+
+    x: (B, N0, N1) unpadded input; y: (B, L0, L1).  Padded row ``t`` (0 <=
+    t < L0 + K0 - 1) is input row ``rmap[t]``, padded column ``q`` is input
+    column ``cmap[q]`` (-1: zero), and ``cmap[q] == q - c_lo + cmap[c_lo]``
+    on ``[c_lo, c_hi)`` (the contiguous middle), so no padded copy exists.
+    Output row ``i`` of a column strip sums its K0 rows into a buffer that
+    stays in L1 (eight rows per pass), then slides the K1 row taps over it.
+    Units are (batch, row chunk, column strip); a strip's K0 input rows stay
+    in L2 between consecutive output rows.
     """
     B, L0, L1 = y.shape
     K0 = wcol.shape[0]
     K1 = wrow.shape[0]
-    N1 = W.shape[2]
-    nchunks = (L0 + chunk - 1) // chunk
-    for u in prange(B * nchunks):
-        b = u // nchunks
-        c = u - b * nchunks
-        z = np.empty(N1, dtype=y.dtype)
-        for i in range(c * chunk, min(c * chunk + chunk, L0)):
-            for q in range(N1):
-                z[q] = 0
-            j = 0
-            while j + 4 <= K0:
-                w0 = wcol[j]
-                w1 = wcol[j + 1]
-                w2 = wcol[j + 2]
-                w3 = wcol[j + 3]
-                x0 = W[b, i + j]
-                x1 = W[b, i + j + 1]
-                x2 = W[b, i + j + 2]
-                x3 = W[b, i + j + 3]
-                for q in range(N1):
-                    z[q] += (w0 * x0[q] + w1 * x1[q]) + (w2 * x2[q] + w3 * x3[q])
-                j += 4
-            while j < K0:
-                w0 = wcol[j]
-                x0 = W[b, i + j]
-                for q in range(N1):
-                    z[q] += w0 * x0[q]
-                j += 1
-            yr = y[b, i]
-            for q in range(L1):
-                yr[q] = 0
-            _taps(yr, z, 0, wrow, K1, 0, N1, 0, L1)
+    nr = (L0 + rchunk - 1) // rchunk
+    nc = (L1 + cstrip - 1) // cstrip
+    off = c_lo - cmap[c_lo] if c_hi > c_lo else 0
+    for u in prange(B * nr * nc):
+        b = u // (nr * nc)
+        v = u - b * nr * nc
+        rc = v // nc
+        q0 = (v - rc * nc) * cstrip
+        q1 = min(q0 + cstrip, L1)
+        W = q1 - q0 + K1 - 1          # padded columns q0 .. q0 + W - 1
+        zb = np.empty((group, W), dtype=y.dtype)
+        rows = np.empty(K0, dtype=np.int64)
+        wts = np.empty(K0, dtype=y.dtype)
+        qa = min(max(c_lo, q0), q0 + W)
+        qb = max(min(c_hi, q0 + W), qa)
+        i_end = min(rc * rchunk + rchunk, L0)
+        for g0 in range(rc * rchunk, i_end, group):
+            g1 = min(g0 + group, i_end)
+            for i in range(g0, g1):
+                z = zb[i - g0]
+                cnt = 0
+                for j in range(K0):
+                    r = rmap[i + j]
+                    if r >= 0:
+                        rows[cnt] = r
+                        wts[cnt] = wcol[j]
+                        cnt += 1
+                for q in range(W):
+                    z[q] = 0
+                _col_rows(z, x, b, rows, wts, cnt, qa, qb, off, q0)
+                for q in range(q0, qa):                   # left edge columns
+                    c = cmap[q]
+                    if c >= 0:
+                        acc = z[q - q0]
+                        for t in range(cnt):
+                            acc += wts[t] * x[b, rows[t], c]
+                        z[q - q0] = acc
+                for q in range(qb, q0 + W):               # right edge columns
+                    c = cmap[q]
+                    if c >= 0:
+                        acc = z[q - q0]
+                        for t in range(cnt):
+                            acc += wts[t] * x[b, rows[t], c]
+                        z[q - q0] = acc
+            for i in range(g0, g1):
+                yr = y[b, i, q0:q1]
+                for q in range(q1 - q0):
+                    yr[q] = 0
+                _taps(yr, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0)

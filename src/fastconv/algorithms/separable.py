@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import direct
-from ._common import window
 
 name = "separable"
 
@@ -28,11 +27,34 @@ def _eps(dtype):
     return float(np.finfo(np.dtype(dtype)).eps) if np.dtype(dtype).kind in "fc" else 2.0 ** -52
 
 
+_CACHE: dict = {}
+
+
 def factors(k2d, dtype):
     """Low-rank factors of one kernel: list of per-axis 1-D vectors per term.
 
     Returns None when the kernel is not (numerically) low-rank enough to gain.
+    The SVDs run with BLAS limited to one thread (a spinning multi-threaded
+    BLAS slows the numba kernel that follows, see ``_config``), and the
+    factors of the last few kernels are kept, keyed by their bytes, so a
+    filter applied again is not factored again.
     """
+    from contextlib import nullcontext
+
+    from .._config import blas_single_threaded
+
+    key = (k2d.shape, k2d.dtype.str, np.dtype(dtype).str, k2d.tobytes())
+    if key in _CACHE:
+        return _CACHE[key]
+    with blas_single_threaded() or nullcontext():
+        res = _factors(k2d, dtype)
+    if len(_CACHE) >= 32:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = res
+    return res
+
+
+def _factors(k2d, dtype):
     m = k2d.shape
     if len(m) == 1 or min(m) == 1:
         return None
@@ -84,7 +106,9 @@ def run(x, k, starts, out_shape, params, nthreads):
     if terms is None:                 # not low-rank: the dense kernel is the only term
         return direct.run(x, k, starts, out_shape, params, nthreads)
     if nd == 2:
-        return _run_2d(x, terms, m, starts, out_shape, nthreads)
+        rmap, _, _ = _zero_map(x.shape[1], m[0], starts[0], out_shape[0])
+        cmap, lo, hi = _zero_map(x.shape[2], m[1], starts[1], out_shape[1])
+        return _run_2d(x, terms, rmap, cmap, lo, hi, out_shape, nthreads)
     y = None
     for vecs in terms:
         z = x
@@ -101,20 +125,58 @@ def run(x, k, starts, out_shape, params, nthreads):
     return y
 
 
-def _run_2d(x, terms, m, starts, out_shape, nthreads):
-    """2-D terms through the fused column-then-row kernel (one row buffer)."""
-    from .._config import numba_threads
-    from .._kernels.direct import sep_rows
+def _zero_map(N, K, s, L):
+    """Padded index -> input index for zero padding (-1 outside the input)."""
+    t = np.arange(s - K + 1, s + L, dtype=np.int64)
+    t[(t < 0) | (t >= N)] = -1
+    return t, max(K - 1 - s, 0), min(K - 1 - s + N, L + K - 1)
 
-    W = window(x, m, starts, out_shape)
-    y = np.empty((W.shape[0],) + tuple(out_shape), dtype=x.dtype)
+
+def _pad_map(N, lo, hi, boundary):
+    """Padded index -> input index with numpy.pad's semantics for ``boundary``."""
+    t = np.pad(np.arange(N, dtype=np.int64), (lo, hi), mode=boundary)
+    return t, lo, lo + N
+
+
+def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
+    """Separable pass on the unpadded input with a non-zero boundary rule.
+
+    Returns None when the fused 2-D path does not apply (the caller then pads
+    and runs :func:`run`).
+    """
+    m = k.shape[1:]
+    if len(m) != 2 or k.shape[0] != 1 or x.dtype.kind not in "fc":
+        return None
+    terms = factors(k[0], x.dtype)
+    if terms is None:
+        return None
+    (r0, r1), (c0, c1) = pads[1], pads[2]
+    rmap, _, _ = _pad_map(x.shape[1], r0, r1, boundary)
+    cmap, lo, hi = _pad_map(x.shape[2], c0, c1, boundary)
+    return _run_2d(x, terms, rmap, cmap, lo, hi, out_shape, nthreads)
+
+
+def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
+    """2-D terms through the fused column-then-row kernel (no padded copy)."""
+    from .._config import numba_threads
+    from .._kernels.direct import sep2d
+
+    x = np.ascontiguousarray(x)
+    L0, L1 = out_shape
+    K0 = len(terms[0][0])
+    y = np.empty((x.shape[0], L0, L1), dtype=x.dtype)
+    # full-width rows measured fastest here (the prefetchers stream whole
+    # rows from L3); very long rows are cut into strips.  Column sums are
+    # made for 16 output rows, then the row pass runs over those 16 rows.
+    cstrip = L1 if L1 <= 16384 else 8192
+    units = x.shape[0] * -(-L1 // cstrip)
+    rchunk = max(16, -(-L0 // max(1, -(-8 * nthreads // units))))
     acc = None
-    # correlation taps: the factors reversed (the kernel is convolved)
     for u, v in terms:
         wc = np.ascontiguousarray(np.asarray(u)[::-1]).astype(x.dtype)
         wr = np.ascontiguousarray(np.asarray(v)[::-1]).astype(x.dtype)
         numba_threads(nthreads)
-        sep_rows(W, wc, wr, y, max(4, -(-out_shape[0] // (8 * nthreads))))
+        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16)
         if acc is None:
             acc = y
             y = np.empty_like(acc) if len(terms) > 1 else None
