@@ -103,15 +103,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, convolution):
         cd = np.dtype(np.float32)
     else:
         cd = np.dtype(np.float64)
-    pads = [(0, 0)] * x.ndim
-    for d, o, L in zip(ax, origins, w.shape):
-        before = L // 2 + o
-        pads[d] = (before, L - 1 - before)
     xc = x.astype(cd, copy=False)
-    if pad_mode == "constant":
-        xp = np.pad(xc, pads, mode="constant", constant_values=np.asarray(cval).astype(cd))
-    else:
-        xp = np.pad(xc, pads, mode=pad_mode)
     # expand weights to full rank for the engine (size-1 on non-filtered axes)
     wshape = [1] * x.ndim
     for d, L in zip(ax, w.shape):
@@ -119,6 +111,21 @@ def _filter(input, weights, output, mode, cval, origin, axes, convolution):
     wf = w.astype(cd, copy=False).reshape(wshape)
     # integer outputs truncate: keep sums exact-as-direct (no FFT round-off)
     accuracy = "high" if out_dt.kind in "biu" else "default"
+    if all(o == 0 for o in origins):
+        # the engine's correlate 'same' centres a length-L kernel at L // 2,
+        # as ndimage does with origin 0: the boundary rule is applied by the
+        # engine (virtually where the method can)
+        y = convolve_impl(xc, wf, "same", "auto", ax, pad_mode, cval, None, accuracy,
+                          "correlate", dtypes=(cd, cd))
+        return _deliver(y, output, out_dt)
+    pads = [(0, 0)] * x.ndim
+    for d, o, L in zip(ax, origins, w.shape):
+        before = L // 2 + o
+        pads[d] = (before, L - 1 - before)
+    if pad_mode == "constant":
+        xp = np.pad(xc, pads, mode="constant", constant_values=np.asarray(cval).astype(cd))
+    else:
+        xp = np.pad(xc, pads, mode=pad_mode)
     y = convolve_impl(xp, wf, "valid", "auto", ax, "constant", 0, None, accuracy,
                       "correlate", dtypes=(cd, cd))
     return _deliver(y, output, out_dt)

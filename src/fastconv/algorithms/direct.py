@@ -53,6 +53,15 @@ def row_layout(n_lead, m_lead, pads_lead, out_lead, bx, bk, unit):
 FIXED_TAPS = range(2, 17)
 FIXED_DTYPES = ("f4", "f8")
 
+#: below this many multiply-adds the kernel runs on the calling thread only:
+#: waking the worker threads costs more than the work, and a worker that has
+#: to wait for a core (another pool still spinning) stalls for milliseconds
+SMALL_WORK = 1 << 18
+
+
+def threads_for(work, nthreads):
+    return 1 if work < SMALL_WORK else nthreads
+
 
 def run(x, k, starts, out_shape, params, nthreads):
     """Compute the canonical problem by direct summation (see _common)."""
@@ -77,6 +86,6 @@ def run(x, k, starts, out_shape, params, nthreads):
         from .._kernels.fixed import FIXED    # taps unrolled: one pass per kernel row
 
         kernel = FIXED[m[-1]]
-    numba_threads(nthreads)
+    numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
     kernel(x.reshape(-1), obase, orow, krow, xdims, xstr, n[-1], pads[-1], w, wdiv, y, tile)
     return y.reshape((B,) + tuple(out_shape))

@@ -32,6 +32,7 @@ def run(x, k, starts, out_shape, params, nthreads):
     import scipy.fft as sfft
 
     from .._config import numba_threads
+    from .direct import threads_for
     from .._kernels.mix import mix_rows
 
     real = is_real(x, k)
@@ -56,7 +57,7 @@ def run(x, k, starts, out_shape, params, nthreads):
     Xr = np.ascontiguousarray(X).reshape(-1, F).view(X.real.dtype)
     Wr = W.view(X.real.dtype)
     Y = np.empty((B * rows, F), dtype=X.dtype)
-    numba_threads(nthreads)
+    numba_threads(threads_for(Y.size * krow.shape[0] * 4, nthreads))
     ftile = (params.get("ftile") if params else None) or 4096   # tiles measured slower
     chunk = max(16, -(-(B * rows) // (4 * nthreads)))
     mix_rows(Xr, obase, orow, krow, xdims, rstr, Wr, wdiv, Y.view(X.real.dtype), ftile, chunk)

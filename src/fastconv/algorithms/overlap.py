@@ -33,21 +33,31 @@ def _block_lengths(lo, hi):
     return sorted(out)
 
 
-def choose_blocks(n, m, out_shape, real=True):
+def choose_blocks(n, m, out_shape, real=True, threads=1, batch=1):
     """Per-axis FFT block length (None = not blocked) minimising a simple cost.
 
     Cost per axis: ``nblocks * (M * log2(M) + c)`` against the unblocked
     ``M_full * log2(M_full)``; ``c`` (~ 4096 point-logs) stands for the
     per-block overhead.  Block lengths are restricted to the fastest FFT
-    sizes (2**k, 3 * 2**k).
+    sizes (2**k, 3 * 2**k).  In 1-D a single long transform runs on one
+    thread (the FFT library threads over independent transforms only), while
+    blocks are shared among ``threads``: each cost is divided by the threads
+    its transforms can use.
     """
     blocks = []
+    one_d = len(n) == 1
     for N, K, L in zip(n, m, out_shape):
         full = fast_len(N + K - 1, real)
-        best, best_cost = None, full * np.log2(max(full, 2))
+        best_cost = full * np.log2(max(full, 2))
+        if one_d:
+            best_cost /= min(threads, batch)
+        best = None
         for M in _block_lengths(max(2 * K, 16), full):
             S = M - K + 1
-            cost = -(-L // S) * (M * np.log2(M) + 4096)
+            nb = -(-L // S)
+            cost = nb * (M * np.log2(M) + 4096)
+            if one_d:
+                cost /= min(threads, batch * nb)
             if cost < best_cost:
                 best, best_cost = M, cost
         blocks.append(best)
@@ -66,10 +76,11 @@ def _transforms(real, nthreads):
                                        overwrite_x=True))
 
 
-def _blocks_or_default(x, k, out_shape, params):
+def _blocks_or_default(x, k, out_shape, params, nthreads):
     blocks = params.get("blocks") if params else None
     if blocks is None:
-        blocks = choose_blocks(x.shape[1:], k.shape[1:], out_shape, is_real(x, k))
+        blocks = choose_blocks(x.shape[1:], k.shape[1:], out_shape, is_real(x, k),
+                               nthreads, max(x.shape[0], k.shape[0]))
     return blocks
 
 
@@ -77,7 +88,7 @@ def run_save(x, k, starts, out_shape, params, nthreads):
     """Overlap-save over the window of the input the outputs need."""
     m = k.shape[1:]
     nd = len(m)
-    blocks = _blocks_or_default(x, k, out_shape, params)
+    blocks = _blocks_or_default(x, k, out_shape, params, nthreads)
     real = is_real(x, k)
     fwd, inv = _transforms(real, nthreads)
     # the window valid(W, k) == output, padded to whole blocks on every axis
@@ -123,7 +134,7 @@ def run_add(x, k, starts, out_shape, params, nthreads):
     m = k.shape[1:]
     n = x.shape[1:]
     nd = len(m)
-    blocks = _blocks_or_default(x, k, out_shape, params)
+    blocks = _blocks_or_default(x, k, out_shape, params, nthreads)
     real = is_real(x, k)
     fwd, inv = _transforms(real, nthreads)
     pads = [(0, 0)]

@@ -160,6 +160,7 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
     """2-D terms through the fused column-then-row kernel (no padded copy)."""
     from .._config import numba_threads
     from .._kernels.direct import sep2d
+    from .direct import threads_for
 
     x = np.ascontiguousarray(x)
     L0, L1 = out_shape
@@ -175,7 +176,7 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
     for u, v in terms:
         wc = np.ascontiguousarray(np.asarray(u)[::-1]).astype(x.dtype)
         wr = np.ascontiguousarray(np.asarray(v)[::-1]).astype(x.dtype)
-        numba_threads(nthreads)
+        numba_threads(threads_for(y.size * (len(wc) + len(wr)), nthreads))
         sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16)
         if acc is None:
             acc = y

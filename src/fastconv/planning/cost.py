@@ -22,34 +22,34 @@ from ..algorithms.overlap import choose_blocks
 # fitted by benchmarks/calibrate.py (seconds per feature unit, one thread)
 COEF = {
     "direct": {
-        "c16": {"pass": 1.32e-09, "tap": 2.49e-10, "rows": 8.11e-08, "bytes": 3.54e-11, "call": 6.3e-05},
-        "c8": {"pass": 6.95e-10, "tap": 1.71e-10, "rows": 1.06e-07, "bytes": 5.65e-12, "call": 8.14e-05},
-        "f4": {"pass": 0, "tap": 7.61e-11, "rows": 5.89e-08, "bytes": 4.12e-11, "call": 8.2e-05},
-        "f8": {"pass": 6.04e-12, "tap": 1.28e-10, "rows": 4.38e-08, "bytes": 3.88e-11, "call": 6.8e-05},
+        "c16": {"pass": 6.27e-10, "tap": 4.82e-10, "rows": 1.11e-07, "bytes": 5.02e-11, "call": 8.29e-05},
+        "c8": {"pass": 6.06e-10, "tap": 2.44e-10, "rows": 1.69e-07, "bytes": 2.06e-11, "call": 6.83e-05},
+        "f4": {"pass": 0, "tap": 7.85e-11, "rows": 8.22e-08, "bytes": 1.7e-11, "call": 7.99e-05},
+        "f8": {"pass": 0, "tap": 1.44e-10, "rows": 5.48e-08, "bytes": 3.14e-11, "call": 7.72e-05},
     },
     "fft": {
-        "c16": {"fft": 1.56e-09, "bytes": 0, "call": 0.000123},
-        "c8": {"fft": 8.24e-10, "bytes": 0, "call": 0.000255},
-        "f4": {"fft": 4.35e-10, "bytes": 1.11e-09, "call": 0.000174},
-        "f8": {"fft": 1.11e-09, "bytes": 6.17e-10, "call": 0.00011},
+        "c16": {"fft": 3.84e-10, "bytes": 5.18e-10, "call": 4.81e-05},
+        "c8": {"fft": 0, "bytes": 9.91e-10, "call": 5.21e-05},
+        "f4": {"fft": 0, "bytes": 1.96e-09, "call": 0.00017},
+        "f8": {"fft": 2.1e-10, "bytes": 1.47e-09, "call": 7.36e-05},
     },
     "hybrid": {
-        "c16": {"fft": 6.61e-10, "mac": 1.01e-09, "rows": 2.21e-08, "bytes": 2.17e-10, "call": 0.00015},
-        "c8": {"fft": 7.51e-10, "mac": 6.78e-10, "rows": 3.11e-08, "bytes": 0, "call": 0.000228},
-        "f4": {"fft": 0, "mac": 6.41e-10, "rows": 1.95e-08, "bytes": 7.54e-10, "call": 0.000217},
-        "f8": {"fft": 9.91e-10, "mac": 1.58e-09, "rows": 5.65e-09, "bytes": 3.48e-10, "call": 0.000259},
+        "c16": {"fft": 3.72e-10, "mac": 1.35e-09, "rows": 2.48e-08, "bytes": 2.56e-10, "call": 0.000272},
+        "c8": {"fft": 6.31e-10, "mac": 7.38e-10, "rows": 3.7e-08, "bytes": 1.63e-10, "call": 0.000236},
+        "f4": {"fft": 0, "mac": 7.92e-10, "rows": 1.68e-08, "bytes": 7.98e-10, "call": 0.000261},
+        "f8": {"fft": 1.19e-09, "mac": 1.47e-09, "rows": 2.43e-08, "bytes": 3.23e-10, "call": 0.000251},
     },
     "overlap-add": {
-        "c16": {"fft": 1.93e-09, "bytes": 0, "call": 0.000148},
-        "c8": {"fft": 1.01e-09, "bytes": 0, "call": 0.000114},
-        "f4": {"fft": 8.93e-10, "bytes": 7.4e-11, "call": 0.000307},
-        "f8": {"fft": 2.06e-09, "bytes": 0, "call": 0.000273},
+        "c16": {"fft": 1.79e-09, "bytes": 2.94e-11, "call": 0.000366},
+        "c8": {"fft": 9.93e-10, "bytes": 0, "call": 0.000376},
+        "f4": {"fft": 9.55e-10, "bytes": 8.91e-11, "call": 0.000321},
+        "f8": {"fft": 2.13e-09, "bytes": 0, "call": 0.000256},
     },
     "overlap-save": {
-        "c16": {"fft": 1.41e-09, "bytes": 0, "call": 0.000137},
-        "c8": {"fft": 8.11e-10, "bytes": 0, "call": 6.04e-05},
-        "f4": {"fft": 4.31e-10, "bytes": 2.4e-10, "call": 0.000198},
-        "f8": {"fft": 1.34e-09, "bytes": 0, "call": 0.000287},
+        "c16": {"fft": 1.55e-09, "bytes": 0, "call": 0.000239},
+        "c8": {"fft": 8.22e-10, "bytes": 0, "call": 0.000284},
+        "f4": {"fft": 8.94e-10, "bytes": 0, "call": 0.000219},
+        "f8": {"fft": 1.64e-09, "bytes": 0, "call": 0.000169},
     },
 }
 # other dtype families relative to the fitted ones: (base family, factor)
@@ -66,7 +66,10 @@ def _fam(dtype: str) -> str:
     return {("f", 4): "f4", ("f", 8): "f8", ("c", 8): "c8", ("c", 16): "c16"}[(dt.kind, dt.itemsize)]
 
 
-def speedup(threads: int) -> float:
+def speedup(threads: int, par=None) -> float:
+    """Parallel speed-up with ``threads`` over ``par`` independent work units."""
+    if par is not None:
+        threads = max(1, min(threads, int(par)))
     return 1.0 + PARALLEL * (threads - 1)
 
 
@@ -83,14 +86,15 @@ def direct_features(spec, params=None):
             "tap": spec.outputs * spec.taps,
             "rows": rows * tiles * R,
             "bytes": (spec.outputs + spec.bx * np.prod(spec.n)) * spec.itemsize,
-            "call": 1.0}
+            "call": 1.0,
+            "par": 1 if spec.outputs * spec.taps < direct_alg.SMALL_WORK else None}
 
 
 def _plog(points, length):
     return points * math.log2(max(length, 2))
 
 
-def fft_params(spec):
+def fft_params(spec, threads=1):
     return {"lengths": fft_lengths(spec.n, spec.m, spec.starts, spec.out_shape, spec.real)}
 
 
@@ -100,12 +104,15 @@ def fft_features(spec, params):
     # pruned kernel transform: about one axis' worth of passes when small
     kfrac = min(1.0, (np.prod(spec.m) / np.prod(M)) * len(M) + 1.0 / len(M)) if len(M) > 1 else 1.0
     n_tr = spec.bx + spec.batch + spec.bk * kfrac
+    # a 1-D transform is one unit of work for the FFT library's threads
+    par = spec.batch if len(M) == 1 else None
     return {"fft": _plog(n_tr * P, P), "bytes": 3 * spec.batch * P * 2 * spec.itemsize,
-            "call": 1.0}
+            "call": 1.0, "par": par}
 
 
-def blocked_params(spec):
-    return {"blocks": choose_blocks(spec.n, spec.m, spec.out_shape, spec.real)}
+def blocked_params(spec, threads=1):
+    return {"blocks": choose_blocks(spec.n, spec.m, spec.out_shape, spec.real, threads,
+                                    spec.batch)}
 
 
 def blocked_features(spec, params, save):
@@ -121,11 +128,12 @@ def blocked_features(spec, params, save):
             P *= -(-N // (M - K + 1)) * M
             block_P *= M
     h = 0.5 if spec.real else 1.0
+    par = spec.batch * P / block_P if spec.ndim == 1 else None
     return {"fft": _plog(2 * spec.batch * P * h, block_P) + _plog(spec.bk * block_P * h, block_P),
-            "bytes": spec.batch * P * spec.itemsize * 2 * 3, "call": 1.0}
+            "bytes": spec.batch * P * spec.itemsize * 2 * 3, "call": 1.0, "par": par}
 
 
-def hybrid_params(spec):
+def hybrid_params(spec, threads=1):
     from ..algorithms.hybrid import last_length
 
     return {"length": last_length(spec.n, spec.m, spec.starts, spec.out_shape, spec.real)}
@@ -164,12 +172,12 @@ def separable_features(spec, params):
 
 
 FEATURES = {
-    "direct": (lambda spec: {}, direct_features),
+    "direct": (lambda spec, threads=1: {}, direct_features),
     "fft": (fft_params, fft_features),
     "overlap-add": (blocked_params, lambda s, p: blocked_features(s, p, False)),
     "overlap-save": (blocked_params, lambda s, p: blocked_features(s, p, True)),
     "hybrid": (hybrid_params, hybrid_features),
-    "separable": (lambda spec: {"nterms": None}, separable_features),
+    "separable": (lambda spec, threads=1: {"nterms": None}, separable_features),
 }
 
 
@@ -212,8 +220,8 @@ def coefficients(method: str, fam: str) -> dict:
 def estimate(method: str, spec, threads: int, params) -> float:
     feats = FEATURES[method][1](spec, params)
     coef = coefficients(method, _fam(spec.dtype))
-    t = sum(coef[k] * v for k, v in feats.items() if k != "call")
-    return float(t / speedup(threads) + coef["call"])
+    t = sum(coef[k] * v for k, v in feats.items() if k not in ("call", "par"))
+    return float(t / speedup(threads, feats.get("par")) + coef["call"])
 
 
 def memory(spec, method: str, params) -> int:

@@ -113,7 +113,7 @@ _CANDIDATES = {}
 def _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, budget):
     cands = []
     for name, (mkparams, _) in cost.FEATURES.items():
-        params = mkparams(spec)
+        params = mkparams(spec, threads)
         if name == "separable":
             params = {"nterms": sep_terms}
         c = {"method": name, "params": params,

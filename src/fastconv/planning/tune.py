@@ -77,7 +77,7 @@ def measure(problems, seed=7, per_call_budget=0.3, skip_slow=0.5, log=None):
         fam = FAMILIES[np.dtype(spec.dtype).name]
         terms = prep.separable_terms()
         for method, (mkparams, feats) in cost.FEATURES.items():
-            params = mkparams(spec)
+            params = mkparams(spec, threads)
             if method == "separable":
                 if terms is None:
                     continue
@@ -101,14 +101,14 @@ def fit(rows, threads):
     """NNLS fit of coefficients per (method, family), relative errors."""
     from scipy.optimize import nnls
 
-    s = cost.speedup(threads)
     coef = {}
     report = {}
     for (method, fam), data in sorted(rows.items()):
         if len(data) < 4:
             continue
-        names = list(data[0][0])
-        A = np.array([[d[0][n] / (1 if n == "call" else s) for n in names] for d in data])
+        names = [n for n in data[0][0] if n != "par"]
+        A = np.array([[d[0][n] / (1 if n == "call" else cost.speedup(threads, d[0].get("par")))
+                       for n in names] for d in data])
         b = np.array([d[1] for d in data])
         w = 1.0 / b
         c, _ = nnls(A * w[:, None], b * w)

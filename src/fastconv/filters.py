@@ -1,0 +1,435 @@
+"""Image filters: a kernel library and ``filter`` for 2-D and N-D images.
+
+``filter(image, kernel)`` *correlates* the image with the kernel (the
+kernel is laid on the image as written, as in cv2.filter2D and
+scipy.ndimage.correlate; the kernel's centre is at ``shape // 2``), with
+scipy.ndimage's boundary modes:
+
+============  =====================================  =====================
+mode          extension of ``a b c d``                OpenCV border
+============  =====================================  =====================
+'reflect'     ``b a | a b c d | d c``                 BORDER_REFLECT
+'mirror'      ``c b | a b c d | c b``                 BORDER_REFLECT_101
+'nearest'     ``a a | a b c d | d d``                 BORDER_REPLICATE
+'wrap'        ``c d | a b c d | a b``                 BORDER_WRAP
+'constant'    ``k k | a b c d | k k`` (k = cval)      BORDER_CONSTANT
+============  =====================================  =====================
+
+Data types: floating images keep their dtype (float16 is computed in
+float32).  Integer and boolean images are computed in floating point
+(float32 for 8-bit data, float64 for wider integers, so every sum of a
+16-bit image is exact to well below one grey level) and the result is
+**rounded to the nearest integer (ties to even, like OpenCV's
+saturate_cast) and saturated** to the input dtype's range; bool images give
+float32 (a filtered mask is not a mask).  ``channel_axis`` marks an axis of
+colour channels that is not filtered: every channel gets the same kernel.
+
+The work goes through fastconv's planner, so a separable (rank-1) kernel
+such as a Gaussian or a box runs as 1-D passes and a large kernel by FFT.
+
+Kernel constructors return float64 arrays in correlation orientation (a
+positive ``sobel_kernel('x')`` response means intensity grows with x, the
+column index).  :func:`kernel` parses the short specs used by the command
+line (``"gaussian:2"``, ``"box:5"``, ``"sobel-x"``).
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from . import _validate as V
+
+__all__ = ["filter", "gaussian", "edges", "kernel",
+           "box_kernel", "gaussian_kernel", "sobel_kernel", "scharr_kernel",
+           "prewitt_kernel", "laplacian_kernel", "log_kernel", "dog_kernel",
+           "sharpen_kernel", "unsharp_kernel", "emboss_kernel", "motion_kernel",
+           "disk_kernel"]
+
+_MODES = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge",
+          "wrap": "wrap", "constant": "constant"}
+
+
+def _check_mode(mode):
+    if not isinstance(mode, str) or mode not in _MODES:
+        raise ValueError(f"mode must be one of {sorted(_MODES)}, got {mode!r}")
+    return _MODES[mode]
+
+
+def _spatial_axes(ndim, channel_axis):
+    if channel_axis is None:
+        return tuple(range(ndim))
+    try:
+        c = operator.index(channel_axis)
+    except TypeError:
+        raise TypeError(f"channel_axis must be an int or None, got {channel_axis!r}") from None
+    if not -ndim <= c < ndim:
+        raise ValueError(f"channel_axis={channel_axis} is out of range for a "
+                         f"{ndim}-d image")
+    c %= ndim
+    if ndim < 2:
+        raise ValueError("an image with a channel axis needs at least 2 dimensions")
+    return tuple(d for d in range(ndim) if d != c)
+
+
+def _compute_dtype(dt):
+    if dt.kind == "c":
+        return dt
+    if dt.kind == "f":
+        return np.dtype(np.float64) if dt.itemsize > 4 else np.dtype(np.float32)
+    if dt.kind == "b" or dt.itemsize == 1:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _to_input_dtype(y, dt):
+    """Round and saturate to an integer dtype; floats keep their dtype."""
+    if dt.kind == "b":
+        return y.astype(np.float32, copy=False)
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        y = np.rint(y, out=y if y.flags.writeable else None)
+        np.clip(y, info.min, info.max, out=y)
+        return y.astype(dt)
+    return y.astype(dt, copy=False)
+
+
+def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None):
+    """Correlate an image with a kernel (cv2.filter2D / ndimage.correlate).
+
+    Parameters
+    ----------
+    image : array_like
+        2-D or N-D image; with ``channel_axis``, one axis of channels.
+    kernel : array_like
+        Real kernel with one dimension per spatial axis of ``image``.
+    mode : {'reflect', 'mirror', 'nearest', 'wrap', 'constant'}
+        Boundary extension (scipy.ndimage names; see the module docstring).
+    cval : float
+        Value outside the image for ``mode='constant'``.
+    channel_axis : int or None
+        Axis of colour channels, not filtered.
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``image``; the dtype rules are in the module docstring
+        (integers rounded and saturated).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import filters
+    >>> img = np.zeros((5, 5), np.uint8); img[2, 2] = 90
+    >>> filters.filter(img, filters.box_kernel(3))[1:4, 1:4]
+    array([[10, 10, 10],
+           [10, 10, 10],
+           [10, 10, 10]], dtype=uint8)
+    """
+    from ._core import convolve_impl
+
+    x = V.as_array(image, "image")
+    k = V.as_array(kernel, "kernel")
+    boundary = _check_mode(mode)
+    cval = V.check_cval(cval)
+    axes = _spatial_axes(x.ndim, channel_axis)
+    if k.dtype.kind == "c" and x.dtype.kind != "c":
+        raise TypeError("kernel is complex but image is real; filter the real and "
+                        "imaginary parts separately or pass a complex image")
+    if k.ndim != len(axes):
+        raise ValueError(f"kernel must have one dimension per spatial axis of the "
+                         f"image ({len(axes)}), got a {k.ndim}-d kernel")
+    if k.size == 0:
+        raise ValueError("kernel is empty")
+    cd = _compute_dtype(x.dtype)
+    if k.dtype.kind == "c":
+        cd = np.promote_types(cd, np.complex64)
+    if x.size == 0:
+        return _to_input_dtype(np.zeros(x.shape, cd), x.dtype)
+    shape = [1] * x.ndim
+    for d, L in zip(axes, k.shape):
+        shape[d] = L
+    kf = k.astype(cd).reshape(shape)
+    y = convolve_impl(x.astype(cd, copy=False), kf, "same", "auto", axes, boundary,
+                      cval, None, "default", "correlate", dtypes=(cd, cd))
+    return _to_input_dtype(y, x.dtype)
+
+
+def gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channel_axis=None):
+    """Gaussian blur (scipy.ndimage.gaussian_filter's kernel, applied separably).
+
+    ``sigma`` is a number or one per spatial axis; the kernel extends
+    ``int(truncate * sigma + 0.5)`` samples each side, as in scipy.
+    """
+    x = V.as_array(image, "image")
+    nd = len(_spatial_axes(x.ndim, channel_axis))
+    return filter(x, gaussian_kernel(sigma, truncate=truncate, ndim=nd), mode=mode,
+                  cval=cval, channel_axis=channel_axis)
+
+
+_GRADIENTS = {"sobel": (np.array([1.0, 2.0, 1.0]), np.array([-1.0, 0.0, 1.0])),
+              "scharr": (np.array([3.0, 10.0, 3.0]), np.array([-1.0, 0.0, 1.0])),
+              "prewitt": (np.array([1.0, 1.0, 1.0]), np.array([-1.0, 0.0, 1.0]))}
+
+
+def edges(image, operator="sobel", direction="magnitude", *, mode="reflect", cval=0.0,
+          channel_axis=None):
+    """Gradient of a 2-D image: x or y derivative, or the magnitude.
+
+    ``operator`` is 'sobel', 'scharr' or 'prewitt' (unnormalised, as
+    cv2.Sobel / cv2.Scharr / scipy.ndimage.sobel); ``direction`` is 'x'
+    (along columns), 'y' (along rows) or 'magnitude' (``hypot(gx, gy)``).
+    Derivatives are signed, so the result is floating point whatever the
+    input dtype (float32 for 8- and 16-bit images and float32, float64
+    otherwise).
+    """
+    x = V.as_array(image, "image")
+    if direction not in ("x", "y", "magnitude"):
+        raise ValueError(f"direction must be 'x', 'y' or 'magnitude', got {direction!r}")
+    if operator not in _GRADIENTS:
+        raise ValueError(f"operator must be one of {sorted(_GRADIENTS)}, got {operator!r}")
+    if len(_spatial_axes(x.ndim, channel_axis)) != 2:
+        raise ValueError("edges() needs a 2-D image (plus an optional channel_axis)")
+    fdt = np.float64 if x.dtype == np.float64 or (x.dtype.kind in "iu" and x.dtype.itemsize > 2) \
+        else np.float32
+    xf = x.astype(fdt, copy=False)
+    out = {}
+    for d in (("x", "y") if direction == "magnitude" else (direction,)):
+        out[d] = filter(xf, _gradient_kernel(operator, d), mode=mode, cval=cval,
+                        channel_axis=channel_axis)
+    if direction != "magnitude":
+        return out[direction]
+    return np.hypot(out["x"], out["y"])
+
+
+# ------------------------------------------------------------------ kernels
+def _size(size, ndim, name="size"):
+    sizes = (size,) * ndim if np.ndim(size) == 0 else tuple(size)
+    try:
+        sizes = tuple(operator.index(s) for s in sizes)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {size!r}") from None
+    if len(sizes) != ndim or any(s < 1 for s in sizes):
+        raise ValueError(f"{name} must be {ndim} positive ints, got {size!r}")
+    return sizes
+
+
+def _outer(vectors):
+    k = np.asarray(vectors[0], dtype=np.float64)
+    for v in vectors[1:]:
+        k = np.multiply.outer(k, v)
+    return k
+
+
+def _positive(value, name):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return v
+
+
+def box_kernel(size, ndim=2):
+    """Mean filter: ones / count, ``size`` per axis (int or tuple)."""
+    sizes = _size(size, ndim)
+    return np.full(sizes, 1.0 / math.prod(sizes))
+
+
+def _gauss1d(sigma, truncate, order=0):
+    r = int(truncate * sigma + 0.5)
+    t = np.arange(-r, r + 1, dtype=np.float64)
+    g = np.exp(-0.5 * (t / sigma) ** 2)
+    g /= g.sum()
+    if order == 2:
+        g = g * (t * t / sigma ** 4 - 1.0 / sigma ** 2)
+    return g
+
+
+def gaussian_kernel(sigma, truncate=4.0, ndim=2):
+    """Sampled, normalised Gaussian (as scipy.ndimage.gaussian_filter's).
+
+    ``sigma`` per axis or one for all; radius ``int(truncate * sigma + 0.5)``.
+    """
+    sig = (sigma,) * ndim if np.ndim(sigma) == 0 else tuple(sigma)
+    if len(sig) != ndim:
+        raise ValueError(f"sigma must be a number or {ndim} numbers, got {sigma!r}")
+    truncate = _positive(truncate, "truncate")
+    return _outer([_gauss1d(_positive(s, "sigma"), truncate) for s in sig])
+
+
+def _axis_name(axis):
+    if axis in ("x", -1, 1):
+        return "x"
+    if axis in ("y", 0, -2):
+        return "y"
+    raise ValueError(f"axis must be 'x' (columns) or 'y' (rows), got {axis!r}")
+
+
+def _gradient_kernel(op, axis):
+    smooth, diff = _GRADIENTS[op]
+    return np.outer(smooth, diff) if _axis_name(axis) == "x" else np.outer(diff, smooth)
+
+
+def sobel_kernel(axis="x"):
+    """3x3 Sobel derivative along 'x' (columns) or 'y' (rows), as cv2.Sobel."""
+    return _gradient_kernel("sobel", axis)
+
+
+def scharr_kernel(axis="x"):
+    """3x3 Scharr derivative (weights 3, 10, 3), as cv2.Scharr."""
+    return _gradient_kernel("scharr", axis)
+
+
+def prewitt_kernel(axis="x"):
+    """3x3 Prewitt derivative, as scipy.ndimage.prewitt."""
+    return _gradient_kernel("prewitt", axis)
+
+
+def laplacian_kernel(ndim=2):
+    """Discrete Laplacian (the 5-point stencil in 2-D; cv2.Laplacian ksize=1)."""
+    if operator.index(ndim) < 1:
+        raise ValueError(f"ndim must be >= 1, got {ndim!r}")
+    k = np.zeros((3,) * ndim)
+    c = (1,) * ndim
+    k[c] = -2.0 * ndim
+    for d in range(ndim):
+        for s in (0, 2):
+            idx = list(c)
+            idx[d] = s
+            k[tuple(idx)] = 1.0
+    return k
+
+
+def log_kernel(sigma, truncate=4.0, ndim=2):
+    """Laplacian of Gaussian, as scipy.ndimage.gaussian_laplace builds it.
+
+    The sum over axes of (second-derivative Gaussian on that axis) x
+    (Gaussian on the others), each 1-D factor as scipy samples it.
+    """
+    s = _positive(sigma, "sigma")
+    truncate = _positive(truncate, "truncate")
+    g = _gauss1d(s, truncate)
+    g2 = _gauss1d(s, truncate, order=2)
+    k = 0
+    for d in range(ndim):
+        k = k + _outer([g2 if e == d else g for e in range(ndim)])
+    return k
+
+
+def dog_kernel(sigma_low, sigma_high, truncate=4.0, ndim=2):
+    """Difference of Gaussians ``G(sigma_low) - G(sigma_high)`` (band-pass)."""
+    lo = gaussian_kernel(sigma_low, truncate, ndim)
+    hi = gaussian_kernel(sigma_high, truncate, ndim)
+    out = np.zeros(tuple(max(a, b) for a, b in zip(lo.shape, hi.shape)))
+    for k, sign in ((lo, 1.0), (hi, -1.0)):
+        sl = tuple(slice((S - s) // 2, (S - s) // 2 + s) for S, s in zip(out.shape, k.shape))
+        out[sl] += sign * k
+    return out
+
+
+def sharpen_kernel():
+    """3x3 sharpening: 5 at the centre, -1 at the four neighbours."""
+    return np.array([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]])
+
+
+def unsharp_kernel(sigma, amount=1.0, truncate=4.0, ndim=2):
+    """Unsharp mask ``(1 + amount) * delta - amount * G(sigma)``.
+
+    ``filter(image, unsharp_kernel(r, a))`` equals
+    ``image + a * (image - gaussian(image, r))``, which is scikit-image's
+    ``unsharp_mask(image, r, a, preserve_range=True)``.
+    """
+    a = float(amount)
+    k = -a * gaussian_kernel(sigma, truncate, ndim)
+    k[tuple(s // 2 for s in k.shape)] += 1.0 + a
+    return k
+
+
+def emboss_kernel():
+    """3x3 emboss (relief lit from the top left)."""
+    return np.array([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
+
+
+def motion_kernel(length, angle=0.0):
+    """Linear motion blur: a normalised line of ``length`` pixels at ``angle``.
+
+    ``angle`` in degrees, counter-clockwise from the x axis (0: horizontal);
+    ``length`` is the line's Euclidean length (as MATLAB's
+    ``fspecial('motion')``), so a diagonal line covers fewer rows and
+    columns; the kernel is ``length`` x ``length`` (made odd).
+    """
+    n = operator.index(length)
+    if n < 1:
+        raise ValueError(f"length must be >= 1, got {length!r}")
+    if n % 2 == 0:
+        n += 1
+    c = n // 2
+    k = np.zeros((n, n))
+    th = math.radians(float(angle))
+    t = np.linspace(-(n - 1) / 2, (n - 1) / 2, 8 * n)
+    cols = np.rint(c + t * math.cos(th)).astype(int)
+    rows = np.rint(c - t * math.sin(th)).astype(int)
+    k[np.clip(rows, 0, n - 1), np.clip(cols, 0, n - 1)] = 1.0
+    return k / k.sum()
+
+
+def disk_kernel(radius):
+    """Normalised disk ``x**2 + y**2 <= radius**2`` (skimage.morphology.disk)."""
+    r = operator.index(radius)
+    if r < 0:
+        raise ValueError(f"radius must be >= 0, got {radius!r}")
+    t = np.arange(-r, r + 1)
+    k = ((t[:, None] ** 2 + t[None, :] ** 2) <= r * r).astype(np.float64)
+    return k / k.sum()
+
+
+_SPECS = {
+    "box": (box_kernel, 1, int), "gaussian": (gaussian_kernel, 1, float),
+    "sobel": (lambda: sobel_kernel("x"), 0, None),
+    "sobel-x": (lambda: sobel_kernel("x"), 0, None),
+    "sobel-y": (lambda: sobel_kernel("y"), 0, None),
+    "scharr-x": (lambda: scharr_kernel("x"), 0, None),
+    "scharr-y": (lambda: scharr_kernel("y"), 0, None),
+    "prewitt-x": (lambda: prewitt_kernel("x"), 0, None),
+    "prewitt-y": (lambda: prewitt_kernel("y"), 0, None),
+    "laplacian": (laplacian_kernel, 0, None), "log": (log_kernel, 1, float),
+    "dog": (dog_kernel, 2, float), "sharpen": (sharpen_kernel, 0, None),
+    "unsharp": (unsharp_kernel, 2, float), "emboss": (emboss_kernel, 0, None),
+    "motion": (motion_kernel, 2, float), "disk": (disk_kernel, 1, int),
+}
+
+
+def kernel(spec):
+    """Kernel from a short spec: ``name`` or ``name:arg[,arg]``.
+
+    Names: box:SIZE, gaussian:SIGMA, sobel (= sobel-x), sobel-y, scharr-x,
+    scharr-y, prewitt-x, prewitt-y, laplacian, log:SIGMA, dog:S1,S2,
+    sharpen, unsharp:SIGMA,AMOUNT, emboss, motion:LENGTH,ANGLE, disk:RADIUS.
+
+    >>> kernel("box:3").shape
+    (3, 3)
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"kernel spec must be a non-empty string, got {spec!r}")
+    name, _, args = spec.strip().partition(":")
+    name = name.lower()
+    if name not in _SPECS:
+        raise ValueError(f"unknown kernel {name!r}; known: {', '.join(sorted(_SPECS))}")
+    fn, nargs, conv = _SPECS[name]
+    parts = [a for a in args.split(",") if a.strip()] if args else []
+    if name == "motion" and len(parts) == 1:
+        parts.append("0")
+    if name == "unsharp" and len(parts) == 1:
+        parts.append("1")
+    if len(parts) != nargs:
+        raise ValueError(f"kernel {name!r} takes {nargs} argument(s) "
+                         f"(e.g. {name}:{','.join(['2'] * nargs)}), got {spec!r}")
+    try:
+        vals = [(int(float(p)) if name == "motion" and i == 0 else conv(p))
+                for i, p in enumerate(parts)]
+    except ValueError:
+        raise ValueError(f"kernel spec {spec!r}: arguments must be numbers") from None
+    return fn(*vals)

@@ -1,0 +1,199 @@
+"""fastconv.filters against OpenCV, scipy.ndimage and scikit-image."""
+import cv2
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+
+from fastconv import filters
+from tests.conftest import assert_close
+
+CV_BORDERS = {"reflect": cv2.BORDER_REFLECT, "mirror": cv2.BORDER_REFLECT_101,
+              "nearest": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT}
+MODES = ["reflect", "mirror", "nearest", "wrap", "constant"]
+
+
+def img(rng, shape=(37, 41), dtype=np.float32):
+    return rng.random(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kshape", [(3, 3), (5, 4), (1, 7), (9, 9), (16, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_filter_matches_ndimage_correlate(mode, kshape, dtype, rng):
+    x = img(rng, dtype=dtype)
+    k = rng.standard_normal(kshape)
+    got = filters.filter(x, k, mode=mode, cval=0.7)
+    want = ndi.correlate(x.astype(np.float64), k, mode=mode, cval=0.7)
+    assert got.dtype == dtype
+    assert_close(got, want, 1e-4 if dtype == np.float32 else 1e-11)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
+@pytest.mark.parametrize("ksize", [3, 5, 9, 17])
+def test_filter_matches_cv2_filter2d(mode, ksize, rng):
+    x = img(rng, (64, 48))
+    k = rng.standard_normal((ksize, ksize)).astype(np.float32)
+    got = filters.filter(x, k, mode=mode)
+    want = cv2.filter2D(x, -1, k, borderType=CV_BORDERS[mode])
+    assert_close(got, want, 2e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("kname", ["box:5", "gaussian:1.5", "sharpen", "emboss", "sobel"])
+def test_integer_images_round_and_saturate_like_cv2(dtype, kname, rng):
+    top = np.iinfo(dtype).max
+    x = rng.integers(0, top + 1, (50, 60)).astype(dtype)
+    k = filters.kernel(kname)
+    got = filters.filter(x, k, mode="mirror")
+    assert got.dtype == dtype
+    # exact reference: float64 correlation, round half to even, saturate
+    ref = np.clip(np.rint(ndi.correlate(x.astype(np.float64), k, mode="mirror")), 0, top)
+    diff = np.abs(got.astype(np.int64) - ref.astype(np.int64))
+    assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3
+    cv = cv2.filter2D(x, -1, k.astype(np.float32), borderType=cv2.BORDER_REFLECT_101)
+    assert np.abs(got.astype(np.int64) - cv.astype(np.int64)).max() <= 1
+
+
+def test_saturation_both_ends():
+    x = np.array([[0, 0, 0], [0, 255, 0], [0, 0, 0]], np.uint8)
+    y = filters.filter(x, filters.sharpen_kernel(), mode="constant")
+    assert y[1, 1] == 255 and y[0, 1] == 0          # 1275 -> 255, -255 -> 0
+    x16 = np.full((4, 4), 60000, np.uint16)
+    assert filters.filter(x16, 2 * filters.box_kernel(3)).max() == 65535
+
+
+def test_channel_axis_filters_each_channel(rng):
+    x = img(rng, (30, 20, 3))
+    k = rng.standard_normal((5, 3))
+    got = filters.filter(x, k, channel_axis=-1, mode="nearest")
+    for c in range(3):
+        assert_close(got[..., c], ndi.correlate(x[..., c].astype(np.float64), k, mode="nearest"),
+                     1e-4)
+    first = filters.filter(np.moveaxis(x, -1, 0), k, channel_axis=0, mode="nearest")
+    assert_close(np.moveaxis(first, 0, -1), got, 1e-6)
+    cv = cv2.filter2D(x, -1, k.astype(np.float32), borderType=cv2.BORDER_REPLICATE)
+    assert_close(got, cv, 2e-4)
+
+
+def test_nd_image(rng):
+    x = img(rng, (12, 13, 14), np.float64)
+    k = rng.standard_normal((3, 4, 5))
+    assert_close(filters.filter(x, k, mode="wrap"), ndi.correlate(x, k, mode="wrap"), 1e-11)
+
+
+@pytest.mark.parametrize("sigma", [0.7, 2.0, (1.0, 3.0)])
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest"])
+def test_gaussian_matches_ndimage_and_cv2(sigma, mode, rng):
+    x = img(rng, (70, 80), np.float64)
+    got = filters.gaussian(x, sigma, mode=mode)
+    assert_close(got, ndi.gaussian_filter(x, sigma, mode=mode), 1e-12)
+    if np.ndim(sigma) == 0:
+        r = int(4 * sigma + 0.5)
+        cv = cv2.GaussianBlur(x, (2 * r + 1, 2 * r + 1), sigma,
+                              borderType=CV_BORDERS[mode])
+        assert_close(got, cv, 1e-6)
+
+
+def test_gaussian_3d_and_colour(rng):
+    x = img(rng, (20, 22, 24))
+    assert_close(filters.gaussian(x, 1.5), ndi.gaussian_filter(x.astype(np.float64), 1.5), 1e-5)
+    c = img(rng, (40, 30, 3))
+    assert_close(filters.gaussian(c, 2.0, channel_axis=2),
+                 ndi.gaussian_filter(c.astype(np.float64), (2.0, 2.0, 0)), 1e-5)
+
+
+@pytest.mark.parametrize("op", ["sobel", "scharr", "prewitt"])
+def test_gradients_match_anchors(op, rng):
+    x = img(rng, (40, 50), np.float64)
+    gx = filters.edges(x, op, "x", mode="mirror")
+    gy = filters.edges(x, op, "y", mode="mirror")
+    if op == "prewitt":
+        assert_close(gx, ndi.prewitt(x, axis=1, mode="mirror"), 1e-11)
+        assert_close(gy, ndi.prewitt(x, axis=0, mode="mirror"), 1e-11)
+    else:
+        fn = cv2.Sobel if op == "sobel" else cv2.Scharr
+        args = (3,) if op == "sobel" else ()
+        assert_close(gx, fn(x, cv2.CV_64F, 1, 0, *args, borderType=cv2.BORDER_REFLECT_101), 1e-11)
+        assert_close(gy, fn(x, cv2.CV_64F, 0, 1, *args, borderType=cv2.BORDER_REFLECT_101), 1e-11)
+    mag = filters.edges(x, op, mode="mirror")
+    assert_close(mag, np.hypot(gx, gy), 1e-12)
+    if op == "sobel":
+        assert_close(gx, ndi.sobel(x, axis=1, mode="mirror"), 1e-11)
+
+
+def test_edges_of_uint8_are_float_and_signed(rng):
+    x = np.tile(np.arange(0, 250, 10, dtype=np.uint8), (5, 1))
+    g = filters.edges(x, "sobel", "x")
+    assert g.dtype == np.float32 and g[2, 5] == 80.0          # 4 * 2 * 10
+    assert filters.edges(x[:, ::-1], "sobel", "x")[2, 5] == -80.0
+
+
+def test_laplacian_log_dog_unsharp(rng):
+    import skimage.filters as skf
+
+    x = img(rng, (45, 40), np.float64)
+    assert_close(filters.filter(x, filters.laplacian_kernel(), mode="mirror"),
+                 cv2.Laplacian(x, cv2.CV_64F, ksize=1, borderType=cv2.BORDER_REFLECT_101), 1e-12)
+    assert_close(filters.filter(x, filters.log_kernel(1.5)), ndi.gaussian_laplace(x, 1.5), 1e-11)
+    assert_close(filters.filter(x, filters.dog_kernel(1.0, 3.0), mode="nearest"),
+                 skf.difference_of_gaussians(x, 1.0, 3.0, mode="nearest"), 1e-11)
+    got = filters.filter(x, filters.unsharp_kernel(2.0, 0.8), mode="reflect")
+    want = skf.unsharp_mask(x, radius=2.0, amount=0.8, preserve_range=True)   # no clipping
+    assert_close(got, want, 1e-11)
+
+
+def test_box_disk_motion_kernels(rng):
+    import skimage.morphology as skm
+
+    x = img(rng, (30, 30), np.float64)
+    assert_close(filters.filter(x, filters.box_kernel(5), mode="reflect"),
+                 ndi.uniform_filter(x, 5, mode="reflect"), 1e-12)
+    assert_close(filters.filter(x, filters.box_kernel(5), mode="mirror"),
+                 cv2.blur(x, (5, 5), borderType=cv2.BORDER_REFLECT_101), 1e-12)
+    d = skm.disk(4).astype(float)
+    np.testing.assert_allclose(filters.disk_kernel(4), d / d.sum())
+    m = filters.motion_kernel(9)
+    assert m.shape == (9, 9) and np.isclose(m.sum(), 1) and np.count_nonzero(m[4]) == 9
+    v = filters.motion_kernel(9, 90)
+    assert np.count_nonzero(v[:, 4]) == 9 and np.count_nonzero(v) == 9
+    diag = filters.motion_kernel(7, 45)        # Euclidean length: +-3 along the line
+    nz = np.argwhere(diag)
+    assert np.all(nz[:, 0] + nz[:, 1] == 6) and len(nz) == 5
+
+
+def test_kernel_specs():
+    np.testing.assert_array_equal(filters.kernel("box:3"), filters.box_kernel(3))
+    np.testing.assert_array_equal(filters.kernel("sobel-y"), filters.sobel_kernel("y"))
+    np.testing.assert_array_equal(filters.kernel("gaussian:2"), filters.gaussian_kernel(2))
+    assert filters.kernel("motion:7").shape == (7, 7)
+    for bad, msg in [("", "non-empty"), ("blur", "unknown kernel"), ("box", "takes 1"),
+                     ("gaussian:x", "numbers"), ("gaussian:-1", "sigma")]:
+        with pytest.raises(ValueError, match=msg):
+            filters.kernel(bad)
+
+
+def test_filter_errors(rng):
+    x = img(rng)
+    with pytest.raises(ValueError, match="mode"):
+        filters.filter(x, np.ones((3, 3)), mode="symmetric")
+    with pytest.raises(ValueError, match="kernel must have one dimension per spatial"):
+        filters.filter(x, np.ones(3))
+    with pytest.raises(ValueError, match="kernel must have one dimension per spatial"):
+        filters.filter(np.ones((4, 4, 3)), np.ones((3, 3)))        # forgot channel_axis
+    with pytest.raises(ValueError, match="channel_axis"):
+        filters.filter(x, np.ones(3), channel_axis=5)
+    with pytest.raises(TypeError, match="kernel is complex"):
+        filters.filter(x, np.ones((3, 3)) * 1j)
+    with pytest.raises(ValueError, match="direction"):
+        filters.edges(x, direction="z")
+    with pytest.raises(ValueError, match="operator"):
+        filters.edges(x, operator="canny")
+
+
+def test_bool_and_float16(rng):
+    m = rng.random((20, 20)) > 0.5
+    y = filters.filter(m, filters.box_kernel(3))
+    assert y.dtype == np.float32
+    assert_close(y, ndi.uniform_filter(m.astype(np.float64), 3), 1e-6)
+    h = img(rng, (20, 20), np.float16)
+    assert filters.filter(h, filters.box_kernel(3)).dtype == np.float16
