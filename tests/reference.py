@@ -120,3 +120,26 @@ def ndimage_correlate(x, w, mode, cval=0.0, origin=0):
             acc += w[j] * v
         out[idx] = acc
     return out
+
+
+def nan_interpolate(x, k, mode="full", boundary="constant", cval=0.0, mask=None,
+                    normalize=False):
+    """Reference NaN-interpolating convolution (astropy semantics), by loops.
+
+    Each output: sum of k * x over the valid samples of its window divided by
+    the sum of k over them (times sum(k) unless normalize); NaN when no valid
+    sample.  The outside of the array is extended by the boundary rule, the
+    validity with it (constant: valid unless cval is NaN).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    bad = np.isnan(x) if mask is None else (np.isnan(x) | np.asarray(mask, bool))
+    xv = np.where(bad, 0.0, x)
+    v = (~bad).astype(np.float64)
+    c_nan = boundary == "constant" and np.isnan(cval)
+    num = convolve(xv, k, mode, boundary, 0.0 if c_nan else cval)
+    den = convolve(v, k, mode, boundary, 0.0 if c_nan else 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = num / den
+    y[np.abs(den) < 1e-12 * np.abs(k).sum()] = np.nan
+    return y if normalize else y * k.sum()

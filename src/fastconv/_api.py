@@ -1,6 +1,8 @@
 """Top-level functions: convolve, correlate, plan."""
 from __future__ import annotations
 
+import numpy as np
+
 from . import _validate as V
 from ._core import convolve_impl, prepare
 
@@ -37,6 +39,19 @@ _COMMON_DOC = """
         bounded per output (relative to the sum of ``|x||k|`` over that
         output's window) instead of relative to the norm of the whole input
         as for the FFT methods.  Use it for data with a wide dynamic range.
+    nan_policy : {'propagate', 'interpolate', 'fill'}, optional
+        Treatment of NaN (and masked) samples of `in1`, with
+        astropy.convolution's semantics: 'propagate' (plain convolution),
+        'interpolate' (each output is the kernel-weighted mean of the valid
+        samples in its window; NaN where there are none) or 'fill' (invalid
+        samples replaced by `cval`).  Same answer from every method and mode.
+    mask : array_like of bool, optional
+        True marks invalid samples of `in1` (treated as NaN); broadcasts to
+        `in1`'s shape.
+    normalize_kernel : bool, optional
+        Divide the kernel by its sum first (an error if it sums to ~0).
+    preserve_nan : bool, optional
+        Put NaN back at the invalid input positions (``mode='same'`` only).
 
     Returns
     -------
@@ -58,7 +73,9 @@ _COMMON_DOC = """
 
 
 def convolve(in1, in2, mode="full", method="auto", axes=None, *,
-             boundary="constant", cval=0, out=None, accuracy="default"):
+             boundary="constant", cval=0, out=None, accuracy="default",
+             nan_policy="propagate", mask=None, normalize_kernel=False,
+             preserve_nan=False):
     """N-D convolution along any axes, with boundary modes and a planner.
     {common}
     See Also
@@ -78,12 +95,17 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, *,
     >>> fastconv.convolve([1, 2, 3], [1, 1], mode='same', boundary='edge')
     array([2, 3, 5])
     """
+    if nan_policy != "propagate" or mask is not None or normalize_kernel or preserve_nan:
+        return _masked(in1, in2, mode, method, axes, boundary, cval, out, accuracy, "convolve",
+                       nan_policy, mask, normalize_kernel, preserve_nan)
     return convolve_impl(in1, in2, mode, method, axes, boundary, cval, out,
                          accuracy, "convolve")
 
 
 def correlate(in1, in2, mode="full", method="auto", axes=None, *,
-              boundary="constant", cval=0, out=None, accuracy="default"):
+              boundary="constant", cval=0, out=None, accuracy="default",
+              nan_policy="propagate", mask=None, normalize_kernel=False,
+              preserve_nan=False):
     """N-D cross-correlation: convolution with `in2` reversed and conjugated.
     {common}
     See Also
@@ -96,8 +118,28 @@ def correlate(in1, in2, mode="full", method="auto", axes=None, *,
     >>> fastconv.correlate([1, 2, 3], [0, 1, 0.5])
     array([0.5, 2. , 3.5, 3. , 0. ])
     """
+    if nan_policy != "propagate" or mask is not None or normalize_kernel or preserve_nan:
+        return _masked(in1, in2, mode, method, axes, boundary, cval, out, accuracy, "correlate",
+                       nan_policy, mask, normalize_kernel, preserve_nan)
     return convolve_impl(in1, in2, mode, method, axes, boundary, cval, out,
                          accuracy, "correlate")
+
+
+def _masked(in1, in2, mode, method, axes, boundary, cval, out, accuracy, op,
+            nan_policy, mask, normalize_kernel, preserve_nan):
+    from ._nan import masked_convolve
+
+    method = V.check_method(method)
+    accuracy = V.check_accuracy(accuracy)
+    y = masked_convolve(in1, in2, mode=mode, method=method, axes=axes, boundary=boundary,
+                        cval=cval, accuracy=accuracy, op=op, nan_policy=nan_policy,
+                        mask=mask, normalize_kernel=normalize_kernel,
+                        preserve_nan=preserve_nan)
+    if out is not None:
+        V.check_out(out, y.shape, y.dtype)
+        np.copyto(out, y, casting="unsafe")
+        return out
+    return y
 
 
 convolve.__doc__ = convolve.__doc__.replace("{common}", _COMMON_DOC)

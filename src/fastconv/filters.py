@@ -95,7 +95,8 @@ def _to_input_dtype(y, dt):
     return y.astype(dt, copy=False)
 
 
-def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None):
+def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
+           nan_policy="propagate", mask=None, preserve_nan=False):
     """Correlate an image with a kernel (cv2.filter2D / ndimage.correlate).
 
     Parameters
@@ -110,6 +111,14 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None):
         Value outside the image for ``mode='constant'``.
     channel_axis : int or None
         Axis of colour channels, not filtered.
+    nan_policy : {'propagate', 'interpolate', 'fill'}
+        NaN (and masked) pixels: spread, interpolated from the valid pixels
+        of each window (astropy.convolution semantics, see
+        :func:`fastconv.convolve`), or replaced by `cval`.
+    mask : array_like of bool, optional
+        True marks invalid pixels (treated as NaN).
+    preserve_nan : bool
+        Keep invalid pixels NaN in the result (float images).
 
     Returns
     -------
@@ -151,12 +160,25 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None):
     for d, L in zip(axes, k.shape):
         shape[d] = L
     kf = k.astype(cd).reshape(shape)
-    y = convolve_impl(x.astype(cd, copy=False), kf, "same", "auto", axes, boundary,
-                      cval, None, "default", "correlate", dtypes=(cd, cd))
+    if nan_policy != "propagate" or mask is not None or preserve_nan:
+        from ._nan import masked_convolve
+
+        y = masked_convolve(x.astype(cd, copy=False), kf, mode="same", method="auto",
+                            axes=axes, boundary=boundary, cval=cval, accuracy="default",
+                            op="correlate", nan_policy=nan_policy, mask=mask,
+                            normalize_kernel=False, preserve_nan=preserve_nan, dtype=cd)
+        if x.dtype.kind in "iu" and np.isnan(y).any():
+            raise ValueError("NaN in the filtered result cannot be stored in the integer "
+                             "image's dtype (an invalid region larger than the kernel?); "
+                             "pass a float image")
+    else:
+        y = convolve_impl(x.astype(cd, copy=False), kf, "same", "auto", axes, boundary,
+                          cval, None, "default", "correlate", dtypes=(cd, cd))
     return _to_input_dtype(y, x.dtype)
 
 
-def gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channel_axis=None):
+def gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channel_axis=None,
+             nan_policy="propagate", mask=None, preserve_nan=False):
     """Gaussian blur (scipy.ndimage.gaussian_filter's kernel, applied separably).
 
     ``sigma`` is a number or one per spatial axis; the kernel extends
@@ -165,7 +187,8 @@ def gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channel_ax
     x = V.as_array(image, "image")
     nd = len(_spatial_axes(x.ndim, channel_axis))
     return filter(x, gaussian_kernel(sigma, truncate=truncate, ndim=nd), mode=mode,
-                  cval=cval, channel_axis=channel_axis)
+                  cval=cval, channel_axis=channel_axis, nan_policy=nan_policy, mask=mask,
+                  preserve_nan=preserve_nan)
 
 
 _GRADIENTS = {"sobel": (np.array([1.0, 2.0, 1.0]), np.array([-1.0, 0.0, 1.0])),
