@@ -67,6 +67,11 @@ def _factors(k2d, dtype):
         r = int(np.sum(s > tol_eps * max(m) * s[0]))
         if r * (m[0] + m[1]) >= m[0] * m[1]:
             return None
+        if r == 1:
+            # a column and a row of the kernel through its largest entry:
+            # exact factors for integer stencils (Sobel: [1, 2, 1] x [-1, 0, 1])
+            i0, j0 = np.unravel_index(np.argmax(np.abs(kk)), m)
+            return [[kk[:, j0].copy(), kk[i0, :] / kk[i0, j0]]]
         return [[U[:, t] * s[t], Vh[t, :]] for t in range(r)]
     # N-D: rank-1 test on every mode unfolding
     vecs = []
