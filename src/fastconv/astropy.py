@@ -94,7 +94,9 @@ def convolve(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="inte
     Examples
     --------
     >>> from fastconv.astropy import convolve
-    >>> convolve([1, float('nan'), 3], [1, 1, 1])
+    >>> convolve([1, float('nan'), 3], [1, 1, 1])          # outside: valid zeros
+    array([0.5, 2. , 1.5])
+    >>> convolve([1, float('nan'), 3], [1, 1, 1], boundary='extend')
     array([1., 2., 3.])
     """
     if boundary not in (None, "fill", "extend", "wrap"):
@@ -163,7 +165,7 @@ def convolve_fft(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="
     --------
     >>> from fastconv.astropy import convolve_fft
     >>> convolve_fft([1, float('nan'), 3], [1, 1, 1])
-    array([1., 2., 3.])
+    array([0.5, 2. , 1.5])
     """
     if nan_treatment not in ("interpolate", "fill"):
         raise ValueError("nan_treatment must be one of 'interpolate','fill'")

@@ -225,9 +225,10 @@ def match_template(image, template, pad_input=False, mode="constant", constant_v
 def best_matches(score, n=1, *, min_distance=1, method="ccoeff_normed", threshold=None):
     """The ``n`` best, mutually separated positions of a score map.
 
-    Maxima for every method except the 'sqdiff' ones (minima).  Two picks
-    are at least ``min_distance`` apart (Chebyshev distance) so one match
-    is not reported many times; ``threshold`` drops weaker scores.
+    Maxima for every method except the 'sqdiff' ones (minima).  A pick is
+    the best score within ``min_distance`` of it (Chebyshev distance), and
+    two picks are at least that far apart, so one match is not reported
+    many times; ``threshold`` drops weaker scores.
 
     Returns
     -------
@@ -237,8 +238,8 @@ def best_matches(score, n=1, *, min_distance=1, method="ccoeff_normed", threshol
     Examples
     --------
     >>> import numpy as np
-    >>> best_matches(np.array([[0, 3, 0], [1, 0, 5.0]]), n=2)
-    [((1, 2), 5.0), ((0, 1), 3.0)]
+    >>> best_matches(np.array([[0, 3, 0, 0, 0], [1, 0, 0, 0, 5.0]]), n=2)
+    [((1, 4), 5.0), ((0, 1), 3.0)]
     """
     from scipy import ndimage as ndi
 

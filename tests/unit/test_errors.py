@@ -83,6 +83,9 @@ def test_explicit_method_over_budget(monkeypatch):
 
 
 def test_bad_thread_env(monkeypatch):
+    from fastconv import _config
+
+    monkeypatch.setitem(_config._global, "threads", None)     # no set_threads() default
     monkeypatch.setenv("FASTCONV_THREADS", "many")
     with pytest.raises(ValueError, match="FASTCONV_THREADS"):
         fastconv.get_threads()

@@ -91,6 +91,11 @@ class Plan:
         return run_prepared(prep, self, out)
 
 
+#: direct is kept when its estimate is within this factor of the best: its
+#: error is bounded per output (tiny problems then give exact-looking results)
+DIRECT_MARGIN = 1.1
+
+
 def candidates_for(spec, threads, *, ints_fft_ok, accuracy, sep_terms=None):
     """Estimate every method; mark exclusions (a fresh list of dicts).
 
@@ -203,6 +208,12 @@ def choose(prep, method, accuracy, measure):
         best = by_name[w["method"]]
         return Plan(prep, best["method"], best["params"], cands, "wisdom (measured earlier)", "auto")
     best = min(ok, key=lambda c: c["estimate"])
+    direct = by_name["direct"]
+    if best is not direct and "excluded" not in direct and \
+            direct["estimate"] <= DIRECT_MARGIN * best["estimate"]:
+        return Plan(prep, "direct", direct["params"], cands,
+                    f"direct within {DIRECT_MARGIN}x of the lowest estimate (exact "
+                    "per-output error)", "auto")
     return Plan(prep, best["method"], best["params"], cands, "lowest estimated cost", "auto")
 
 
