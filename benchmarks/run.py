@@ -107,6 +107,80 @@ def case_sep(sigma, rng):
     return c
 
 
+# ------------------------------------------------------------ images (issue 4)
+def _scene(dtype, n=2048, seed=3):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, n)).astype(np.float32)
+    if dtype == np.uint8:
+        return (x * 255).astype(np.uint8)
+    return x
+
+
+def case_filters(name, rng):
+    from fastconv import filters
+
+    kind, dt = name.split("-")
+    dtype = np.uint8 if dt == "u8" else np.float32
+    x = _scene(dtype)
+    c = {}
+    if kind == "gauss2":
+        g = filters.gaussian_kernel(2, ndim=1).astype(np.float32)
+        c["fastconv"] = lambda: filters.gaussian(x, 2.0, mode="mirror")
+        c["cv2.GaussianBlur"] = lambda: cv2.GaussianBlur(x, (len(g), len(g)), 2.0,
+                                                         borderType=cv2.BORDER_REFLECT_101)
+        c["ndimage.gaussian_filter"] = lambda: ndi.gaussian_filter(x, 2.0, mode="mirror")
+    elif kind == "box5":
+        k = filters.box_kernel(5)
+        c["fastconv"] = lambda: filters.filter(x, k, mode="mirror")
+        c["cv2.blur"] = lambda: cv2.blur(x, (5, 5), borderType=cv2.BORDER_REFLECT_101)
+        c["ndimage.uniform_filter"] = lambda: ndi.uniform_filter(x, 5, mode="mirror")
+    elif kind == "sobel":
+        k = filters.sobel_kernel("x")
+        c["fastconv"] = lambda: filters.filter(x, k, mode="mirror")
+        ddepth = cv2.CV_8U if dtype == np.uint8 else cv2.CV_32F
+        c["cv2.Sobel"] = lambda: cv2.Sobel(x, ddepth, 1, 0, ksize=3,
+                                           borderType=cv2.BORDER_REFLECT_101)
+        c["ndimage.correlate"] = lambda: ndi.correlate(x, k.astype(np.float32), mode="mirror")
+    else:   # dense 7x7
+        k = np.random.default_rng(1).standard_normal((7, 7)).astype(np.float32)
+        c["fastconv"] = lambda: filters.filter(x, k, mode="mirror")
+        c["cv2.filter2D"] = lambda: cv2.filter2D(x, -1, k, borderType=cv2.BORDER_REFLECT_101)
+        c["ndimage.correlate"] = lambda: ndi.correlate(x, k, mode="mirror")
+    return c
+
+
+def case_match(T, rng):
+    from fastconv.feature import match_template
+
+    x = _scene(np.float32)
+    t = x[700:700 + T, 900:900 + T].copy()
+    c = {"fastconv": lambda: match_template(x, t),
+         "cv2.matchTemplate": lambda: cv2.matchTemplate(x, t, cv2.TM_CCOEFF_NORMED)}
+    try:
+        from skimage.feature import match_template as sk
+        c["skimage.match_template"] = lambda: sk(x, t)
+    except ImportError:  # pragma: no cover
+        pass
+    return c
+
+
+def case_restore(name, rng):
+    from fastconv import filters, restoration
+
+    r = np.random.default_rng(2)
+    img = r.random((512, 512))
+    psf = filters.gaussian_kernel(1.5)
+    psf /= psf.sum()
+    blurred = ss.fftconvolve(img, psf, mode="same")
+    c = {"fastconv": lambda: restoration.richardson_lucy(blurred, psf, 50)}
+    try:
+        from skimage.restoration import richardson_lucy as sk
+        c["skimage.richardson_lucy"] = lambda: sk(blurred, psf, 50)
+    except ImportError:  # pragma: no cover
+        pass
+    return c
+
+
 GROUPS = {
     "1d": ("1-D float64 N=1e6, mode='same'", case_1d, [8, 64, 512, 4096, 65536]),
     "2d": ("2-D float32 2048x2048, KxK, mode='same'", case_2d, [3, 5, 9, 17, 31]),
@@ -116,6 +190,13 @@ GROUPS = {
     "3d256": ("3-D float32 256^3, K^3, mode='same'", case_3d_256, [3, 7, 15]),
     "sep": ("separable Gaussian, float32 4096x4096, sigma (K = 8 sigma + 1), reflect",
             case_sep, [2, 8]),
+    "filters": ("image filters, 2048x2048 (mode mirror = BORDER_REFLECT_101)", case_filters,
+                ["gauss2-f32", "gauss2-u8", "box5-f32", "box5-u8", "sobel-f32", "sobel-u8",
+                 "dense7-f32", "dense7-u8"]),
+    "match": ("match_template ccoeff_normed, float32 2048x2048 scene, TxT template",
+              case_match, [16, 64, 256]),
+    "restore": ("richardson_lucy, 50 iterations, 512x512 float64, Gaussian PSF 13x13",
+                case_restore, ["rl50"]),
 }
 
 
@@ -140,7 +221,7 @@ def main():
             t = measure(cont, rounds=args.rounds)
             ours = t.pop("fastconv")
             best_name = min(t, key=t.get)
-            method = _method(key, K, rng)
+            method = _method(key, K, rng) if key in _SHAPES else "-"
             gflops = None
             if key in ("2d", "2d4k"):
                 side = 2048 if key == "2d" else 4096
@@ -157,6 +238,9 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+
+
+_SHAPES = ("1d", "2d", "3d", "2d4k", "1d1e7", "3d256", "sep")
 
 
 def _method(key, K, rng):

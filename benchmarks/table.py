@@ -6,7 +6,9 @@ import numpy as np
 
 TITLES = {"1d": "1-D float64, N=1e6", "2d": "2-D float32, 2048x2048", "3d": "3-D float32, 128^3",
           "sep": "Gaussian float32 4096x4096 (reflect)", "2d4k": "2-D float32, 4096x4096",
-          "1d1e7": "1-D float64, N=1e7", "3d256": "3-D float32, 256^3"}
+          "1d1e7": "1-D float64, N=1e7", "3d256": "3-D float32, 256^3",
+          "filters": "filter 2048x2048", "match": "match_template 2048x2048",
+          "restore": "richardson_lucy 512x512"}
 
 
 def main(paths):
@@ -23,7 +25,8 @@ def main(paths):
         best = min(anchors, key=anchors.get)
         K = row["K"]
         kdesc = {"1d": f"K={K}", "2d": f"{K}x{K}", "3d": f"{K}^3", "sep": f"sigma {K}",
-                 "2d4k": f"{K}x{K}", "1d1e7": f"K={K}", "3d256": f"{K}^3"}[row["group"]]
+                 "2d4k": f"{K}x{K}", "1d1e7": f"K={K}", "3d256": f"{K}^3",
+                 "match": f"{K}x{K} template"}.get(row["group"], str(K))
         gf = [r.get("gflops") for r in rows if r.get("gflops")]
         method = row["method"] + (f" ({np.median(gf):.0f} GFLOP/s)" if gf else "")
         parts = "; ".join(f"{n} {v:.1f} ({ours / v:.2f}x)" for n, v in anchors.items())

@@ -186,6 +186,8 @@ def match_template(image, template, pad_input=False, mode="constant", constant_v
     if meth == "ccorr" or meth == "ccoeff":
         return xc
     # window sums over the template (or its mask), float64
+    if w is None and xf.ndim == 2:
+        return _scores_2d(xf, xc, t.shape, meth, n, tw, tf, tk, fdt)
     if w is None:
         s1 = _box_sums(xf, t.shape) if need_ccoeff else None
         s2 = _box_sums(np.square(xf, dtype=np.float64), t.shape)
@@ -206,8 +208,8 @@ def match_template(image, template, pad_input=False, mode="constant", constant_v
         return np.clip(r, -1.0, 1.0).astype(fdt)
     t_ss = float(np.sum(tw * tf))
     den = np.sqrt(s2 * t_ss)
-    # an all-zero window or template (running sums are exact for zeros; the
-    # masked path's FFT leaves round-off, hence the relative floor)
+    # an all-zero window or template (the masked path's FFT leaves
+    # round-off, hence the relative floor)
     zero = (s2 <= _TOL * float(np.max(s2, initial=0.0))) | (t_ss == 0.0)
     if meth == "ccorr_normed":
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -220,6 +222,31 @@ def match_template(image, template, pad_input=False, mode="constant", constant_v
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(zero, 1.0, sqd / den)
     return np.clip(r, 0.0, 2.0).astype(fdt)
+
+
+_CODES = {"sqdiff": 1, "sqdiff_normed": 2, "ccorr_normed": 3, "ccoeff_normed": 5}
+
+
+def _scores_2d(xf, xc, tshape, meth, n, tw, tf, tk, fdt):
+    """2-D, no mask: running window sums and the score in two parallel passes."""
+    from ._config import get_threads, numba_threads
+    from ._kernels.window import box_sums_2d, scores
+
+    L0, L1 = xc.shape
+    s1 = np.empty((L0, L1))
+    s2 = np.empty((L0, L1))
+    threads = get_threads()
+    numba_threads(threads)
+    chunk = max(tshape[0] * 2, -(-L0 // (8 * threads)), 16)
+    box_sums_2d(np.ascontiguousarray(xf), tshape[0], tshape[1], s1, s2, chunk)
+    t_ss = float(np.sum(tw * tf))
+    t_ssd = float(np.sum(tk * tk))
+    if t_ssd <= _TOL * t_ss:
+        t_ssd = 0.0                 # constant template: no correlation defined
+    floor = _TOL * float(np.max(s2)) if meth in ("sqdiff_normed", "ccorr_normed") else 0.0
+    out = np.empty((L0, L1), dtype=fdt)
+    scores(np.ascontiguousarray(xc), s1, s2, n, t_ss, t_ssd, _TOL, floor, _CODES[meth], out)
+    return out
 
 
 def best_matches(score, n=1, *, min_distance=1, method="ccoeff_normed", threshold=None):
