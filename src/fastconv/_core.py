@@ -190,11 +190,13 @@ def execute(prep, method, params, threads):
 
     spec = prep.spec
     chunks = (params or {}).get("chunks", 1)
-    if method == "separable" and spec.padded and spec.boundary != "constant" and chunks == 1:
-        from .algorithms import separable
+    if spec.padded and spec.boundary != "constant" and chunks == 1 and \
+            method in ("separable", "direct"):
+        # the boundary rule through index maps: no padded copy
+        from .algorithms import direct, separable
 
-        y = separable.run_virtual(prep.raw, prep.k, prep.pads, spec.boundary,
-                                  spec.out_shape, params, threads)
+        y = (separable if method == "separable" else direct).run_virtual(
+            prep.raw, prep.k, prep.pads, spec.boundary, spec.out_shape, params, threads)
         if y is not None:
             return y
     x, k = prep.x, prep.k

@@ -23,15 +23,16 @@ def jit(func=None, *, parallel=False, inline=False):
 
 
 @jit(inline=True)
-def row_start(o, r, obase, orow, krow, xdims, xstr):  # pragma: no cover - jitted
+def row_start(o, r, obase, orow, krow, rmap, xstr):  # pragma: no cover - jitted
     """Flat start of the input row that output row o meets with kernel row r.
 
-    -1 when that row lies outside the input (virtual zero padding).
+    ``rmap[d, t]`` is the input index of padded coordinate ``t`` on leading
+    axis ``d`` (the boundary rule, applied virtually), -1 for a zero row.
     """
     s = obase[o]
-    for d in range(xdims.shape[0]):
-        c = orow[o, d] + krow[r, d]
-        if c < 0 or c >= xdims[d]:
+    for d in range(rmap.shape[0]):
+        c = rmap[d, orow[o, d] + krow[r, d]]
+        if c < 0:
             return -1
         s += c * xstr[d]
     return s

@@ -20,20 +20,27 @@ from . import jit, row_start
 
 
 @jit(inline=True)
-def _edge_taps(yr, x, s, ws_r, j0, j1, p, N, i0, i1, lo, hi):  # pragma: no cover - jitted
-    """Taps j0..j1-1 on the columns of [i0, i1) outside [lo, hi), with bounds."""
+def _edge_taps(yr, x, s, ws_r, j0, j1, cmap, i0, i1, lo, hi):  # pragma: no cover - jitted
+    """Taps j0..j1-1 on the columns of [i0, i1) outside [lo, hi).
+
+    Output column i meets padded column i + jj, input column cmap[i + jj]
+    (the boundary rule; -1 = zero).
+    """
     for jj in range(j0, j1):
         wv = ws_r[jj]
-        off = s + jj - p
-        for i in range(max(i0, p - jj), min(lo, N + p - jj)):
-            yr[i - i0] += wv * x[off + i]
-        for i in range(max(hi, p - jj), min(i1, N + p - jj)):
-            yr[i - i0] += wv * x[off + i]
+        for i in range(i0, lo):
+            c = cmap[i + jj]
+            if c >= 0:
+                yr[i - i0] += wv * x[s + c]
+        for i in range(hi, i1):
+            c = cmap[i + jj]
+            if c >= 0:
+                yr[i - i0] += wv * x[s + c]
 
 
 @jit(inline=True)
-def _taps(yr, x, s, ws_r, K, p, N, i0, i1):  # pragma: no cover - jitted
-    """yr[i - i0] += sum_j ws_r[j] * x[s + i + j - p] over valid columns."""
+def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmap):  # pragma: no cover - jitted
+    """yr[i - i0] += sum_j ws_r[j] * x[s + cmap[i + j]] (interior: i + j - p)."""
     j = 0
     while j < K:
         g = min(4, K - j)
@@ -42,7 +49,7 @@ def _taps(yr, x, s, ws_r, K, p, N, i0, i1):  # pragma: no cover - jitted
         # the input can put p - j beyond the tile)
         lo = min(max(i0, p - j), i1)
         hi = max(min(i1, N + p - j - g + 1), lo)
-        _edge_taps(yr, x, s, ws_r, j, j + g, p, N, i0, i1, lo, hi)
+        _edge_taps(yr, x, s, ws_r, j, j + g, cmap, i0, i1, lo, hi)
         if hi > lo:
             n = hi - lo
             b = s + j - p + lo
@@ -77,7 +84,7 @@ def _taps(yr, x, s, ws_r, K, p, N, i0, i1):  # pragma: no cover - jitted
 
 
 @jit(parallel=True)
-def corr_rows(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pragma: no cover
+def corr_rows(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     K = w.shape[2]
@@ -92,15 +99,15 @@ def corr_rows(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pra
         for i in range(i1 - i0):
             yr[i] = 0
         r = 0
-        if K == 1 and p == 0:
+        if K == 1 and p == 0 and cmap.shape[0] == L and N == L:
             # column kernels (e.g. the first pass of a separable filter): fuse
             # four kernel rows per pass over the output tile
             n = i1 - i0
             while r + 4 <= R:
-                s0 = row_start(o, r, obase, orow, krow, xdims, xstr)
-                s1 = row_start(o, r + 1, obase, orow, krow, xdims, xstr)
-                s2 = row_start(o, r + 2, obase, orow, krow, xdims, xstr)
-                s3 = row_start(o, r + 3, obase, orow, krow, xdims, xstr)
+                s0 = row_start(o, r, obase, orow, krow, rmap, xstr)
+                s1 = row_start(o, r + 1, obase, orow, krow, rmap, xstr)
+                s2 = row_start(o, r + 2, obase, orow, krow, rmap, xstr)
+                s3 = row_start(o, r + 3, obase, orow, krow, rmap, xstr)
                 if s0 < 0 or s1 < 0 or s2 < 0 or s3 < 0:
                     break
                 w0 = ws[r, 0]
@@ -115,9 +122,9 @@ def corr_rows(x, obase, orow, krow, xdims, xstr, N, p, w, wdiv, y, tile):  # pra
                     yr[i] += (w0 * x0[i] + w1 * x1[i]) + (w2 * x2[i] + w3 * x3[i])
                 r += 4
         while r < R:
-            s = row_start(o, r, obase, orow, krow, xdims, xstr)
+            s = row_start(o, r, obase, orow, krow, rmap, xstr)
             if s >= 0:
-                _taps(yr, x, s, ws[r], K, p, N, i0, i1)
+                _taps(yr, x, s, ws[r], K, p, N, i0, i1, cmap)
             r += 1
 
 
@@ -200,6 +207,7 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # p
         zb = np.empty((group, W), dtype=y.dtype)
         rows = np.empty(K0, dtype=np.int64)
         wts = np.empty(K0, dtype=y.dtype)
+        nomap = np.empty(0, dtype=np.int64)     # the row pass has no edge columns
         qa = min(max(c_lo, q0), q0 + W)
         qb = max(min(c_hi, q0 + W), qa)
         i_end = min(rc * rchunk + rchunk, L0)
@@ -235,4 +243,4 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # p
                 yr = y[b, i, q0:q1]
                 for q in range(q1 - q0):
                     yr[q] = 0
-                _taps(yr, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0)
+                _taps(yr, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, nomap)

@@ -14,7 +14,7 @@ from . import jit, row_start
 
 
 @jit(parallel=True)
-def mix_rows(X, obase, orow, krow, xdims, xstr, W, wdiv, Y, ftile, chunk):  # pragma: no cover
+def mix_rows(X, obase, orow, krow, rmap, xstr, W, wdiv, Y, ftile, chunk):  # pragma: no cover
     # X: (rows_in, 2F) real view of complex; W: (Bk, R, 2F); Y: (rows_out, 2F).
     # Work units: a tile of `ftile` frequencies x a chunk of consecutive output
     # rows (consecutive rows share all but one input row).  Measured here,
@@ -35,7 +35,7 @@ def mix_rows(X, obase, orow, krow, xdims, xstr, W, wdiv, Y, ftile, chunk):  # pr
                 yr[f] = 0
             ws = W[o // wdiv]
             for r in range(R):
-                s = row_start(o, r, obase, orow, krow, xdims, xstr)
+                s = row_start(o, r, obase, orow, krow, rmap, xstr)
                 if s >= 0:
                     xr = X[s, 2 * f0:2 * f1]
                     wr = ws[r, 2 * f0:2 * f1]

@@ -1,8 +1,9 @@
 """Direct method: sliding-window sums in a parallel numba kernel.
 
-Cost: ``B * prod(out_shape) * prod(m)`` multiply-adds.  Zero padding is
-virtual (the kernel skips taps that fall outside the input), so no padded
-copy is made.  Exact for integers (64-bit accumulation); for floats each
+Cost: ``B * prod(out_shape) * prod(m)`` multiply-adds.  Padding is virtual:
+every axis has a map from padded coordinates to input indices (-1 for zero
+padding; numpy.pad's rule for 'edge', 'symmetric', 'reflect', 'wrap'), so
+no padded copy is made.  Exact for integers (64-bit accumulation); for floats each
 output's error is bounded by about ``K * eps * sum(|x| |k|)`` over its own
 window, which makes it the accurate choice for data of wide dynamic range.
 """
@@ -23,29 +24,47 @@ def _grid(sizes, offsets=None):
     return np.ascontiguousarray(g)
 
 
-def row_layout(n_lead, m_lead, pads_lead, out_lead, bx, bk, unit):
+def axis_map(N, K, s, L):
+    """Padded coordinate t (0 <= t < L + K - 1) -> input index, zero padding."""
+    t = np.arange(L + K - 1, dtype=np.int64) + (s - (K - 1))
+    t[(t < 0) | (t >= N)] = -1
+    return t
+
+
+def pad_map(N, lo, hi, boundary):
+    """Padded coordinate -> input index under numpy.pad's ``boundary`` rule."""
+    return np.pad(np.arange(N, dtype=np.int64), (lo, hi), mode=boundary)
+
+
+def row_layout(lead_maps, m_lead, out_lead, n_lead, bx, bk, unit):
     """Row bookkeeping shared by the row kernels (direct and hybrid).
 
     Output rows are the batch times the leading output axes; ``unit`` is
-    the number of elements per input row (1 to address rows themselves).
-    Returns ``obase, orow, krow, xdims, xstr, wdiv, rows`` as the kernels
-    take them: output row o's batch base, its leading input coordinates
-    before the kernel offset, kernel-row offsets, input extents, strides,
-    the divisor mapping an output row to its kernel, and rows per batch.
+    the number of elements per input row (1 to address rows themselves);
+    ``lead_maps[d]`` maps padded coordinates of leading axis d to input
+    indices (-1: a zero row).  Returns ``obase, orow, krow, rmap, xstr,
+    wdiv, rows`` as the kernels take them: output row o's batch base, its
+    leading output coordinates, kernel-row offsets, the stacked maps,
+    strides, the divisor mapping an output row to its kernel, and rows per
+    batch.
     """
     B = max(bx, bk)
     D = len(n_lead)
     xstr = np.ones(D, dtype=np.int64) * unit
     for d in range(D - 2, -1, -1):
         xstr[d] = xstr[d + 1] * n_lead[d + 1]
-    orow = _grid(tuple(out_lead), [-p for p in pads_lead])
+    orow = _grid(tuple(out_lead))
     krow = _grid(tuple(m_lead))
+    width = max([len(mp) for mp in lead_maps] + [1])
+    rmap = np.full((D, width), -1, dtype=np.int64)
+    for d, mp in enumerate(lead_maps):
+        rmap[d, :len(mp)] = mp
     rows = orow.shape[0]
     bstride = int(np.prod(n_lead)) * unit if bx > 1 else 0
     obase = np.repeat(np.arange(B, dtype=np.int64) * bstride, rows)
     orow = np.tile(orow, (B, 1))
     wdiv = rows if bk > 1 else B * rows + 1
-    return obase, orow, krow, np.asarray(n_lead, dtype=np.int64), xstr, wdiv, rows
+    return obase, orow, krow, rmap, xstr, wdiv, rows
 
 
 #: last-axis tap counts with generated, unrolled kernels (_kernels/fixed.py,
@@ -65,6 +84,21 @@ def threads_for(work, nthreads):
 
 def run(x, k, starts, out_shape, params, nthreads):
     """Compute the canonical problem by direct summation (see _common)."""
+    m = k.shape[1:]
+    n = x.shape[1:]
+    maps = [axis_map(N, K, s, L) for N, K, s, L in zip(n, m, starts, out_shape)]
+    return _run(x, k, out_shape, maps, m[-1] - 1 - starts[-1], params, nthreads)
+
+
+def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
+    """Direct summation on the unpadded input, the boundary rule applied
+    through index maps (no padded copy).  ``pads``: (before, after) per axis
+    of the canonical array, batch axis first."""
+    maps = [pad_map(N, lo, hi, boundary) for N, (lo, hi) in zip(x.shape[1:], pads[1:])]
+    return _run(x, k, out_shape, maps, pads[-1][0], params, nthreads)
+
+
+def _run(x, k, out_shape, maps, p, params, nthreads):
     from .._config import numba_threads
     from .._kernels.direct import corr_rows
 
@@ -72,10 +106,8 @@ def run(x, k, starts, out_shape, params, nthreads):
     m = k.shape[1:]
     n = x.shape[1:]
     B = max(x.shape[0], k.shape[0])
-    # padding before each axis: output i reads input i + j - pad (j = corr tap)
-    pads = [K - 1 - s for K, s in zip(m, starts)]
-    obase, orow, krow, xdims, xstr, wdiv, rows = row_layout(
-        n[:-1], m[:-1], pads[:-1], out_shape[:-1], x.shape[0], k.shape[0], n[-1])
+    obase, orow, krow, rmap, xstr, wdiv, rows = row_layout(
+        maps[:-1], m[:-1], out_shape[:-1], n[:-1], x.shape[0], k.shape[0], n[-1])
     # correlation weights: the kernel reversed on every convolution axis
     flip = (slice(None),) + (slice(None, None, -1),) * len(m)
     w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
@@ -87,5 +119,6 @@ def run(x, k, starts, out_shape, params, nthreads):
 
         kernel = FIXED[m[-1]]
     numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
-    kernel(x.reshape(-1), obase, orow, krow, xdims, xstr, n[-1], pads[-1], w, wdiv, y, tile)
+    kernel(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, maps[-1], w, wdiv, y,
+           tile)
     return y.reshape((B,) + tuple(out_shape))

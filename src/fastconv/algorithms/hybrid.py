@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._common import fast_len, is_real
-from .direct import row_layout
+from .direct import axis_map, row_layout
 from .fft import lengths as _fft_lengths
 
 name = "hybrid"
@@ -49,9 +49,9 @@ def run(x, k, starts, out_shape, params, nthreads):
     F = X.shape[-1]
     B = max(x.shape[0], k.shape[0])
     D = len(n) - 1
-    pads = [K - 1 - s for K, s in zip(m, starts)]
-    obase, orow, krow, xdims, rstr, wdiv, rows = row_layout(
-        n[:D], m[:D], pads[:D], out_shape[:D], x.shape[0], k.shape[0], 1)
+    maps = [axis_map(N, K, s, L) for N, K, s, L in zip(n[:D], m[:D], starts[:D], out_shape[:D])]
+    obase, orow, krow, rmap, rstr, wdiv, rows = row_layout(
+        maps, m[:D], out_shape[:D], n[:D], x.shape[0], k.shape[0], 1)
     flip = (slice(None),) + (slice(None, None, -1),) * D
     W = np.ascontiguousarray(Kf[flip]).reshape(k.shape[0], -1, F)
     Xr = np.ascontiguousarray(X).reshape(-1, F).view(X.real.dtype)
@@ -60,7 +60,7 @@ def run(x, k, starts, out_shape, params, nthreads):
     numba_threads(threads_for(Y.size * krow.shape[0] * 4, nthreads))
     ftile = (params.get("ftile") if params else None) or 4096   # tiles measured slower
     chunk = max(16, -(-(B * rows) // (4 * nthreads)))
-    mix_rows(Xr, obase, orow, krow, xdims, rstr, Wr, wdiv, Y.view(X.real.dtype), ftile, chunk)
+    mix_rows(Xr, obase, orow, krow, rmap, rstr, Wr, wdiv, Y.view(X.real.dtype), ftile, chunk)
     Y = Y.reshape((B,) + tuple(out_shape[:D]) + (F,))
     if real:
         y = sfft.irfft(Y, n=M, axis=-1, workers=nthreads, overwrite_x=True)

@@ -228,11 +228,14 @@ def memory(spec, method: str, params) -> int:
     """Estimated peak working memory (bytes) of a method, output included."""
     it = spec.itemsize
     out = spec.outputs * it
+    # a padded copy is made only for a non-zero constant boundary; the other
+    # rules are applied through index maps by direct and separable
+    copy = spec.bx * np.prod(spec.n) * it if spec.padded and spec.boundary == "constant" else 0
     if method == "direct":
-        return int(out + (spec.bx * np.prod(spec.n) * it if spec.padded else 0))
+        return int(out + copy)
     if method == "separable":
         mid = spec.batch * float(np.prod(spec.out_shape[:1] + spec.n[1:])) * it
-        return int(2 * out + mid)
+        return int(2 * out + mid + copy)
     cit = 2 * it   # complex spectra
     h = 0.5 if spec.real else 1.0
     if method == "hybrid":
