@@ -89,10 +89,33 @@ def _to_input_dtype(y, dt):
         return y.astype(np.float32, copy=False)
     if dt.kind in "iu":
         info = np.iinfo(dt)
+        if y.flags.c_contiguous and y.size >= 1 << 16:
+            from ._config import get_threads, numba_threads
+            from ._kernels.window import to_int_saturated
+
+            out = np.empty(y.shape, dtype=dt)
+            numba_threads(get_threads())
+            to_int_saturated(y, float(info.min), float(info.max), out)   # one pass
+            return out
         y = np.rint(y, out=y if y.flags.writeable else None)
         np.clip(y, info.min, info.max, out=y)
         return y.astype(dt)
     return y.astype(dt, copy=False)
+
+
+def _as_compute(x, cd):
+    """``x`` in the compute dtype; large integer images converted in parallel."""
+    if x.dtype == cd:
+        return x
+    if x.dtype.kind in "iu" and x.flags.c_contiguous and x.size >= 1 << 16:
+        from ._config import get_threads, numba_threads
+        from ._kernels.window import to_float
+
+        out = np.empty(x.shape, dtype=cd)
+        numba_threads(get_threads())
+        to_float(x, out)
+        return out
+    return x.astype(cd)
 
 
 def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
@@ -163,7 +186,7 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
     if nan_policy != "propagate" or mask is not None or preserve_nan:
         from ._nan import masked_convolve
 
-        y = masked_convolve(x.astype(cd, copy=False), kf, mode="same", method="auto",
+        y = masked_convolve(_as_compute(x, cd), kf, mode="same", method="auto",
                             axes=axes, boundary=boundary, cval=cval, accuracy="default",
                             op="correlate", nan_policy=nan_policy, mask=mask,
                             normalize_kernel=False, preserve_nan=preserve_nan, dtype=cd)
@@ -172,7 +195,7 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
                              "image's dtype (an invalid region larger than the kernel?); "
                              "pass a float image")
     else:
-        y = convolve_impl(x.astype(cd, copy=False), kf, "same", "auto", axes, boundary,
+        y = convolve_impl(_as_compute(x, cd), kf, "same", "auto", axes, boundary,
                           cval, None, "default", "correlate", dtypes=(cd, cd))
     return _to_input_dtype(y, x.dtype)
 

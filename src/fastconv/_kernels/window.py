@@ -81,3 +81,31 @@ def scores(xc, s1, s2, n, t_ss, t_ssd, tol, zero_floor, method, out):  # pragma:
                 else:
                     r = min(d / np.sqrt(q2 * t_ss), 2.0)
             out[i, j] = r
+
+
+@jit(parallel=True)
+def to_int_saturated(y, lo, hi, out):  # pragma: no cover - jitted
+    """out = clip(round_half_even(y), lo, hi) cast to out's integer dtype."""
+    a = y.reshape(-1)
+    b = out.reshape(-1)
+    n = a.shape[0]
+    chunk = 65536
+    for c in prange((n + chunk - 1) // chunk):
+        for i in range(c * chunk, min(c * chunk + chunk, n)):
+            v = np.rint(a[i])
+            if v < lo:
+                v = lo
+            elif v > hi:
+                v = hi
+            b[i] = v
+
+
+@jit(parallel=True)
+def to_float(x, out):  # pragma: no cover - jitted
+    a = x.reshape(-1)
+    b = out.reshape(-1)
+    n = a.shape[0]
+    chunk = 65536
+    for c in prange((n + chunk - 1) // chunk):
+        for i in range(c * chunk, min(c * chunk + chunk, n)):
+            b[i] = a[i]
