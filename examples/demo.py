@@ -6,12 +6,14 @@ Run it with ``make demo``.
 """
 import argparse
 import os
+import sys
 import tempfile
 import time
 
 import numpy as np
 
-import fastconv
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fastconv  # noqa: E402
 
 
 def make_image(n=512, seed=0):
@@ -100,6 +102,15 @@ def main():
     clean = make_signal(seed=1) - 0.5 * np.random.default_rng(1).standard_normal(sig.size)
     print(f"\nerror vs the clean chirp, before/after smoothing: "
           f"{np.std(sig - clean):.3f} -> {np.std(smooth - clean):.3f}")
+    try:                                     # the README's deblur picture (issue 4)
+        import image_gallery
+
+        t0 = time.perf_counter()
+        image_gallery.deblur(args.out)
+        image_gallery.template_match(args.out)
+        print(f"image gallery (deblur, template match): {time.perf_counter() - t0:.2f} s")
+    except ImportError as exc:
+        print(f"image gallery skipped ({exc}); pip install 'fastconv[image]'")
     print(f"wrote {sorted(os.listdir(args.out))} to {args.out}/")
 
 
