@@ -19,9 +19,9 @@ def tune(problems=40, *, seed=7, save=True, verbose=False):
 __version__ = "0.1.0"
 
 __all__ = ["convolve", "correlate", "plan", "tune", "set_threads", "get_threads", "threads",
-           "signal", "ndimage", "filters", "feature", "restoration", "astropy", "__version__"]
+           "signal", "ndimage", "filters", "feature", "restoration", "astropy", "stream", "lti", "__version__"]
 
-_LAZY = ("signal", "ndimage", "filters", "feature", "restoration", "astropy")
+_LAZY = ("signal", "ndimage", "filters", "feature", "restoration", "astropy", "stream", "lti")
 
 
 def __getattr__(name):

@@ -21,7 +21,8 @@ import numpy as np
 from . import _validate as V
 from ._core import convolve_impl
 
-__all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d",
+__all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d", "lfilter",
+           "deconvolve",
            "correlate2d", "choose_conv_method", "correlation_lags"]
 
 _MODE_MSG = "Acceptable mode flags are 'valid', 'same', or 'full'."
@@ -266,3 +267,111 @@ def correlation_lags(in1_len, in2_len, mode="full"):
     if n1 >= n2:
         return np.arange(n1 - n2 + 1)
     return np.arange(n1 - n2, 1)
+
+
+def lfilter(b, a, x, axis=-1, zi=None):
+    """scipy.signal.lfilter; FIR filters (``a`` = ``[a0]`` or ``[a0, 0, ...]``)
+    go through fastconv's planner (FFT/overlap-save for long filters, all
+    cores), IIR filters are passed to scipy.
+
+    ``zi``/``zf`` follow scipy's transposed direct form II convention: for an
+    FIR filter the state is the not-yet-emitted tail of the convolution, so
+    chunks filtered in turn with ``zi = zf`` of the previous chunk give the
+    same output as the whole signal at once.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> y, zf = signal.lfilter([1, 1], [1], [1.0, 2.0, 3.0], zi=[0.5])
+    >>> y, zf
+    (array([1.5, 3. , 5. ]), array([3.]))
+    """
+    import scipy.signal as ss
+
+    from ._core import convolve_impl
+
+    b = np.atleast_1d(np.asarray(b))
+    a = np.atleast_1d(np.asarray(a))
+    if b.ndim != 1 or a.ndim != 1 or b.size == 0 or a.size == 0:
+        raise ValueError("b and a must be non-empty 1-D sequences")
+    if a[0] == 0:
+        raise ValueError("a[0] must be nonzero (it normalises the filter)")
+    if np.any(a[1:] != 0):
+        return ss.lfilter(b, a, x, axis=axis, zi=zi)          # IIR: scipy's recursion
+    x = np.asarray(x)
+    if x.ndim == 0:
+        raise ValueError("x must be at least 1-D")
+    ax = V.check_axes(axis, x.ndim, "axis")[0]
+    dt = np.result_type(b.dtype, a.dtype, x.dtype)
+    if dt.kind in "biu":
+        dt = np.dtype(np.float64)
+    elif dt == np.float16:
+        dt = np.dtype(np.float32)
+    K = max(b.size, a.size)
+    bb = np.zeros(K, dtype=np.result_type(b.dtype, a.dtype, np.float32))
+    bb[:b.size] = b / a[0]
+    N = x.shape[ax]
+    if N == 0:
+        y = np.zeros(x.shape, dt)
+        if zi is None:
+            return y
+        return y, np.asarray(zi, dtype=dt).copy()
+    shape = [1] * x.ndim
+    shape[ax] = K
+    full = convolve_impl(x.astype(dt, copy=False), bb.astype(dt).reshape(shape), "full",
+                         "auto", ax, "constant", 0, None, "default", "convolve",
+                         dtypes=(dt, dt))
+    full = np.moveaxis(full, ax, -1)
+    if zi is not None:
+        z = np.asarray(zi)
+        want = list(x.shape)
+        want[ax] = K - 1
+        try:
+            z = np.broadcast_to(np.moveaxis(np.broadcast_to(z, tuple(want)), ax, -1),
+                                full.shape[:-1] + (K - 1,))
+        except ValueError:
+            raise ValueError(f"zi must have shape {tuple(want)} (x's shape with "
+                             f"axis {ax} of length max(len(a), len(b)) - 1), got "
+                             f"{np.shape(zi)}") from None
+        full = full.astype(np.result_type(full.dtype, z.dtype), copy=False)
+        full[..., :K - 1] += z
+    y = np.moveaxis(full[..., :N], -1, ax)
+    if zi is None:
+        return y
+    zf = np.zeros(full.shape[:-1] + (K - 1,), full.dtype)
+    tail = full[..., N:N + K - 1]
+    zf[..., :tail.shape[-1]] = tail
+    return y, np.moveaxis(zf, -1, ax)
+
+
+def deconvolve(signal, divisor):
+    """scipy.signal.deconvolve: polynomial division ``signal = divisor * quot + rem``.
+
+    Same algorithm and results as scipy (the quotient by running the
+    division as an IIR filter); the remainder is computed with fastconv's
+    exact-for-integers convolution.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.deconvolve([0, 1, 0.5, 0.5], [1, 0.5])
+    (array([0. , 1. , 0. ]), array([0. , 0. , 0. , 0.5]))
+    """
+    import scipy.signal as ss
+
+    num = np.atleast_1d(np.asarray(signal))
+    den = np.atleast_1d(np.asarray(divisor))
+    if num.ndim > 1 or den.ndim > 1:
+        raise ValueError("signal and divisor must be 1-D")
+    if den.size == 0 or num.size == 0:
+        raise ValueError("signal and divisor must be non-empty")
+    if den[0] == 0:
+        raise ValueError("divisor[0] must be nonzero (leading coefficient)")
+    N, D = len(num), len(den)
+    if D > N:
+        return np.array([]), num
+    impulse = np.zeros(N - D + 1, float)
+    impulse[0] = 1
+    quot = ss.lfilter(num, den, impulse)
+    rem = num - convolve(den, quot, mode="full")
+    return quot, rem

@@ -1,0 +1,278 @@
+"""Streaming convolution: a stateful, block-based LTI filter for long streams.
+
+``Convolver(h, block_size=256)`` filters a stream chunk by chunk through an
+impulse response ``h`` (one for all channels, or one per channel).  Every
+``process(chunk)`` call returns exactly as many samples as it is given;
+the output is the convolution delayed by ``latency = block_size`` samples,
+whatever the IR length, and ``flush()`` returns the remaining
+``block_size + len(h) - 1`` samples and resets the state.  So::
+
+    c = Convolver(h, block_size=256)
+    y = np.concatenate([c.process(x[a:b]) for a, b in chunks] + [c.flush()], axis=-1)
+    # y[..., c.latency:] == fastconv.convolve(x, h)   (floating-point tolerance)
+
+Algorithm (``method='auto'``): IRs up to ``DIRECT_TAPS`` taps are applied
+directly (a 'valid' FIR over the block plus history); longer ones are
+**non-uniformly partitioned** in the frequency domain (Gardner 1995; Garcia
+2002; Wefers 2015).  Level 0 uses partitions of ``block_size`` taps, each
+next level doubles the partition size, two partitions per level, up to
+``max_partition``; the last level takes as many partitions of that size as
+the IR needs.  A level with partition size ``P`` transforms the last ``2P``
+input samples once every ``P`` samples (overlap-save), multiplies the spectra
+of its last ``m`` input blocks by its ``m`` IR partition spectra (a
+frequency-domain delay line) and adds ``P`` output samples into an
+accumulator; a level starting at tap ``o >= P - block_size`` delivers in
+time for the block emitted when its input completes, so every level works
+on whole blocks only and the latency stays one block.  ``method='uniform'``
+forces one level (``P = block_size``, for comparison); ``method='direct'``
+forces the direct FIR.
+
+Cost: a 3 s IR at 48 kHz with 256-sample blocks needs about 26 complex
+multiply-adds per sample and channel (uniform partitioning: 563), plus the
+transforms; see ``make bench`` for measured real-time factors.
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from . import _validate as V
+
+__all__ = ["Convolver", "partition_plan"]
+
+#: IRs up to this many taps are applied by a direct FIR
+DIRECT_TAPS = 64
+
+
+def partition_plan(K, block_size, max_partition=None):
+    """Levels ``[(P, m, offset), ...]`` covering ``K`` taps.
+
+    Level 0 has partitions of ``block_size``; sizes double (two partitions
+    per level) up to ``max_partition`` (default ``max(block_size, 8192)``),
+    and a level of size ``P`` starts at a tap offset ``>= P - block_size``.
+    """
+    B = block_size
+    Pmax = max(B, max_partition or 8192)
+    levels = []
+    off, P = 0, B
+    while off < K:
+        if P < Pmax:
+            m = min(2, -(-(K - off) // P))
+        else:
+            m = -(-(K - off) // P)
+        levels.append((P, m, off))
+        off += m * P
+        if P < Pmax and off >= 2 * P - B:
+            P *= 2
+    return levels
+
+
+class _Level:
+    __slots__ = ("P", "m", "off", "H", "X", "slot", "win", "Y")
+
+
+class Convolver:
+    """Stateful block convolution of a stream with a fixed impulse response.
+
+    Parameters
+    ----------
+    h : array_like
+        Impulse response, shape ``(K,)`` or ``(..., K)`` (one per channel;
+        its leading axes broadcast against the stream's channel axes).
+    block_size : int
+        Processing block and latency in samples (default 256).
+    axis : int
+        Time axis of the chunks (default -1); the other axes are channels.
+    method : {'auto', 'direct', 'partitioned', 'uniform'}
+        'auto': direct for IRs up to ``DIRECT_TAPS`` taps, else non-uniformly
+        partitioned.
+    max_partition : int, optional
+        Largest partition size of the non-uniform scheme (default 8192 or
+        ``block_size`` if larger).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv.stream import Convolver
+    >>> c = Convolver([1.0, 0.5], block_size=4)
+    >>> np.concatenate([c.process([1.0, 0, 0]), c.process([0, 2.0]), c.flush()])[c.latency:]
+    array([1. , 0.5, 0. , 2. , 1. , 0. ])
+    """
+
+    def __init__(self, h, *, block_size=256, axis=-1, method="auto", max_partition=None):
+        h = V.as_array(h, "h")
+        if h.ndim == 0 or h.shape[-1] == 0:
+            raise ValueError("h must have at least one sample along its last axis")
+        if h.dtype.kind == "c":
+            raise TypeError("complex impulse responses are not supported by the stream "
+                            "convolver; filter real and imaginary parts separately")
+        if not np.isfinite(h).all():
+            raise ValueError("h contains NaN or Inf")
+        try:
+            B = operator.index(block_size)
+        except TypeError:
+            raise TypeError(f"block_size must be an int, got {block_size!r}") from None
+        if B < 1:
+            raise ValueError(f"block_size must be >= 1, got {block_size}")
+        if method not in ("auto", "direct", "partitioned", "uniform"):
+            raise ValueError(f"method must be 'auto', 'direct', 'partitioned' or 'uniform', "
+                             f"got {method!r}")
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise TypeError(f"axis must be an int, got {axis!r}")
+        self.dtype = np.dtype(np.float32) if h.dtype == np.float32 else np.dtype(np.float64)
+        self.h = np.ascontiguousarray(h, dtype=self.dtype)
+        self.K = self.h.shape[-1]
+        self.block_size = B
+        self.latency = B
+        self.axis = int(axis)
+        if method == "auto":
+            method = "direct" if self.K <= DIRECT_TAPS else "partitioned"
+        self.method = method
+        self.max_partition = max_partition
+        self.levels = (partition_plan(self.K, B, B if method == "uniform" else max_partition)
+                       if method != "direct" else [])
+        self._chan = None
+        self.reset()
+
+    # -------------------------------------------------------------- state
+    def reset(self):
+        """Forget the stream: zero history, next sample is time 0."""
+        self._chan = None
+        self._t = 0            # samples consumed
+        self._fill = 0         # samples of the current block received
+        self._blocks = 0       # blocks completed
+
+    def _setup(self, chan):
+        hch = self.h.shape[:-1]
+        try:
+            full = np.broadcast_shapes(chan, hch)
+        except ValueError:
+            raise ValueError(f"the chunk's channel shape {chan} does not broadcast with "
+                             f"h's {hch}") from None
+        if full != chan:
+            raise ValueError(f"h's channel shape {hch} needs chunks with channel shape "
+                             f"{full}, got {chan}")
+        self._chan = chan
+        C = int(np.prod(chan)) if chan else 1
+        self._C = C
+        B = self.block_size
+        hh = self.h.reshape(-1, self.K)
+        if hh.shape[0] not in (1, C):
+            hh = np.broadcast_to(self.h, chan + (self.K,)).reshape(C, self.K)
+        self._hh = np.ascontiguousarray(hh)
+        self._inb = np.zeros((C, B), self.dtype)
+        self._outb = np.zeros((C, B), self.dtype)
+        if self.method == "direct":
+            self._hist = np.zeros((C, self.K - 1 + B), self.dtype)
+            return
+        import scipy.fft as sfft
+
+        Pmax = max(P for P, _, _ in self.levels)
+        R = 1
+        while R < 2 * Pmax + B:
+            R *= 2
+        self._ring = np.zeros((C, R), self.dtype)      # input history
+        A = 1
+        span = max(off + m * P for P, m, off in self.levels) + 2 * Pmax + B
+        while A < span:
+            A *= 2
+        self._acc = np.zeros((C, A), self.dtype)       # future output samples
+        cdt = np.result_type(self.dtype, np.complex64)
+        self._levels = []
+        for P, m, off in self.levels:
+            lv = _Level()
+            lv.P, lv.m, lv.off = P, m, off
+            parts = np.zeros((m, hh.shape[0], 2 * P), self.dtype)
+            for j in range(m):
+                a = off + j * P
+                seg = hh[:, a:min(a + P, self.K)]
+                parts[j, :, :seg.shape[1]] = seg
+            lv.H = np.ascontiguousarray(sfft.rfft(parts, axis=-1)).astype(cdt)
+            lv.X = np.zeros((m, C, P + 1), cdt)
+            lv.slot = m - 1
+            lv.win = np.zeros((C, 2 * P), self.dtype)
+            lv.Y = np.zeros((C, P + 1), cdt)
+            self._levels.append(lv)
+
+    # ------------------------------------------------------------ process
+    def process(self, chunk):
+        """Filter the next chunk; returns as many samples (delayed by ``latency``)."""
+        x = V.as_array(chunk, "chunk")
+        if x.ndim == 0:
+            raise ValueError("chunk must have a time axis")
+        if x.dtype.kind == "c":
+            raise TypeError("complex chunks are not supported")
+        ax = self.axis if -x.ndim <= self.axis < x.ndim else None
+        if ax is None:
+            raise ValueError(f"axis={self.axis} is out of range for a {x.ndim}-d chunk")
+        x = np.moveaxis(x, ax, -1)
+        chan = x.shape[:-1]
+        if self._chan is None:
+            self._setup(chan)
+        elif chan != self._chan:
+            raise ValueError(f"chunk channel shape {chan} differs from the stream's "
+                             f"{self._chan}")
+        n = x.shape[-1]
+        xs = np.ascontiguousarray(x.reshape(self._C, n), dtype=self.dtype)
+        if not np.isfinite(xs).all():
+            raise ValueError("chunk contains NaN or Inf (it would poison the filter state)")
+        out = np.empty((self._C, n), self.dtype)
+        B = self.block_size
+        i = 0
+        while i < n:
+            k = min(B - self._fill, n - i)
+            f = self._fill
+            self._inb[:, f:f + k] = xs[:, i:i + k]
+            out[:, i:i + k] = self._outb[:, f:f + k]
+            self._fill += k
+            i += k
+            if self._fill == B:
+                self._block()
+                self._fill = 0
+        self._t += n
+        return np.moveaxis(out.reshape(chan + (n,)), -1, ax)
+
+    def _block(self):
+        """A full input block arrived: compute the next output block."""
+        B = self.block_size
+        if self.method == "direct":
+            from ._kernels.stream import fir_block
+
+            hist = self._hist
+            hist[:, :self.K - 1] = hist[:, B:]
+            hist[:, self.K - 1:] = self._inb
+            fir_block(hist, self._hh, self._outb)
+            self._blocks += 1
+            return
+        import scipy.fft as sfft
+
+        from ._kernels.stream import fdl_mac, ring_add, ring_read, ring_take, ring_write
+
+        T = (self._blocks + 1) * B          # absolute time at the end of this block
+        self._blocks += 1
+        ring_write(self._ring, T - B, self._inb)
+        for lv in self._levels:
+            P = lv.P
+            if T % P:
+                continue
+            ring_read(self._ring, T - 2 * P, lv.win)
+            lv.slot = (lv.slot + 1) % lv.m
+            lv.X[lv.slot] = sfft.rfft(lv.win, axis=-1)
+            fdl_mac(lv.X, lv.H, lv.slot, lv.Y)
+            y = sfft.irfft(lv.Y, n=2 * P, axis=-1)[:, P:]
+            ring_add(self._acc, T - P + lv.off, np.ascontiguousarray(y))
+        ring_take(self._acc, T - B, self._outb)
+
+    def flush(self):
+        """Return the rest of the output (``latency + len(h) - 1`` samples) and reset."""
+        if self._chan is None:
+            chan = self.h.shape[:-1]
+            self._setup(chan)
+        chan = self._chan
+        need = self.latency + self.K - 1
+        zeros = np.zeros(chan + (need,), self.dtype)
+        y = self.process(np.moveaxis(zeros, -1, self.axis))
+        self.reset()
+        return y
