@@ -7,6 +7,11 @@ Images (PNG/TIFF/JPEG through imageio: ``pip install 'fastconv[image]'``)::
     fastconv deblur in.png --psf gaussian:2 -o sharp.png [--method rl|wiener]
     fastconv match scene.png template.png -o heat.png [--top 5]
 
+Audio (WAV, streamed from disk; see fastconv.audio_cli)::
+
+    fastconv ir --synthetic room -o ir.wav
+    fastconv reverb dry.wav --ir ir.wav -o wet.wav [--mix 0.3] [--block 256]
+
 Every command reads its inputs, never writes over one of them, and writes
 its output atomically (a temporary file in the output's folder, then a
 rename), so an interrupted run leaves either the old file or the new one.
@@ -233,7 +238,7 @@ def build_parser():
     from .filters import _MODES
 
     ap = argparse.ArgumentParser(prog="fastconv", description="Convolution tools: image "
-                                 "filters, deblurring, template matching.")
+                                 "filters, deblurring, template matching, reverb.")
     sub = ap.add_subparsers(dest="command", required=True)
 
     f = sub.add_parser("filter", help="filter an image with a kernel")
@@ -273,11 +278,9 @@ def build_parser():
 
 
 def _add_signal_commands(sub):
-    """Audio commands live in fastconv.audio_cli (added when present)."""
-    try:
-        from . import audio_cli
-    except ImportError:
-        return
+    """Audio commands (reverb, ir) live in fastconv.audio_cli."""
+    from . import audio_cli
+
     audio_cli.add_commands(sub, CLIError)
 
 
