@@ -44,28 +44,37 @@ __all__ = ["Convolver", "partition_plan"]
 
 #: IRs up to this many taps are applied by a direct FIR
 DIRECT_TAPS = 64
+#: partitions of at least this size use all threads (FFT workers, parallel MAC);
+#: smaller ones run on the calling thread (waking threads costs more)
+BIG_BLOCK = 16384
 
 
-def partition_plan(K, block_size, max_partition=None):
+def partition_plan(K, block_size, max_partition=None, growth=4):
     """Levels ``[(P, m, offset), ...]`` covering ``K`` taps.
 
-    Level 0 has partitions of ``block_size``; sizes double (two partitions
-    per level) up to ``max_partition`` (default ``max(block_size, 8192)``),
-    and a level of size ``P`` starts at a tap offset ``>= P - block_size``.
+    Level 0 has partitions of ``block_size``; each next level is ``growth``
+    times larger, up to ``max_partition`` (default ``max(block_size,
+    16384)``); a level of size ``P`` must start at a tap offset ``>= P -
+    block_size`` (so it delivers in time), which fixes how many partitions
+    each level needs before the next can start.  The last level takes as
+    many partitions as the IR needs.  (Growth 4 measured faster here than
+    Gardner's doubling: fewer levels to run per block, fewer multiply-adds.)
     """
     B = block_size
-    Pmax = max(B, max_partition or 8192)
+    Pmax = max(B, max_partition or 16384)
     levels = []
     off, P = 0, B
     while off < K:
+        nxt = min(P * growth, Pmax)
         if P < Pmax:
-            m = min(2, -(-(K - off) // P))
+            m = max(1, -(-(nxt - B - off) // P))
+            m = min(m, -(-(K - off) // P))
         else:
             m = -(-(K - off) // P)
         levels.append((P, m, off))
         off += m * P
-        if P < Pmax and off >= 2 * P - B:
-            P *= 2
+        if P < Pmax and off >= nxt - B:
+            P = nxt
     return levels
 
 
@@ -134,6 +143,7 @@ class Convolver:
         self.levels = (partition_plan(self.K, B, B if method == "uniform" else max_partition)
                        if method != "direct" else [])
         self._chan = None
+        self._hcache = {}
         self.reset()
 
     # -------------------------------------------------------------- state
@@ -169,6 +179,14 @@ class Convolver:
             return
         import scipy.fft as sfft
 
+        from ._config import get_threads, numba_threads
+        from ._kernels import stream as ks
+
+        self._sfft = sfft
+        self._threads = get_threads()
+        self._numba_threads = numba_threads
+        self._kern = (ks.fdl_mac, ks.fdl_mac_parallel, ks.ring_add, ks.ring_read,
+                      ks.ring_take, ks.ring_write)
         Pmax = max(P for P, _, _ in self.levels)
         R = 1
         while R < 2 * Pmax + B:
@@ -184,12 +202,16 @@ class Convolver:
         for P, m, off in self.levels:
             lv = _Level()
             lv.P, lv.m, lv.off = P, m, off
-            parts = np.zeros((m, hh.shape[0], 2 * P), self.dtype)
-            for j in range(m):
-                a = off + j * P
-                seg = hh[:, a:min(a + P, self.K)]
-                parts[j, :, :seg.shape[1]] = seg
-            lv.H = np.ascontiguousarray(sfft.rfft(parts, axis=-1)).astype(cdt)
+            key = (hh.shape[0], P, off)
+            if key not in self._hcache:          # IR spectra survive reset()/flush()
+                parts = np.zeros((m, hh.shape[0], 2 * P), self.dtype)
+                for j in range(m):
+                    a = off + j * P
+                    seg = hh[:, a:min(a + P, self.K)]
+                    parts[j, :, :seg.shape[1]] = seg
+                self._hcache[key] = np.ascontiguousarray(
+                    sfft.rfft(parts, axis=-1, workers=self._threads)).astype(cdt)
+            lv.H = self._hcache[key]
             lv.X = np.zeros((m, C, P + 1), cdt)
             lv.slot = m - 1
             lv.win = np.zeros((C, 2 * P), self.dtype)
@@ -199,6 +221,10 @@ class Convolver:
     # ------------------------------------------------------------ process
     def process(self, chunk):
         """Filter the next chunk; returns as many samples (delayed by ``latency``)."""
+        if (self._chan is not None and type(chunk) is np.ndarray and self.axis == -1
+                and chunk.dtype == self.dtype and chunk.shape[:-1] == self._chan
+                and chunk.flags.c_contiguous):
+            return self._run(chunk.reshape(self._C, -1)).reshape(chunk.shape)   # fast path
         x = V.as_array(chunk, "chunk")
         if x.ndim == 0:
             raise ValueError("chunk must have a time axis")
@@ -216,7 +242,12 @@ class Convolver:
                              f"{self._chan}")
         n = x.shape[-1]
         xs = np.ascontiguousarray(x.reshape(self._C, n), dtype=self.dtype)
-        if not np.isfinite(xs).all():
+        out = self._run(xs)
+        return np.moveaxis(out.reshape(chan + (n,)), -1, ax)
+
+    def _run(self, xs):
+        n = xs.shape[1]
+        if not np.isfinite(xs.sum()) and not np.isfinite(xs).all():
             raise ValueError("chunk contains NaN or Inf (it would poison the filter state)")
         out = np.empty((self._C, n), self.dtype)
         B = self.block_size
@@ -232,7 +263,7 @@ class Convolver:
                 self._block()
                 self._fill = 0
         self._t += n
-        return np.moveaxis(out.reshape(chan + (n,)), -1, ax)
+        return out
 
     def _block(self):
         """A full input block arrived: compute the next output block."""
@@ -246,10 +277,8 @@ class Convolver:
             fir_block(hist, self._hh, self._outb)
             self._blocks += 1
             return
-        import scipy.fft as sfft
-
-        from ._kernels.stream import fdl_mac, ring_add, ring_read, ring_take, ring_write
-
+        sfft, k, threads = self._sfft, self._kern, self._threads
+        fdl_mac, fdl_mac_parallel, ring_add, ring_read, ring_take, ring_write = k
         T = (self._blocks + 1) * B          # absolute time at the end of this block
         self._blocks += 1
         ring_write(self._ring, T - B, self._inb)
@@ -259,10 +288,16 @@ class Convolver:
                 continue
             ring_read(self._ring, T - 2 * P, lv.win)
             lv.slot = (lv.slot + 1) % lv.m
-            lv.X[lv.slot] = sfft.rfft(lv.win, axis=-1)
-            fdl_mac(lv.X, lv.H, lv.slot, lv.Y)
-            y = sfft.irfft(lv.Y, n=2 * P, axis=-1)[:, P:]
-            ring_add(self._acc, T - P + lv.off, np.ascontiguousarray(y))
+            big = P >= BIG_BLOCK and threads > 1      # worth waking the threads
+            w = threads if big else 1
+            lv.X[lv.slot] = sfft.rfft(lv.win, axis=-1, workers=w)
+            if big and lv.m * self._C * P >= 1 << 17:
+                self._numba_threads(threads)
+                fdl_mac_parallel(lv.X, lv.H, lv.slot, lv.Y, 4096)
+            else:
+                fdl_mac(lv.X, lv.H, lv.slot, lv.Y)
+            y = sfft.irfft(lv.Y, n=2 * P, axis=-1, workers=w)
+            ring_add(self._acc, T - P + lv.off, np.ascontiguousarray(y[:, P:]))
         ring_take(self._acc, T - B, self._outb)
 
     def flush(self):

@@ -1,5 +1,7 @@
 """Kernels of the streaming convolver: spectral multiply-accumulate over a
 frequency-domain delay line, ring-buffer accumulation, short direct FIR."""
+from numba import prange
+
 from . import jit
 
 
@@ -25,16 +27,18 @@ def fdl_mac(X, H, slot, Y):  # pragma: no cover - jitted
 
 @jit
 def ring_add(acc, start, y):  # pragma: no cover - jitted
-    """acc[:, (start + i) % A] += y[:, i]."""
+    """acc[:, (start + i) % A] += y[:, i] (two contiguous runs, vectorised)."""
     C, A = acc.shape
     n = y.shape[1]
+    p = start % A
+    first = min(n, A - p)
     for c in range(C):
-        p = start % A
-        for i in range(n):
-            acc[c, p] += y[c, i]
-            p += 1
-            if p == A:
-                p = 0
+        a = acc[c]
+        b = y[c]
+        for i in range(first):
+            a[p + i] += b[i]
+        for i in range(first, n):
+            a[i - first] += b[i]
 
 
 @jit
@@ -42,14 +46,17 @@ def ring_take(acc, start, out):  # pragma: no cover - jitted
     """out[:, i] = acc[:, (start + i) % A]; those cells are zeroed."""
     C, A = acc.shape
     n = out.shape[1]
+    p = start % A
+    first = min(n, A - p)
     for c in range(C):
-        p = start % A
-        for i in range(n):
-            out[c, i] = acc[c, p]
-            acc[c, p] = 0
-            p += 1
-            if p == A:
-                p = 0
+        a = acc[c]
+        o = out[c]
+        for i in range(first):
+            o[i] = a[p + i]
+            a[p + i] = 0
+        for i in range(first, n):
+            o[i] = a[i - first]
+            a[i - first] = 0
 
 
 @jit
@@ -73,26 +80,48 @@ def ring_write(buf, start, x):  # pragma: no cover - jitted
     """buf[:, (start + i) % R] = x[:, i]."""
     C, R = buf.shape
     n = x.shape[1]
+    p = start % R
+    first = min(n, R - p)
     for c in range(C):
-        p = start % R
-        for i in range(n):
-            buf[c, p] = x[c, i]
-            p += 1
-            if p == R:
-                p = 0
+        for i in range(first):
+            buf[c, p + i] = x[c, i]
+        for i in range(first, n):
+            buf[c, i - first] = x[c, i]
 
 
 @jit
 def ring_read(buf, start, out):  # pragma: no cover - jitted
+    """out[:, i] = buf[:, (start + i) % R] (start may be negative)."""
     C, R = buf.shape
     n = out.shape[1]
+    p = start % R
+    first = min(n, R - p)
     for c in range(C):
-        p = start % R
-        if p < 0:
-            p += R
-        for i in range(n):
-            out[c, i] = buf[c, p]
-            p += 1
-            if p == R:
-                p = 0
+        for i in range(first):
+            out[c, i] = buf[c, p + i]
+        for i in range(first, n):
+            out[c, i] = buf[c, i - first]
 
+
+@jit(parallel=True)
+def fdl_mac_parallel(X, H, slot, Y, chunk):  # pragma: no cover - jitted
+    """fdl_mac with (channel, frequency chunk) units in parallel (long blocks)."""
+    m, C, F = X.shape
+    Ch = H.shape[1]
+    nch = (F + chunk - 1) // chunk
+    for u in prange(C * nch):
+        c = u // nch
+        f0 = (u - c * nch) * chunk
+        f1 = min(f0 + chunk, F)
+        ch = c if Ch > 1 else 0
+        yc = Y[c]
+        for f in range(f0, f1):
+            yc[f] = 0
+        for j in range(m):
+            s = slot - j
+            if s < 0:
+                s += m
+            xs = X[s, c]
+            hs = H[j, ch]
+            for f in range(f0, f1):
+                yc[f] += xs[f] * hs[f]
