@@ -181,6 +181,45 @@ def case_restore(name, rng):
     return c
 
 
+# ------------------------------------------------------------- signals (issue 5)
+_FS = 48000
+_SECONDS = 10
+
+
+def _audio():
+    rng = np.random.default_rng(4)
+    h = rng.standard_normal((2, 3 * _FS)) * np.exp(-np.arange(3 * _FS) / _FS)
+    x = rng.standard_normal((2, _SECONDS * _FS))
+    return x, h
+
+
+def _stream_all(x, h, B):
+    from fastconv.stream import Convolver
+
+    c = Convolver(h, block_size=B)
+    out = [c.process(x[:, i:i + B]) for i in range(0, x.shape[1], B)]
+    out.append(c.flush())
+    return out
+
+
+def case_stream(B, rng):
+    x, h = _audio()
+    c = {"fastconv": lambda: _stream_all(x, h, B)}
+    if B >= 4096:
+        c["scipy.oaconvolve (whole signal)"] = lambda: ss.oaconvolve(x, h, axes=-1)
+    return c
+
+
+def case_lfilter(K, rng):
+    from fastconv import signal as fsig
+
+    r = np.random.default_rng(5)
+    x = r.standard_normal((2, _SECONDS * _FS))
+    b = r.standard_normal(K)
+    return {"fastconv": lambda: fsig.lfilter(b, [1.0], x),
+            "scipy.lfilter": lambda: ss.lfilter(b, [1.0], x)}
+
+
 GROUPS = {
     "1d": ("1-D float64 N=1e6, mode='same'", case_1d, [8, 64, 512, 4096, 65536]),
     "2d": ("2-D float32 2048x2048, KxK, mode='same'", case_2d, [3, 5, 9, 17, 31]),
@@ -197,6 +236,9 @@ GROUPS = {
               case_match, [16, 64, 256]),
     "restore": ("richardson_lucy, 50 iterations, 512x512 float64, Gaussian PSF 13x13",
                 case_restore, ["rl50"]),
+    "stream": (f"stream: {_SECONDS} s of 48 kHz stereo through a 3 s IR, block size B "
+               "(real-time factor = 10 s / time)", case_stream, [256, 16384]),
+    "lfilter": (f"lfilter FIR, {_SECONDS} s of 48 kHz stereo, K taps", case_lfilter, [512]),
 }
 
 
@@ -233,6 +275,9 @@ def main():
             parts = "  ".join(f"{n} {fmt_ms(v).strip()} ms ({ours / v:.2f}x)"
                               for n, v in t.items())
             gf = f" ({gflops:.0f} GFLOP/s)" if gflops else ""
+            if key == "stream":
+                row["realtime_x"] = _SECONDS / ours
+                gf = f" ({_SECONDS / ours:.0f}x real time)"
             print(f"K={K:<6} fastconv[{method}] {fmt_ms(ours).strip()} ms{gf} | {parts} | "
                   f"vs best ({best_name}): {ours / t[best_name]:.2f}x")
     if args.json:

@@ -8,7 +8,8 @@ TITLES = {"1d": "1-D float64, N=1e6", "2d": "2-D float32, 2048x2048", "3d": "3-D
           "sep": "Gaussian float32 4096x4096 (reflect)", "2d4k": "2-D float32, 4096x4096",
           "1d1e7": "1-D float64, N=1e7", "3d256": "3-D float32, 256^3",
           "filters": "filter 2048x2048", "match": "match_template 2048x2048",
-          "restore": "richardson_lucy 512x512"}
+          "restore": "richardson_lucy 512x512", "stream": "stream 48 kHz stereo, 3 s IR",
+          "lfilter": "lfilter FIR 48 kHz stereo 10 s"}
 
 
 def main(paths):
@@ -26,10 +27,17 @@ def main(paths):
         K = row["K"]
         kdesc = {"1d": f"K={K}", "2d": f"{K}x{K}", "3d": f"{K}^3", "sep": f"sigma {K}",
                  "2d4k": f"{K}x{K}", "1d1e7": f"K={K}", "3d256": f"{K}^3",
-                 "match": f"{K}x{K} template"}.get(row["group"], str(K))
+                 "match": f"{K}x{K} template", "stream": f"block {K}",
+                 "lfilter": f"{K} taps"}.get(row["group"], str(K))
         gf = [r.get("gflops") for r in rows if r.get("gflops")]
         method = row["method"] + (f" ({np.median(gf):.0f} GFLOP/s)" if gf else "")
+        rt = [r.get("realtime_x") for r in rows if r.get("realtime_x")]
+        if rt:
+            method = f"{np.median(rt):.0f}x real time"
         parts = "; ".join(f"{n} {v:.1f} ({ours / v:.2f}x)" for n, v in anchors.items())
+        if not anchors:
+            print(f"| {TITLES[row['group']]}, {kdesc} | {method} | {ours:.1f} | - | - |")
+            continue
         print(f"| {TITLES[row['group']]}, {kdesc} | {method} | {ours:.1f} | {parts} | "
               f"**{ratio:.2f}x** {best} |")
 

@@ -15,9 +15,10 @@ Algorithm (``method='auto'``): IRs up to ``DIRECT_TAPS`` taps are applied
 directly (a 'valid' FIR over the block plus history); longer ones are
 **non-uniformly partitioned** in the frequency domain (Gardner 1995; Garcia
 2002; Wefers 2015).  Level 0 uses partitions of ``block_size`` taps, each
-next level doubles the partition size, two partitions per level, up to
-``max_partition``; the last level takes as many partitions of that size as
-the IR needs.  A level with partition size ``P`` transforms the last ``2P``
+next level four times larger, with as few partitions per level as the
+timing rule below allows (3 for a 256-sample block), up to ``max_partition``
+(16384); the last level takes as many partitions of that size as the IR
+needs (see :func:`partition_plan`).  A level with partition size ``P`` transforms the last ``2P``
 input samples once every ``P`` samples (overlap-save), multiplies the spectra
 of its last ``m`` input blocks by its ``m`` IR partition spectra (a
 frequency-domain delay line) and adds ``P`` output samples into an
@@ -27,7 +28,7 @@ on whole blocks only and the latency stays one block.  ``method='uniform'``
 forces one level (``P = block_size``, for comparison); ``method='direct'``
 forces the direct FIR.
 
-Cost: a 3 s IR at 48 kHz with 256-sample blocks needs about 26 complex
+Cost: a 3 s IR at 48 kHz with 256-sample blocks needs about 17 complex
 multiply-adds per sample and channel (uniform partitioning: 563), plus the
 transforms; see ``make bench`` for measured real-time factors.
 """
@@ -98,7 +99,7 @@ class Convolver:
         'auto': direct for IRs up to ``DIRECT_TAPS`` taps, else non-uniformly
         partitioned.
     max_partition : int, optional
-        Largest partition size of the non-uniform scheme (default 8192 or
+        Largest partition size of the non-uniform scheme (default 16384 or
         ``block_size`` if larger).
 
     Examples
