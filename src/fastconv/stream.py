@@ -108,7 +108,7 @@ class Convolver:
     >>> from fastconv.stream import Convolver
     >>> c = Convolver([1.0, 0.5], block_size=4)
     >>> np.concatenate([c.process([1.0, 0, 0]), c.process([0, 2.0]), c.flush()])[c.latency:]
-    array([1. , 0.5, 0. , 2. , 1. , 0. ])
+    array([1. , 0.5, 0. , 0. , 2. , 1. ])
     """
 
     def __init__(self, h, *, block_size=256, axis=-1, method="auto", max_partition=None):
