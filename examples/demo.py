@@ -71,6 +71,34 @@ def timed(label, fn, *args, **kw):
     return y
 
 
+def audio_demo(out):
+    """Reverb through a synthetic room (streamed CLI) and the room's IR measured back."""
+    from fastconv import _wav, cli, lti
+    from fastconv.audio_cli import synthetic_room
+
+    fs = 48000
+    t = np.arange(4 * fs) / fs
+    dry = 0.4 * np.sin(2 * np.pi * 440 * t) * (t % 1.0 < 0.15)     # four tone bursts
+    dry[::fs // 2] += 0.8                                           # and clicks
+    w = _wav.WavWriter(os.path.join(out, "dry.wav"), fs, 1, "int", 2)
+    w.write(dry[:, None])
+    w.close()
+    ir_path, wet_path = os.path.join(out, "ir.wav"), os.path.join(out, "wet.wav")
+    cli.main(["ir", "--synthetic", "room", "-o", ir_path, "--fs", str(fs)])
+    t0 = time.perf_counter()
+    cli.main(["reverb", os.path.join(out, "dry.wav"), "--ir", ir_path, "-o", wet_path,
+              "--mix", "0.35", "--quiet"])
+    print(f"reverb: {time.perf_counter() - t0:.2f} s for {dry.size / fs:.0f} s of audio")
+    # measure the room back with an exponential sweep, through noise
+    room = synthetic_room(fs, 1.2, 0.7, 1, seed=0)[:, 0]
+    sweep, inverse = lti.exponential_sweep(20, fs / 2, 3.0, fs)
+    rng = np.random.default_rng(3)
+    recording = fastconv.convolve(sweep, room) + 1e-4 * rng.standard_normal(sweep.size + room.size - 1)
+    est = lti.measure_impulse_response(sweep, recording, length=room.size)
+    snr = 10 * np.log10(np.sum(room ** 2) / np.sum((est - room) ** 2))
+    print(f"impulse response measured from a 3 s sweep: {snr:.1f} dB SNR against the true room")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="demo_out")
@@ -102,6 +130,7 @@ def main():
     clean = make_signal(seed=1) - 0.5 * np.random.default_rng(1).standard_normal(sig.size)
     print(f"\nerror vs the clean chirp, before/after smoothing: "
           f"{np.std(sig - clean):.3f} -> {np.std(smooth - clean):.3f}")
+    audio_demo(args.out)
     try:                                     # the README's deblur picture (issue 4)
         import image_gallery
 

@@ -301,4 +301,4 @@ def estimate_delay(x, y, *, method="xcorr", max_delay=None):
         den = a - 2 * b + c
         if den < 0:
             d += 0.5 * (a - c) / den
-    return d
+    return float(d)

@@ -355,7 +355,7 @@ def deconvolve(signal, divisor):
     --------
     >>> from fastconv import signal
     >>> signal.deconvolve([0, 1, 0.5, 0.5], [1, 0.5])
-    (array([0. , 1. , 0. ]), array([0. , 0. , 0. , 0.5]))
+    (array([0., 1., 0.]), array([0. , 0. , 0. , 0.5]))
     """
     import scipy.signal as ss
 
