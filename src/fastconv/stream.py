@@ -79,6 +79,52 @@ def partition_plan(K, block_size, max_partition=None, growth=4):
     return levels
 
 
+def _spans(start, n, R):
+    """[(ring_from, ring_to, src_from, src_to)]: n samples from ``start`` in a ring of R."""
+    p = start % R
+    first = min(n, R - p)
+    out = [(p, p + first, 0, first)]
+    if first < n:
+        out.append((0, n - first, first, n))
+    return out
+
+
+def _np_ring_write(ring, start, x):
+    for a, b, u, v in _spans(start, x.shape[1], ring.shape[1]):
+        ring[:, a:b] = x[:, u:v]
+
+
+def _np_ring_read(ring, start, out):
+    for a, b, u, v in _spans(start, out.shape[1], ring.shape[1]):
+        out[:, u:v] = ring[:, a:b]
+
+
+def _np_ring_add(ring, start, y):
+    for a, b, u, v in _spans(start, y.shape[1], ring.shape[1]):
+        ring[:, a:b] += y[:, u:v]
+
+
+def _np_ring_take(ring, start, out):
+    for a, b, u, v in _spans(start, out.shape[1], ring.shape[1]):
+        out[:, u:v] = ring[:, a:b]
+        ring[:, a:b] = 0
+
+
+def _np_fdl_mac(X, H, slot, Y, chunk=None):
+    m = X.shape[0]
+    np.multiply(X[slot], H[0], out=Y)
+    tmp = np.empty_like(Y)
+    for j in range(1, m):
+        np.multiply(X[(slot - j) % m], H[j], out=tmp)
+        Y += tmp
+
+
+#: blocks of at least this size use numpy kernels: per-call overhead is then
+#: negligible and numba (about 100 MB of resident memory once loaded) is not
+#: needed, which keeps the streaming command line small
+NUMPY_BLOCK = 4096
+
+
 class _Level:
     __slots__ = ("P", "m", "off", "H", "X", "slot", "win", "Y")
 
@@ -181,13 +227,18 @@ class Convolver:
         import scipy.fft as sfft
 
         from ._config import get_threads, numba_threads
-        from ._kernels import stream as ks
 
         self._sfft = sfft
         self._threads = get_threads()
         self._numba_threads = numba_threads
-        self._kern = (ks.fdl_mac, ks.fdl_mac_parallel, ks.ring_add, ks.ring_read,
-                      ks.ring_take, ks.ring_write)
+        if B >= NUMPY_BLOCK:
+            self._kern = (_np_fdl_mac, None, _np_ring_add, _np_ring_read, _np_ring_take,
+                          _np_ring_write)
+        else:
+            from ._kernels import stream as ks
+
+            self._kern = (ks.fdl_mac, ks.fdl_mac_parallel, ks.ring_add, ks.ring_read,
+                          ks.ring_take, ks.ring_write)
         Pmax = max(P for P, _, _ in self.levels)
         R = 1
         while R < 2 * Pmax + B:
@@ -292,7 +343,7 @@ class Convolver:
             big = P >= BIG_BLOCK and threads > 1      # worth waking the threads
             w = threads if big else 1
             lv.X[lv.slot] = sfft.rfft(lv.win, axis=-1, workers=w)
-            if big and lv.m * self._C * P >= 1 << 17:
+            if big and fdl_mac_parallel is not None and lv.m * self._C * P >= 1 << 17:
                 self._numba_threads(threads)
                 fdl_mac_parallel(lv.X, lv.H, lv.slot, lv.Y, 4096)
             else:
