@@ -8,6 +8,7 @@ import pytest
 
 import fastconv
 from fastconv.planning import wisdom
+from tests import reference as ref
 
 
 def test_plan_explain_lists_every_candidate():
@@ -170,3 +171,28 @@ def test_tune_fits_and_saves(tmp_path, monkeypatch):
         cost.apply(saved)
     with pytest.raises(ValueError, match="problems must be"):
         fastconv.tune(problems=3)
+
+
+@pytest.mark.parametrize("method", ["fft", "overlap-save", "overlap-add", "hybrid"])
+def test_plan_reuses_kernel_spectrum_only_for_the_same_kernel(method, monkeypatch):
+    from fastconv.algorithms import _common
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((40, 300))
+    k1 = rng.standard_normal((5, 40))
+    k2 = rng.standard_normal((5, 40))
+    p = fastconv.plan(x, k1, mode="same", method=method)
+    calls = []
+    real = _common.kernel_spectrum
+
+    def counting(params, tag, k, compute):
+        def wrapped():
+            calls.append(tag)
+            return compute()
+        return real(params, tag, k, wrapped)
+    monkeypatch.setattr(_common, "kernel_spectrum", counting)
+    for mod in ("fft", "overlap", "hybrid"):
+        monkeypatch.setattr(f"fastconv.algorithms.{mod}.kernel_spectrum", counting, raising=False)
+    for k in (k1, k1, k2, k1):
+        np.testing.assert_allclose(p(x, k), ref.convolve(x, k, "same"), atol=1e-9)
+    assert len(calls) == 3            # k1 computed, reused, k2 computed, k1 computed again

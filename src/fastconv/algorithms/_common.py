@@ -65,3 +65,23 @@ def window(x, m, starts, out_shape, extra=None):
 
 def is_real(*arrays):
     return all(a.dtype.kind != "c" for a in arrays)
+
+
+def kernel_spectrum(params, tag, k, compute):
+    """``compute()`` (a kernel spectrum), reused across calls of one Plan.
+
+    A Plan gives its calls a ``params['_kcache']`` dict; the spectrum is kept
+    there under the kernel's bytes (and ``tag``: transform lengths, layout),
+    so a plan applied again with the same kernel skips its transform.  One
+    entry per tag; without a cache (one-off calls) it is just computed.
+    """
+    cache = params.get("_kcache") if params else None
+    if cache is None:
+        return compute()
+    key = (k.shape, k.dtype.str, hash(k.tobytes()))
+    hit = cache.get(tag)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    val = compute()
+    cache[tag] = (key, val)
+    return val

@@ -20,7 +20,7 @@ import functools
 
 import numpy as np
 
-from ._common import fast_len, is_real
+from ._common import fast_len, is_real, kernel_spectrum
 
 name = "fft"
 
@@ -109,8 +109,9 @@ def run(x, k, starts, out_shape, params, nthreads):
     if M is None:
         M = lengths(x.shape[1:], k.shape[1:], starts, out_shape, real)
     X = forward(x, M, axes, real, nthreads)
-    Kf = forward(k, M, axes, real, nthreads)
-    if X.shape[0] >= Kf.shape[0]:
+    Kf = kernel_spectrum(params, ("fft", M, real), k,
+                         lambda: forward(k, M, axes, real, nthreads))
+    if X.shape[0] >= Kf.shape[0] and X.dtype == np.result_type(X, Kf):
         X *= Kf
     else:
         X = X * Kf

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import fast_len, is_real
+from ._common import fast_len, is_real, kernel_spectrum
 from .direct import axis_map, row_layout
 from .fft import lengths as _fft_lengths
 
@@ -40,12 +40,10 @@ def run(x, k, starts, out_shape, params, nthreads):
     M = params.get("length") if params else None
     if M is None:
         M = last_length(n, m, starts, out_shape, real)
-    if real:
-        X = sfft.rfft(x, n=M, axis=-1, workers=nthreads)
-        Kf = sfft.rfft(k, n=M, axis=-1, workers=nthreads)
-    else:
-        X = sfft.fft(x, n=M, axis=-1, workers=nthreads)
-        Kf = sfft.fft(k, n=M, axis=-1, workers=nthreads)
+    tr = sfft.rfft if real else sfft.fft
+    X = tr(x, n=M, axis=-1, workers=nthreads)
+    Kf = kernel_spectrum(params, ("hybrid", M, real), k,
+                         lambda: tr(k, n=M, axis=-1, workers=nthreads))
     F = X.shape[-1]
     B = max(x.shape[0], k.shape[0])
     D = len(n) - 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import fast_len, is_real, window
+from ._common import fast_len, is_real, kernel_spectrum, window
 
 
 def _block_lengths(lo, hi):
@@ -117,8 +117,7 @@ def run_save(x, k, starts, out_shape, params, nthreads):
     Ms = tuple(M for M, _, _ in meta)
     X = fwd(V, Ms, axes)
     kk = k.reshape((k.shape[0],) + sum(((1, K) for K in m), ()))
-    Kf = fwd(kk, Ms, axes)
-    X *= Kf
+    X *= kernel_spectrum(params, ("save", Ms, real), k, lambda: fwd(kk, Ms, axes))
     Y = inv(X, Ms, axes)
     sl = [slice(None)]
     for (M, S, nb), K in zip(meta, m):
@@ -157,7 +156,7 @@ def run_add(x, k, starts, out_shape, params, nthreads):
     Ms = tuple(M for M, _, _ in meta)
     X = fwd(V, Ms, axes)
     kk = k.reshape((k.shape[0],) + sum(((1, K) for K in m), ()))
-    X *= fwd(kk, Ms, axes)
+    X *= kernel_spectrum(params, ("add", Ms, real), k, lambda: fwd(kk, Ms, axes))
     Y = inv(X, Ms, axes)
     # fold each blocked axis: (nb, M) -> (nb + 1) * S (tails of K-1 <= S)
     for d, ((M, S, nb), K) in enumerate(zip(meta, m)):

@@ -54,7 +54,8 @@ class Plan:
         self._prep = prep
         self.spec = prep.spec
         self.method = method
-        self.params = params
+        # this plan's own copy; '_kcache' keeps the kernel spectrum between calls
+        self.params = dict(params or {}, _kcache={})
         self.candidates = candidates
         self.reason = reason
         self._requested = requested
