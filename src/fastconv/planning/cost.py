@@ -231,11 +231,15 @@ def memory(spec, method: str, params) -> int:
     # a padded copy is made only for a non-zero constant boundary; the other
     # rules are applied through index maps by direct and separable
     copy = spec.bx * np.prod(spec.n) * it if spec.padded and spec.boundary == "constant" else 0
+    # the direct kernels take the kernel reversed (a copy) and int64 index maps
+    # of every axis's padded extent
+    kcopy = spec.bk * spec.taps * it
+    maps = 8.0 * sum(L + K - 1 for L, K in zip(spec.out_shape, spec.m))
     if method == "direct":
-        return int(out + copy)
+        return int(out + copy + kcopy + maps)
     if method == "separable":
         mid = spec.batch * float(np.prod(spec.out_shape[:1] + spec.n[1:])) * it
-        return int(2 * out + mid + copy)
+        return int(2 * out + mid + copy + kcopy + maps)
     cit = 2 * it   # complex spectra
     h = 0.5 if spec.real else 1.0
     if method == "hybrid":
@@ -246,10 +250,13 @@ def memory(spec, method: str, params) -> int:
         P = float(np.prod(params["lengths"]))
         return int(out + (spec.batch + spec.bk) * P * h * cit + spec.batch * P * it)
     P = 1.0
+    # overlap-add also pads the input to whole blocks and folds the block
+    # outputs into a buffer of the output's size
+    add = (spec.bx * float(np.prod(spec.n)) * it + out) if method == "overlap-add" else 0
     lens = spec.out_shape if method == "overlap-save" else spec.n
     for N, K, M in zip(lens, spec.m, params["blocks"]):
         if M is None:
             P *= fast_len(N + K - 1, spec.real)
         else:
             P *= -(-N // (M - K + 1)) * M
-    return int(out + spec.batch * P * (h * cit + 2 * it))
+    return int(out + add + spec.batch * P * (h * cit + 2 * it))
