@@ -22,8 +22,9 @@ def main(paths):
         anchors = {}
         for n in row["anchors_s"]:
             anchors[n] = np.median([r["anchors_s"][n] for r in rows]) * 1e3
-        ratio = np.median([r["ratio_best"] for r in rows])
-        best = min(anchors, key=anchors.get)
+        ratio = (np.median([r["ratio_best"] for r in rows])
+                 if rows[0]["ratio_best"] is not None else None)
+        best = min(anchors, key=anchors.get) if anchors else None
         K = row["K"]
         kdesc = {"1d": f"K={K}", "2d": f"{K}x{K}", "3d": f"{K}^3", "sep": f"sigma {K}",
                  "2d4k": f"{K}x{K}", "1d1e7": f"K={K}", "3d256": f"{K}^3",
