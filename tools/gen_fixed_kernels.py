@@ -28,7 +28,7 @@ from .direct import _edge_taps
 
 TEMPLATE = '''
 @jit(parallel=True)
-def rows_k{K}(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k{K}(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -48,7 +48,7 @@ def rows_k{K}(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, {K}, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, {K}, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
 {WLOAD}
                 b = s - p + lo

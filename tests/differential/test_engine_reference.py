@@ -149,3 +149,15 @@ def test_kernel_longer_than_input(method, mode, rng):
         for _ in range(3):
             got = fastconv.convolve(x, k, mode=mode, method=method)
             assert_close(got, ref.convolve(x, k, mode), tolerance(np.float64, x, k))
+
+
+@pytest.mark.parametrize("boundary", ["edge", "symmetric", "reflect", "wrap", "constant"])
+@pytest.mark.parametrize("n,m", [((3,), (11,)), ((1,), (6,)), ((2, 5), (9, 13)), ((7, 1), (4, 12))])
+@pytest.mark.parametrize("mode", ["full", "same"])
+def test_direct_virtual_boundaries_with_pads_longer_than_input(boundary, n, m, mode, rng):
+    # the boundary rule is applied in the kernels (index maps, closed form on
+    # the last axis); pads beyond the input repeat it like numpy.pad
+    x = rng.standard_normal(n)
+    k = rng.standard_normal(m)
+    got = fastconv.convolve(x, k, mode=mode, method="direct", boundary=boundary, cval=0.5)
+    assert_close(got, ref.convolve(x, k, mode, boundary, 0.5), 1e-11)

@@ -19,28 +19,57 @@ from numba import prange
 from . import jit, row_start
 
 
+#: column boundary rules (numpy.pad names)
+ZERO, EDGE, SYMMETRIC, REFLECT, WRAP = 0, 1, 2, 3, 4
+
+
 @jit(inline=True)
-def _edge_taps(yr, x, s, ws_r, j0, j1, cmap, i0, i1, lo, hi):  # pragma: no cover - jitted
+def src_col(t, p, N, mode):  # pragma: no cover - jitted
+    """Input column of padded column t (left pad p), -1 for a zero.
+
+    numpy.pad's rules, repeated periodically for pads longer than the input
+    (symmetric: period 2N, reflect: 2N - 2, wrap: N).
+    """
+    c = t - p
+    if c >= 0 and c < N:
+        return c
+    if mode == 0:
+        return -1
+    if mode == 1:
+        return 0 if c < 0 else N - 1
+    if mode == 4:
+        return c % N
+    if mode == 2:
+        u = c % (2 * N)
+        return u if u < N else 2 * N - 1 - u
+    if N == 1:
+        return 0
+    u = c % (2 * N - 2)
+    return u if u < N else 2 * N - 2 - u
+
+
+@jit(inline=True)
+def _edge_taps(yr, x, s, ws_r, j0, j1, cmode, p, N, i0, i1, lo, hi):  # pragma: no cover
     """Taps j0..j1-1 on the columns of [i0, i1) outside [lo, hi).
 
-    Output column i meets padded column i + jj, input column cmap[i + jj]
-    (the boundary rule; -1 = zero).
+    Output column i meets padded column i + jj, input column
+    ``src_col(i + jj, p, N, cmode)`` (the boundary rule; -1 = zero).
     """
     for jj in range(j0, j1):
         wv = ws_r[jj]
         for i in range(i0, lo):
-            c = cmap[i + jj]
+            c = src_col(i + jj, p, N, cmode)
             if c >= 0:
                 yr[i - i0] += wv * x[s + c]
         for i in range(hi, i1):
-            c = cmap[i + jj]
+            c = src_col(i + jj, p, N, cmode)
             if c >= 0:
                 yr[i - i0] += wv * x[s + c]
 
 
 @jit(inline=True)
-def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmap):  # pragma: no cover - jitted
-    """yr[i - i0] += sum_j ws_r[j] * x[s + cmap[i + j]] (interior: i + j - p)."""
+def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmode):  # pragma: no cover - jitted
+    """yr[i - i0] += sum_j ws_r[j] * x[s + src_col(i + j)] (interior: i + j - p)."""
     j = 0
     while j < K:
         g = min(4, K - j)
@@ -49,7 +78,7 @@ def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmap):  # pragma: no cover - jitted
         # the input can put p - j beyond the tile)
         lo = min(max(i0, p - j), i1)
         hi = max(min(i1, N + p - j - g + 1), lo)
-        _edge_taps(yr, x, s, ws_r, j, j + g, cmap, i0, i1, lo, hi)
+        _edge_taps(yr, x, s, ws_r, j, j + g, cmode, p, N, i0, i1, lo, hi)
         if hi > lo:
             n = hi - lo
             b = s + j - p + lo
@@ -84,7 +113,7 @@ def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmap):  # pragma: no cover - jitted
 
 
 @jit(parallel=True)
-def corr_rows(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def corr_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     K = w.shape[2]
@@ -99,7 +128,7 @@ def corr_rows(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  
         for i in range(i1 - i0):
             yr[i] = 0
         r = 0
-        if K == 1 and p == 0 and cmap.shape[0] == L and N == L:
+        if K == 1 and p == 0 and N == L:
             # column kernels (e.g. the first pass of a separable filter): fuse
             # four kernel rows per pass over the output tile
             n = i1 - i0
@@ -124,7 +153,7 @@ def corr_rows(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  
         while r < R:
             s = row_start(o, r, obase, orow, krow, rmap, xstr)
             if s >= 0:
-                _taps(yr, x, s, ws[r], K, p, N, i0, i1, cmap)
+                _taps(yr, x, s, ws[r], K, p, N, i0, i1, cmode)
             r += 1
 
 
@@ -207,7 +236,6 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # p
         zb = np.empty((group, W), dtype=y.dtype)
         rows = np.empty(K0, dtype=np.int64)
         wts = np.empty(K0, dtype=y.dtype)
-        nomap = np.empty(0, dtype=np.int64)     # the row pass has no edge columns
         qa = min(max(c_lo, q0), q0 + W)
         qb = max(min(c_hi, q0 + W), qa)
         i_end = min(rc * rchunk + rchunk, L0)
@@ -243,4 +271,4 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # p
                 yr = y[b, i, q0:q1]
                 for q in range(q1 - q0):
                     yr[q] = 0
-                _taps(yr, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, nomap)
+                _taps(yr, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, 0)   # no edges

@@ -13,7 +13,7 @@ from .direct import _edge_taps
 
 
 @jit(parallel=True)
-def rows_k2(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k2(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -33,7 +33,7 @@ def rows_k2(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 2, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 2, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -44,7 +44,7 @@ def rows_k2(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
                     yo[i] += (w0 * xs[i] + w1 * xs[i + 1])
 
 @jit(parallel=True)
-def rows_k3(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k3(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -64,7 +64,7 @@ def rows_k3(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 3, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 3, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -76,7 +76,7 @@ def rows_k3(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
                     yo[i] += ((w0 * xs[i] + w1 * xs[i + 1]) + w2 * xs[i + 2])
 
 @jit(parallel=True)
-def rows_k4(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k4(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -96,7 +96,7 @@ def rows_k4(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 4, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 4, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -109,7 +109,7 @@ def rows_k4(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
                     yo[i] += ((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3]))
 
 @jit(parallel=True)
-def rows_k5(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k5(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -129,7 +129,7 @@ def rows_k5(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 5, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 5, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -143,7 +143,7 @@ def rows_k5(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
                     yo[i] += (((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + w4 * xs[i + 4])
 
 @jit(parallel=True)
-def rows_k6(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k6(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -163,7 +163,7 @@ def rows_k6(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 6, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 6, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -178,7 +178,7 @@ def rows_k6(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
                     yo[i] += (((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + (w4 * xs[i + 4] + w5 * xs[i + 5]))
 
 @jit(parallel=True)
-def rows_k7(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k7(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -198,7 +198,7 @@ def rows_k7(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 7, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 7, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -214,7 +214,7 @@ def rows_k7(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
                     yo[i] += (((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + w6 * xs[i + 6]))
 
 @jit(parallel=True)
-def rows_k8(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k8(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -234,7 +234,7 @@ def rows_k8(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 8, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 8, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -251,7 +251,7 @@ def rows_k8(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
                     yo[i] += (((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + (w6 * xs[i + 6] + w7 * xs[i + 7])))
 
 @jit(parallel=True)
-def rows_k9(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k9(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -271,7 +271,7 @@ def rows_k9(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 9, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 9, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -289,7 +289,7 @@ def rows_k9(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # 
                     yo[i] += ((((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + (w6 * xs[i + 6] + w7 * xs[i + 7]))) + w8 * xs[i + 8])
 
 @jit(parallel=True)
-def rows_k10(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k10(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -309,7 +309,7 @@ def rows_k10(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 10, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 10, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -328,7 +328,7 @@ def rows_k10(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
                     yo[i] += ((((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + (w6 * xs[i + 6] + w7 * xs[i + 7]))) + (w8 * xs[i + 8] + w9 * xs[i + 9]))
 
 @jit(parallel=True)
-def rows_k11(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k11(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -348,7 +348,7 @@ def rows_k11(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 11, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 11, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -368,7 +368,7 @@ def rows_k11(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
                     yo[i] += ((((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + (w6 * xs[i + 6] + w7 * xs[i + 7]))) + ((w8 * xs[i + 8] + w9 * xs[i + 9]) + w10 * xs[i + 10]))
 
 @jit(parallel=True)
-def rows_k12(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k12(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -388,7 +388,7 @@ def rows_k12(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 12, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 12, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -409,7 +409,7 @@ def rows_k12(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
                     yo[i] += ((((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + (w6 * xs[i + 6] + w7 * xs[i + 7]))) + ((w8 * xs[i + 8] + w9 * xs[i + 9]) + (w10 * xs[i + 10] + w11 * xs[i + 11])))
 
 @jit(parallel=True)
-def rows_k13(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k13(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -429,7 +429,7 @@ def rows_k13(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 13, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 13, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -451,7 +451,7 @@ def rows_k13(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
                     yo[i] += ((((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + (w6 * xs[i + 6] + w7 * xs[i + 7]))) + (((w8 * xs[i + 8] + w9 * xs[i + 9]) + (w10 * xs[i + 10] + w11 * xs[i + 11])) + w12 * xs[i + 12]))
 
 @jit(parallel=True)
-def rows_k14(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k14(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -471,7 +471,7 @@ def rows_k14(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 14, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 14, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -494,7 +494,7 @@ def rows_k14(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
                     yo[i] += ((((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + (w6 * xs[i + 6] + w7 * xs[i + 7]))) + (((w8 * xs[i + 8] + w9 * xs[i + 9]) + (w10 * xs[i + 10] + w11 * xs[i + 11])) + (w12 * xs[i + 12] + w13 * xs[i + 13])))
 
 @jit(parallel=True)
-def rows_k15(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k15(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -514,7 +514,7 @@ def rows_k15(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 15, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 15, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]
@@ -538,7 +538,7 @@ def rows_k15(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
                     yo[i] += ((((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3])) + ((w4 * xs[i + 4] + w5 * xs[i + 5]) + (w6 * xs[i + 6] + w7 * xs[i + 7]))) + (((w8 * xs[i + 8] + w9 * xs[i + 9]) + (w10 * xs[i + 10] + w11 * xs[i + 11])) + ((w12 * xs[i + 12] + w13 * xs[i + 13]) + w14 * xs[i + 14])))
 
 @jit(parallel=True)
-def rows_k16(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  # pragma: no cover
+def rows_k16(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile):  # pragma: no cover
     nrows, L = y.shape
     R = w.shape[1]
     ntiles = (L + tile - 1) // tile
@@ -558,7 +558,7 @@ def rows_k16(x, obase, orow, krow, rmap, xstr, N, p, cmap, w, wdiv, y, tile):  #
             if s < 0:
                 continue
             wr = ws[r]
-            _edge_taps(yr, x, s, wr, 0, 16, cmap, i0, i1, lo, hi)
+            _edge_taps(yr, x, s, wr, 0, 16, cmode, p, N, i0, i1, lo, hi)
             if hi > lo:
                 w0 = wr[0]
                 w1 = wr[1]

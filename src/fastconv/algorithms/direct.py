@@ -86,19 +86,24 @@ def run(x, k, starts, out_shape, params, nthreads):
     """Compute the canonical problem by direct summation (see _common)."""
     m = k.shape[1:]
     n = x.shape[1:]
-    maps = [axis_map(N, K, s, L) for N, K, s, L in zip(n, m, starts, out_shape)]
-    return _run(x, k, out_shape, maps, m[-1] - 1 - starts[-1], params, nthreads)
+    maps = [axis_map(N, K, s, L) for N, K, s, L in zip(n[:-1], m[:-1], starts[:-1],
+                                                      out_shape[:-1])]
+    return _run(x, k, out_shape, maps, 0, m[-1] - 1 - starts[-1], params, nthreads)
 
 
 def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
     """Direct summation on the unpadded input, the boundary rule applied
     through index maps (no padded copy).  ``pads``: (before, after) per axis
     of the canonical array, batch axis first."""
-    maps = [pad_map(N, lo, hi, boundary) for N, (lo, hi) in zip(x.shape[1:], pads[1:])]
-    return _run(x, k, out_shape, maps, pads[-1][0], params, nthreads)
+    maps = [pad_map(N, lo, hi, boundary) for N, (lo, hi) in zip(x.shape[1:-1], pads[1:-1])]
+    return _run(x, k, out_shape, maps, COLUMN_MODES[boundary], pads[-1][0], params, nthreads)
 
 
-def _run(x, k, out_shape, maps, p, params, nthreads):
+#: the last axis' boundary rule is computed in the kernels (no O(N) map)
+COLUMN_MODES = {"constant": 0, "edge": 1, "symmetric": 2, "reflect": 3, "wrap": 4}
+
+
+def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
     from .._config import numba_threads
     from .._kernels.direct import corr_rows
 
@@ -107,7 +112,7 @@ def _run(x, k, out_shape, maps, p, params, nthreads):
     n = x.shape[1:]
     B = max(x.shape[0], k.shape[0])
     obase, orow, krow, rmap, xstr, wdiv, rows = row_layout(
-        maps[:-1], m[:-1], out_shape[:-1], n[:-1], x.shape[0], k.shape[0], n[-1])
+        maps, m[:-1], out_shape[:-1], n[:-1], x.shape[0], k.shape[0], n[-1])
     # correlation weights: the kernel reversed on every convolution axis
     flip = (slice(None),) + (slice(None, None, -1),) * len(m)
     w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
@@ -119,6 +124,5 @@ def _run(x, k, out_shape, maps, p, params, nthreads):
 
         kernel = FIXED[m[-1]]
     numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
-    kernel(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, maps[-1], w, wdiv, y,
-           tile)
+    kernel(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y, tile)
     return y.reshape((B,) + tuple(out_shape))

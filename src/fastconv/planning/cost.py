@@ -234,12 +234,13 @@ def memory(spec, method: str, params) -> int:
     # the direct kernels take the kernel reversed (a copy) and int64 index maps
     # of every axis's padded extent
     kcopy = spec.bk * spec.taps * it
-    maps = 8.0 * sum(L + K - 1 for L, K in zip(spec.out_shape, spec.m))
+    maps = 8.0 * sum(L + K - 1 for L, K in zip(spec.out_shape[:-1], spec.m[:-1]))
     if method == "direct":
         return int(out + copy + kcopy + maps)
     if method == "separable":
         mid = spec.batch * float(np.prod(spec.out_shape[:1] + spec.n[1:])) * it
-        return int(2 * out + mid + copy + kcopy + maps)
+        cols = 8.0 * (spec.out_shape[-1] + spec.m[-1] - 1)   # its column map
+        return int(2 * out + mid + copy + kcopy + maps + cols)
     cit = 2 * it   # complex spectra
     h = 0.5 if spec.real else 1.0
     if method == "hybrid":
