@@ -57,6 +57,14 @@ def _edge_taps(yr, x, s, ws_r, j0, j1, cmode, p, N, i0, i1, lo, hi):  # pragma: 
     """
     for jj in range(j0, j1):
         wv = ws_r[jj]
+        if cmode == 0:
+            # zero padding: only the in-range columns, no per-column test
+            off = s + jj - p
+            for i in range(max(i0, p - jj), min(lo, N + p - jj)):
+                yr[i - i0] += wv * x[off + i]
+            for i in range(max(hi, p - jj), min(i1, N + p - jj)):
+                yr[i - i0] += wv * x[off + i]
+            continue
         for i in range(i0, lo):
             c = src_col(i + jj, p, N, cmode)
             if c >= 0:
