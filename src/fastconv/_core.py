@@ -190,8 +190,13 @@ def execute(prep, method, params, threads):
 
     spec = prep.spec
     chunks = (params or {}).get("chunks", 1)
-    if spec.padded and spec.boundary != "constant" and chunks == 1 and \
-            method in ("separable", "direct"):
+    lo, hi = prep.pads[-1] if prep.pads else (0, 0)
+    # direct applies the rule per edge column (scalar work ~ pad x taps per
+    # row): virtual only when the edge columns are a small part of the row,
+    # else the padded copy is cheaper (and is what the cost model assumes)
+    virtual_ok = method == "separable" or (
+        method == "direct" and lo + hi <= max(16, spec.out_shape[-1] // 8))
+    if spec.padded and spec.boundary != "constant" and chunks == 1 and virtual_ok:
         # the boundary rule through index maps: no padded copy
         from .algorithms import direct, separable
 

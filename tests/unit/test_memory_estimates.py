@@ -40,3 +40,21 @@ def test_peak_memory_within_estimate(case):
         finally:
             tracemalloc.stop()
         assert peak <= 1.1 * est + 65536, (method, peak, est)
+
+
+def test_wide_edges_pad_and_are_counted():
+    # 'full' with a kernel comparable to the image: direct pads (cheaper than
+    # per-column boundary work) and the estimate includes that copy
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((203, 101))
+    k = rng.standard_normal((16, 19))
+    q = fastconv.plan(x, k, mode="full", boundary="symmetric", method="direct")
+    est = next(c["memory"] for c in q.candidates if c["method"] == "direct")
+    q(x, k)
+    tracemalloc.start()
+    try:
+        q(x, k)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 1.1 * est + 65536

@@ -236,6 +236,12 @@ def memory(spec, method: str, params) -> int:
     kcopy = spec.bk * spec.taps * it
     maps = 8.0 * sum(L + K - 1 for L, K in zip(spec.out_shape[:-1], spec.m[:-1]))
     if method == "direct":
+        if spec.padded and not copy:
+            # direct pads after all when the last axis' edges are wide (see _core)
+            K = spec.m[-1]
+            pads = (K - 1) if spec.mode == "same" else 2 * (K - 1)
+            if pads > max(16, spec.out_shape[-1] // 8):
+                copy = spec.bx * np.prod(spec.n) * it
         return int(out + copy + kcopy + maps)
     if method == "separable":
         mid = spec.batch * float(np.prod(spec.out_shape[:1] + spec.n[1:])) * it
