@@ -133,3 +133,16 @@ def check_out(out, shape, dtype, name="out"):
         raise TypeError(f"{name} has dtype {out.dtype}, cannot hold results of "
                         f"dtype {np.dtype(dtype)} (same_kind casting)")
     return out
+
+
+def check_positive(value, name):
+    """A positive, finite number as float (TypeError / ValueError naming it)."""
+    import math
+
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return v

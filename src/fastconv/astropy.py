@@ -175,6 +175,7 @@ def convolve_fft(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="
     if not crop:
         raise ValueError("crop=False is not supported (astropy's padded FFT grid)")
     if boundary == "extend":
+        # astropy.convolution.convolve_fft raises this same error type: drop-in parity
         raise NotImplementedError("The 'extend' option is not implemented for fft-based "
                                   "convolution")
     if boundary not in (None, "fill", "wrap"):

@@ -268,14 +268,7 @@ def _outer(vectors):
     return k
 
 
-def _positive(value, name):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return v
+_positive = V.check_positive
 
 
 def box_kernel(size, ndim=2):

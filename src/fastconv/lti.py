@@ -42,14 +42,7 @@ def _1d(a, name):
     return a.astype(np.float64, copy=False)
 
 
-def _positive(v, name):
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {v!r}") from None
-    if not (f > 0 and math.isfinite(f)):
-        raise ValueError(f"{name} must be positive and finite, got {v!r}")
-    return f
+_positive = V.check_positive
 
 
 class LTISystem:
