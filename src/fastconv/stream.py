@@ -126,7 +126,7 @@ NUMPY_BLOCK = 4096
 
 
 class _Level:
-    __slots__ = ("P", "m", "off", "H", "X", "slot", "win", "Y")
+    __slots__ = ("P", "m", "off", "H", "X", "slot", "win", "Y", "zeros")
 
 
 class Convolver:
@@ -268,6 +268,7 @@ class Convolver:
             lv.slot = m - 1
             lv.win = np.zeros((C, 2 * P), self.dtype)
             lv.Y = np.zeros((C, P + 1), cdt)
+            lv.zeros = m                 # consecutive all-zero input windows
             self._levels.append(lv)
 
     # ------------------------------------------------------------ process
@@ -342,7 +343,16 @@ class Convolver:
             lv.slot = (lv.slot + 1) % lv.m
             big = P >= BIG_BLOCK and threads > 1      # worth waking the threads
             w = threads if big else 1
-            lv.X[lv.slot] = sfft.rfft(lv.win, axis=-1, workers=w)
+            if not lv.win.any():
+                # silence (e.g. the flushed tail): a zero spectrum, and nothing
+                # to add once the whole delay line holds zeros
+                lv.X[lv.slot] = 0
+                lv.zeros += 1
+                if lv.zeros >= lv.m:
+                    continue
+            else:
+                lv.zeros = 0
+                lv.X[lv.slot] = sfft.rfft(lv.win, axis=-1, workers=w)
             if big and fdl_mac_parallel is not None and lv.m * self._C * P >= 1 << 17:
                 self._numba_threads(threads)
                 fdl_mac_parallel(lv.X, lv.H, lv.slot, lv.Y, 4096)
