@@ -80,7 +80,7 @@ def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmode):  # pragma: no cover - jitted
     """yr[i - i0] += sum_j ws_r[j] * x[s + src_col(i + j)] (interior: i + j - p)."""
     j = 0
     while j < K:
-        g = min(4, K - j)
+        g = 8 if K - j >= 8 else min(4, K - j)
         # all g taps inside for i in [lo, hi); both clamped into the tile
         # [i0, i1), which the edge loops below rely on (a kernel longer than
         # the input can put p - j beyond the tile)
@@ -91,7 +91,21 @@ def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmode):  # pragma: no cover - jitted
             n = hi - lo
             b = s + j - p + lo
             yo = yr[lo - i0:hi - i0]
-            if g == 4:
+            if g == 8:
+                w0 = ws_r[j]
+                w1 = ws_r[j + 1]
+                w2 = ws_r[j + 2]
+                w3 = ws_r[j + 3]
+                w4 = ws_r[j + 4]
+                w5 = ws_r[j + 5]
+                w6 = ws_r[j + 6]
+                w7 = ws_r[j + 7]
+                xs = x[b:b + n + 7]
+                for i in range(n):
+                    yo[i] += (((w0 * xs[i] + w1 * xs[i + 1]) + (w2 * xs[i + 2] + w3 * xs[i + 3]))
+                              + ((w4 * xs[i + 4] + w5 * xs[i + 5])
+                                 + (w6 * xs[i + 6] + w7 * xs[i + 7])))
+            elif g == 4:
                 w0 = ws_r[j]
                 w1 = ws_r[j + 1]
                 w2 = ws_r[j + 2]
