@@ -252,12 +252,13 @@ def richardson_lucy(image, psf, num_iter=50, clip=True, filter_epsilon=None, *,
         corr *= e
         return corr
 
+    alpha = 0.0                       # extrapolation step (Biggs & Andrews)
     for _ in range(n):
         if not accelerate:
             est = step(est)
             continue
         # Biggs & Andrews: y = x_k + a (x_k - x_{k-1}); x_{k+1} = RL(y)
-        if prev is not None and prev_g is not None:
+        if prev_g is not None:          # from the third iteration on
             y = est + alpha * (est - prev)
             np.maximum(y, 0, out=y)
         else:

@@ -34,7 +34,6 @@ transforms; see ``make bench`` for measured real-time factors.
 """
 from __future__ import annotations
 
-import math
 import operator
 
 import numpy as np
@@ -197,7 +196,6 @@ class Convolver:
     def reset(self):
         """Forget the stream: zero history, next sample is time 0."""
         self._chan = None
-        self._t = 0            # samples consumed
         self._fill = 0         # samples of the current block received
         self._blocks = 0       # blocks completed
 
@@ -315,7 +313,6 @@ class Convolver:
             if self._fill == B:
                 self._block()
                 self._fill = 0
-        self._t += n
         return out
 
     def _block(self):

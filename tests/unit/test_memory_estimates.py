@@ -19,6 +19,18 @@ CASES = [((4096,), (64,), "f8", "same", "constant"),
          ((400, 400), (5, 5), "f8", "same", "constant", 2.5)]
 
 
+def estimate_and_peak(q, x, k, method):
+    """The plan's memory estimate for ``method`` and the traced peak of a warm call."""
+    est = next(c["memory"] for c in q.candidates if c["method"] == method)
+    q(x, k)                                       # warm: JIT, caches
+    tracemalloc.start()
+    try:
+        q(x, k)
+        return est, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}x{c[1]}-{c[2]}-{c[3]}-{c[4]}")
 def test_peak_memory_within_estimate(case):
     n, m, dt, mode, boundary = case[:5]
@@ -31,14 +43,7 @@ def test_peak_memory_within_estimate(case):
     assert methods
     for method in methods:
         q = fastconv.plan(x, k, mode=mode, boundary=boundary, cval=cval, method=method)
-        est = next(c["memory"] for c in q.candidates if c["method"] == method)
-        q(x, k)                                   # warm: JIT, caches
-        tracemalloc.start()
-        try:
-            q(x, k)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        est, peak = estimate_and_peak(q, x, k, method)
         assert peak <= 1.1 * est + 65536, (method, peak, est)
 
 
@@ -49,12 +54,5 @@ def test_wide_edges_pad_and_are_counted():
     x = rng.standard_normal((203, 101))
     k = rng.standard_normal((16, 19))
     q = fastconv.plan(x, k, mode="full", boundary="symmetric", method="direct")
-    est = next(c["memory"] for c in q.candidates if c["method"] == "direct")
-    q(x, k)
-    tracemalloc.start()
-    try:
-        q(x, k)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    est, peak = estimate_and_peak(q, x, k, "direct")
     assert peak <= 1.1 * est + 65536

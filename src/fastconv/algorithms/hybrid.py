@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import fast_len, is_real, kernel_spectrum
+from ._common import is_real, kernel_spectrum
 from .direct import axis_map, row_layout
 from .fft import lengths as _fft_lengths
 

@@ -169,7 +169,6 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
 
     x = np.ascontiguousarray(x)
     L0, L1 = out_shape
-    K0 = len(terms[0][0])
     y = np.empty((x.shape[0], L0, L1), dtype=x.dtype)
     # full-width rows measured fastest here (the prefetchers stream whole
     # rows from L3); very long rows are cut into strips.  Column sums are

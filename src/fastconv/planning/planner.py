@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from .. import _config
-from ..algorithms import FFT_METHODS, REGISTRY
+from ..algorithms import FFT_METHODS
 from . import cost, wisdom
 
 EPS64 = np.finfo(np.float64).eps
