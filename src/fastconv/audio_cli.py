@@ -82,7 +82,15 @@ def cmd_reverb(args, CLIError):
         if ch == 1 and cout > 1:
             h = np.repeat(h, cout, axis=0)
         K = h.shape[1]
-        conv = Convolver(h if cout > 1 else h[0], block_size=args.block)
+        if dry.kind == "int" and dry.width <= 2:
+            # 8/16-bit output: single precision is far below its quantisation
+            # step (about -140 dB vs -96 dB) and twice as fast
+            h = h.astype(np.float32)
+        # long blocks: numpy kernels (numba is never imported, which keeps the
+        # command's resident memory about 100 MB smaller); short blocks need
+        # numba's per-block speed
+        conv = Convolver(h if cout > 1 else h[0], block_size=args.block,
+                         backend="numpy" if args.block >= 4096 else "numba")
         lat = conv.latency
         total_out = dry.frames + K - 1
         out = WavWriter(args.output, dry.rate, cout, dry.kind, dry.width)

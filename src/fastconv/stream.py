@@ -109,23 +109,65 @@ def _np_ring_take(ring, start, out):
         ring[:, a:b] = 0
 
 
-def _np_fdl_mac(X, H, slot, Y, chunk=None):
-    m = X.shape[0]
-    np.multiply(X[slot], H[0], out=Y)
-    tmp = np.empty_like(Y)
-    for j in range(1, m):
-        np.multiply(X[(slot - j) % m], H[j], out=tmp)
-        Y += tmp
+def _np_mac(X, H, slot, zslot, Y, tmp):
+    """Y = sum over live slots s of X[s] * H[(slot - s) % m] (all channels at
+    once: long numpy calls).  Slots holding silence (``zslot``: the start of
+    a stream, the flushed tail) are skipped; returns the live slot count."""
+    m, live = X.shape[0], 0
+    for j in range(m):
+        s = (slot - j) % m
+        if zslot[s]:
+            continue
+        if live == 0:
+            np.multiply(X[s], H[j], out=Y)
+        else:
+            np.multiply(X[s], H[j], out=tmp)
+            Y += tmp
+        live += 1
+    return live
 
 
-#: blocks of at least this size use numpy kernels: per-call overhead is then
-#: negligible and numba (about 100 MB of resident memory once loaded) is not
-#: needed, which keeps the streaming command line small
-NUMPY_BLOCK = 4096
+def _channel_level(lv, c, zero_in, acc, start, kern):
+    """One level's block for channel ``c`` (a task on the thread pool):
+    forward transform, multiply-adds over the live slots, inverse transform,
+    last P samples into ``acc``.  The numba kernels release the GIL, so the
+    channels run in parallel and each one's transforms stay in its core's
+    cache."""
+    import scipy.fft as sfft
+
+    if not zero_in:
+        lv.X[lv.slot, c] = sfft.rfft(lv.win[c])
+    if kern.fdl_mac_chan(lv.X, lv.H, lv.slot, lv.zslot, lv.Y, c):
+        y = sfft.irfft(lv.Y[c], n=2 * lv.P)
+        kern.ring_add(acc[c:c + 1], start, y[None, lv.P:])
+
+
+_POOL = [None, 0]
+
+
+def _pool(n):
+    """A process-wide thread pool of ``n`` workers (made on first use)."""
+    if _POOL[1] != n:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _POOL[0] is not None:
+            _POOL[0].shutdown(wait=False)
+        _POOL[0], _POOL[1] = ThreadPoolExecutor(max_workers=n,
+                                                thread_name_prefix="fastconv-stream"), n
+    return _POOL[0]
+
+
+def _on_pool(pool, f, args):
+    """f(*a) for every a in args: all but the first on the pool, the first
+    on this thread; returns when all are done (exceptions propagate)."""
+    futs = [pool.submit(f, *a) for a in args[1:]]
+    f(*args[0])
+    for fu in futs:
+        fu.result()
 
 
 class _Level:
-    __slots__ = ("P", "m", "off", "H", "X", "slot", "win", "Y", "zeros")
+    __slots__ = ("P", "m", "off", "H", "X", "slot", "win", "Y", "tmp", "zslot")
 
 
 class Convolver:
@@ -146,6 +188,13 @@ class Convolver:
     max_partition : int, optional
         Largest partition size of the non-uniform scheme (default 16384 or
         ``block_size`` if larger).
+    backend : {'numba', 'numpy'}
+        'numba' (default): compiled kernels; with two or more channels and
+        threads, partitions of at least ``BIG_BLOCK`` samples run one task
+        per channel on a thread pool.  'numpy': numpy kernels only (no numba
+        import, about 100 MB less resident memory; single-threaded
+        multiply-adds, about 1.5x slower for long blocks; the command line
+        uses it).  Both give the same results to floating-point tolerance.
 
     Examples
     --------
@@ -156,7 +205,8 @@ class Convolver:
     array([1. , 0.5, 0. , 0. , 2. , 1. ])
     """
 
-    def __init__(self, h, *, block_size=256, axis=-1, method="auto", max_partition=None):
+    def __init__(self, h, *, block_size=256, axis=-1, method="auto", max_partition=None,
+                 backend="numba"):
         h = V.as_array(h, "h")
         if h.ndim == 0 or h.shape[-1] == 0:
             raise ValueError("h must have at least one sample along its last axis")
@@ -176,6 +226,12 @@ class Convolver:
                              f"got {method!r}")
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise TypeError(f"axis must be an int, got {axis!r}")
+        if backend not in ("numba", "numpy"):
+            raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+        if backend == "numpy" and method == "direct":
+            raise ValueError("backend='numpy' needs a partitioned method ('auto' with a "
+                             "long IR, 'partitioned' or 'uniform')")
+        self.backend = backend
         self.dtype = np.dtype(np.float32) if h.dtype == np.float32 else np.dtype(np.float64)
         self.h = np.ascontiguousarray(h, dtype=self.dtype)
         self.K = self.h.shape[-1]
@@ -183,7 +239,8 @@ class Convolver:
         self.latency = B
         self.axis = int(axis)
         if method == "auto":
-            method = "direct" if self.K <= DIRECT_TAPS else "partitioned"
+            method = ("direct" if self.K <= DIRECT_TAPS and backend == "numba"
+                      else "partitioned")
         self.method = method
         self.max_partition = max_partition
         self.levels = (partition_plan(self.K, B, B if method == "uniform" else max_partition)
@@ -198,6 +255,7 @@ class Convolver:
         self._chan = None
         self._fill = 0         # samples of the current block received
         self._blocks = 0       # blocks completed
+        self._last_sound = -1  # end time of the latest block that was not silent
 
     def _setup(self, chan):
         hch = self.h.shape[:-1]
@@ -229,14 +287,15 @@ class Convolver:
         self._sfft = sfft
         self._threads = get_threads()
         self._numba_threads = numba_threads
-        if B >= NUMPY_BLOCK:
-            self._kern = (_np_fdl_mac, None, _np_ring_add, _np_ring_read, _np_ring_take,
-                          _np_ring_write)
+        self._np = self.backend == "numpy"
+        if self._np:
+            self._kern = None
+            self._ops = (_np_ring_add, _np_ring_read, _np_ring_take, _np_ring_write)
         else:
             from ._kernels import stream as ks
 
-            self._kern = (ks.fdl_mac, ks.fdl_mac_parallel, ks.ring_add, ks.ring_read,
-                          ks.ring_take, ks.ring_write)
+            self._kern = ks
+            self._ops = (ks.ring_add, ks.ring_read, ks.ring_take, ks.ring_write)
         Pmax = max(P for P, _, _ in self.levels)
         R = 1
         while R < 2 * Pmax + B:
@@ -266,15 +325,16 @@ class Convolver:
             lv.slot = m - 1
             lv.win = np.zeros((C, 2 * P), self.dtype)
             lv.Y = np.zeros((C, P + 1), cdt)
-            lv.zeros = m                 # consecutive all-zero input windows
+            lv.tmp = np.zeros((C, P + 1), cdt) if self._np else None
+            lv.zslot = np.ones(m, np.bool_)   # delay-line slots holding silence
+            lv.zslot = np.ones(m, bool)  # delay-line slots that hold silence
             self._levels.append(lv)
 
     # ------------------------------------------------------------ process
     def process(self, chunk):
         """Filter the next chunk; returns as many samples (delayed by ``latency``)."""
         if (self._chan is not None and type(chunk) is np.ndarray and self.axis == -1
-                and chunk.dtype == self.dtype and chunk.shape[:-1] == self._chan
-                and chunk.flags.c_contiguous):
+                and chunk.dtype == self.dtype and chunk.shape[:-1] == self._chan):
             return self._run(chunk.reshape(self._C, -1)).reshape(chunk.shape)   # fast path
         x = V.as_array(chunk, "chunk")
         if x.ndim == 0:
@@ -327,34 +387,44 @@ class Convolver:
             fir_block(hist, self._hh, self._outb)
             self._blocks += 1
             return
-        sfft, k, threads = self._sfft, self._kern, self._threads
-        fdl_mac, fdl_mac_parallel, ring_add, ring_read, ring_take, ring_write = k
+        sfft, ks, threads = self._sfft, self._kern, self._threads
+        ring_add, ring_read, ring_take, ring_write = self._ops
         T = (self._blocks + 1) * B          # absolute time at the end of this block
         self._blocks += 1
         ring_write(self._ring, T - B, self._inb)
+        if self._inb.any():
+            self._last_sound = T            # end of the latest block with a non-zero sample
         for lv in self._levels:
             P = lv.P
             if T % P:
                 continue
             ring_read(self._ring, T - 2 * P, lv.win)
             lv.slot = (lv.slot + 1) % lv.m
-            big = P >= BIG_BLOCK and threads > 1      # worth waking the threads
-            w = threads if big else 1
-            if not lv.win.any():
+            zero_in = self._last_sound <= T - 2 * P     # the window [T - 2P, T) is silent
+            lv.zslot[lv.slot] = zero_in
+            if zero_in:
                 # silence (e.g. the flushed tail): a zero spectrum, and nothing
                 # to add once the whole delay line holds zeros
                 lv.X[lv.slot] = 0
-                lv.zeros += 1
-                if lv.zeros >= lv.m:
+                if lv.zslot.all():
                     continue
-            else:
-                lv.zeros = 0
+            big = P >= BIG_BLOCK and threads > 1      # worth waking the threads
+            if big and self._C > 1 and ks is not None:
+                # one task per channel, the first on this thread
+                _on_pool(_pool(threads), _channel_level,
+                         [(lv, c, zero_in, self._acc, T - P + lv.off, ks)
+                          for c in range(self._C)])
+                continue
+            w = threads if big else 1
+            if not zero_in:
                 lv.X[lv.slot] = sfft.rfft(lv.win, axis=-1, workers=w)
-            if big and fdl_mac_parallel is not None and lv.m * self._C * P >= 1 << 17:
+            if ks is None:
+                _np_mac(lv.X, lv.H, lv.slot, lv.zslot, lv.Y, lv.tmp)
+            elif big and lv.m * self._C * P >= 1 << 17:
                 self._numba_threads(threads)
-                fdl_mac_parallel(lv.X, lv.H, lv.slot, lv.Y, 4096)
+                ks.fdl_mac_parallel(lv.X, lv.H, lv.slot, lv.Y, 4096)
             else:
-                fdl_mac(lv.X, lv.H, lv.slot, lv.Y)
+                ks.fdl_mac(lv.X, lv.H, lv.slot, lv.Y)
             y = sfft.irfft(lv.Y, n=2 * P, axis=-1, workers=w)
             ring_add(self._acc, T - P + lv.off, np.ascontiguousarray(y[:, P:]))
         ring_take(self._acc, T - B, self._outb)

@@ -77,11 +77,33 @@ def test_partition_plan_is_nonuniform_and_covers_the_ir():
     assert sum(m for _, m, _ in plan) < 20        # 17; uniform 256-partitions: 563
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("B, K, per_channel", [(16384, 40000, True), (256, 40000, False),
+                                               (4096, 9000, True)])
+def test_long_blocks_threads_and_backends(backend, B, K, per_channel, rng):
+    """Partitions >= BIG_BLOCK run one task per channel on the thread pool
+    (numba backend, 2 threads); silence inside the stream exercises the
+    skipped delay-line slots; the numpy backend gives the same answer."""
+    x = rng.standard_normal((3, 90000))
+    x[:, 20000:60000] = 0                  # silence longer than several partitions
+    h = rng.standard_normal((3, K) if per_channel else (K,)) * np.exp(-np.arange(K) / 4000)
+    with fastconv.threads(2):
+        c = Convolver(h, block_size=B, backend=backend)
+        y = run_stream(c, x, [5000, 17, 30000, 1])
+    want = ss.fftconvolve(x, h if per_channel else h[None], axes=-1)
+    assert_close(y[:, c.latency:], want, 1e-9 * np.abs(want).max())
+    assert any(P >= 16384 for P, _, _ in c.levels) == (K > 16384)
+
+
 def test_stream_errors(rng):
     with pytest.raises(ValueError, match="block_size"):
         Convolver([1.0], block_size=0)
     with pytest.raises(ValueError, match="method"):
         Convolver([1.0], method="fast")
+    with pytest.raises(ValueError, match="backend"):
+        Convolver([1.0], backend="torch")
+    with pytest.raises(ValueError, match="backend"):
+        Convolver([1.0], method="direct", backend="numpy")
     with pytest.raises(TypeError, match="complex"):
         Convolver([1j])
     with pytest.raises(ValueError, match="NaN"):

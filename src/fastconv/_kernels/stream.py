@@ -125,3 +125,29 @@ def fdl_mac_parallel(X, H, slot, Y, chunk):  # pragma: no cover - jitted
             hs = H[j, ch]
             for f in range(f0, f1):
                 yc[f] += xs[f] * hs[f]
+
+
+@jit
+def fdl_mac_chan(X, H, slot, zslot, Y, c):  # pragma: no cover - jitted
+    """Y[c] = sum over live slots s of X[s, c] * H[(slot - s) % m, c or 0];
+    slots with ``zslot[s]`` (silence) are skipped.  Returns the live count."""
+    m, C, F = X.shape
+    ch = c if H.shape[1] > 1 else 0
+    yc = Y[c]
+    live = 0
+    for j in range(m):
+        s = slot - j
+        if s < 0:
+            s += m
+        if zslot[s]:
+            continue
+        xs = X[s, c]
+        hs = H[j, ch]
+        if live == 0:
+            for f in range(F):
+                yc[f] = xs[f] * hs[f]
+        else:
+            for f in range(F):
+                yc[f] += xs[f] * hs[f]
+        live += 1
+    return live
