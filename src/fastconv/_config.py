@@ -194,3 +194,38 @@ def max_memory() -> int:
     except (ValueError, OSError, AttributeError):  # pragma: no cover
         phys = 8 << 30
     return int(0.8 * phys)
+
+
+_POOL = {"pool": None, "n": 0}
+_POOL_LOCK = threading.Lock()
+
+
+def thread_pool(n: int):
+    """A process-wide pool of ``n`` worker threads (made on first use) for
+    work whose kernels release the GIL (scipy.fft, numba ``nogil``)."""
+    with _POOL_LOCK:
+        if _POOL["n"] != n:
+            from concurrent.futures import ThreadPoolExecutor
+
+            if _POOL["pool"] is not None:
+                _POOL["pool"].shutdown(wait=False)
+            _POOL["pool"] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="fastconv")
+            _POOL["n"] = n
+        return _POOL["pool"]
+
+
+def run_tasks(n: int, f, args) -> None:
+    """``f(*a)`` for every ``a`` in ``args`` on up to ``n`` threads: the first
+    here, the others on the pool; returns when all are done (the first
+    exception propagates)."""
+    if n <= 1 or len(args) <= 1:
+        for a in args:
+            f(*a)
+        return
+    pool = thread_pool(n)
+    futs = [pool.submit(f, *a) for a in args[1:]]
+    try:
+        f(*args[0])
+    finally:
+        for fu in futs:
+            fu.result()

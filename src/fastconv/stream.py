@@ -39,6 +39,7 @@ import operator
 import numpy as np
 
 from . import _validate as V
+from ._config import run_tasks
 
 __all__ = ["Convolver", "partition_plan"]
 
@@ -140,30 +141,6 @@ def _channel_level(lv, c, zero_in, acc, start, kern):
     if kern.fdl_mac_chan(lv.X, lv.H, lv.slot, lv.zslot, lv.Y, c):
         y = sfft.irfft(lv.Y[c], n=2 * lv.P)
         kern.ring_add(acc[c:c + 1], start, y[None, lv.P:])
-
-
-_POOL = [None, 0]
-
-
-def _pool(n):
-    """A process-wide thread pool of ``n`` workers (made on first use)."""
-    if _POOL[1] != n:
-        from concurrent.futures import ThreadPoolExecutor
-
-        if _POOL[0] is not None:
-            _POOL[0].shutdown(wait=False)
-        _POOL[0], _POOL[1] = ThreadPoolExecutor(max_workers=n,
-                                                thread_name_prefix="fastconv-stream"), n
-    return _POOL[0]
-
-
-def _on_pool(pool, f, args):
-    """f(*a) for every a in args: all but the first on the pool, the first
-    on this thread; returns when all are done (exceptions propagate)."""
-    futs = [pool.submit(f, *a) for a in args[1:]]
-    f(*args[0])
-    for fu in futs:
-        fu.result()
 
 
 class _Level:
@@ -411,9 +388,9 @@ class Convolver:
             big = P >= BIG_BLOCK and threads > 1      # worth waking the threads
             if big and self._C > 1 and ks is not None:
                 # one task per channel, the first on this thread
-                _on_pool(_pool(threads), _channel_level,
-                         [(lv, c, zero_in, self._acc, T - P + lv.off, ks)
-                          for c in range(self._C)])
+                run_tasks(threads, _channel_level,
+                          [(lv, c, zero_in, self._acc, T - P + lv.off, ks)
+                           for c in range(self._C)])
                 continue
             w = threads if big else 1
             if not zero_in:

@@ -161,3 +161,26 @@ def test_direct_virtual_boundaries_with_pads_longer_than_input(boundary, n, m, m
     k = rng.standard_normal(m)
     got = fastconv.convolve(x, k, mode=mode, method="direct", boundary=boundary, cval=0.5)
     assert_close(got, ref.convolve(x, k, mode, boundary, 0.5), 1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("op", ["convolve", "correlate"])
+@pytest.mark.parametrize("bx,bk", [(3, 3), (1, 3), (3, 1)])
+def test_overlap_save_1d_in_chunks_on_threads(dtype, mode, op, bx, bk, monkeypatch, rng):
+    """1-D overlap-save works through its blocks in chunks shared among
+    threads, reading windows straight from the input: tiny chunks force
+    many of them, both input ends and a partial last block."""
+    from fastconv.algorithms import overlap
+
+    monkeypatch.setattr(overlap, "CHUNK_SAMPLES", 700)
+    x = make(rng, (bx, 3001), dtype)
+    k = make(rng, (bk, 97), dtype)
+    with fastconv.threads(2):
+        p = fastconv.plan(x, k, mode=mode, axes=-1, method="overlap-save", op=op)
+        p.params["blocks"] = (256,)                        # the blocked 1-D path
+        got = p(x, k)
+    f = ref.convolve if op == "convolve" else ref.correlate
+    B = max(bx, bk)
+    want = np.stack([f(x[i % bx], k[i % bk], mode=mode) for i in range(B)])
+    assert_close(got, want, tolerance(dtype, x, k))

@@ -84,12 +84,78 @@ def _blocks_or_default(x, k, out_shape, params, nthreads):
     return blocks
 
 
+#: 1-D overlap-save works through its blocks in chunks of about this many
+#: input samples (the chunk's windows and spectra stay in L2)
+CHUNK_SAMPLES = 1 << 17
+
+
+def _save_1d(x, k, starts, L, M, params, nthreads):
+    """1-D overlap-save in cache-sized chunks of blocks, chunks shared among
+    threads: each chunk's windows are read straight from ``x`` (zeros beyond
+    its ends), transformed, multiplied, transformed back and their valid
+    parts written into the output, so no padded copy of the input and no
+    array of all the blocks' spectra is ever made."""
+    import scipy.fft as sfft
+
+    from .._config import run_tasks
+
+    K = k.shape[1]
+    N = x.shape[1]
+    S = M - K + 1
+    nb = -(-L // S)
+    real = is_real(x, k)
+    fwd = (lambda a: sfft.rfft(a, n=M, axis=-1)) if real else (lambda a: sfft.fft(a, n=M))
+    inv = (lambda a: sfft.irfft(a, n=M, axis=-1, overwrite_x=True)) if real else (
+        lambda a: sfft.ifft(a, n=M, overwrite_x=True))
+    H = kernel_spectrum(params, ("save1d", M, real), k, lambda: fwd(k))
+    B = max(x.shape[0], k.shape[0])
+    dt = np.result_type(x.dtype, k.dtype, np.float32)
+    y = np.empty((B, L), dtype=dt)
+    lo = starts[0] - (K - 1)               # input index of window sample 0
+    per = max(1, CHUNK_SAMPLES // M)       # blocks per chunk
+    chunks = [(r, b0, min(b0 + per, nb)) for r in range(B) for b0 in range(0, nb, per)]
+
+    def work(r, b0, b1):
+        xr = x[r if x.shape[0] > 1 else 0]
+        a = lo + b0 * S                     # input span of the chunk's windows
+        span = (b1 - b0 - 1) * S + M
+        if a >= 0 and a + span <= N:
+            src = xr[a:a + span]
+        else:                               # an end of the input: zeros around it
+            src = np.zeros(span, dtype=x.dtype)
+            u, v = max(a, 0), min(a + span, N)
+            if v > u:
+                src[u - a:v - a] = xr[u:v]
+        it = src.strides[0]
+        V = np.lib.stride_tricks.as_strided(src, shape=(b1 - b0, M), strides=(S * it, it),
+                                            writeable=False)
+        X = fwd(V)
+        X *= H[r if H.shape[0] > 1 else 0]
+        Z = inv(X)
+        o0 = b0 * S
+        n = min(b1 * S, L) - o0
+        full, rest = divmod(n, S)
+        yr = y[r, o0:o0 + n]
+        if full:
+            yr[:full * S].reshape(full, S)[...] = Z[:full, K - 1:]
+        if rest:
+            yr[full * S:] = Z[full, K - 1:K - 1 + rest]
+
+    # contiguous runs of chunks per thread (fewer hand-offs)
+    T = max(1, min(nthreads, len(chunks)))
+    runs = [chunks[i * len(chunks) // T:(i + 1) * len(chunks) // T] for i in range(T)]
+    run_tasks(T, lambda run: [work(*c) for c in run], [(run,) for run in runs])
+    return y
+
+
 def run_save(x, k, starts, out_shape, params, nthreads):
     """Overlap-save over the window of the input the outputs need."""
     m = k.shape[1:]
     nd = len(m)
     blocks = _blocks_or_default(x, k, out_shape, params, nthreads)
     real = is_real(x, k)
+    if nd == 1 and blocks[0] is not None:
+        return _save_1d(x, k, starts, out_shape[0], blocks[0], params, nthreads)
     fwd, inv = _transforms(real, nthreads)
     # the window valid(W, k) == output, padded to whole blocks on every axis
     extra = []
