@@ -195,9 +195,34 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
                              "image's dtype (an invalid region larger than the kernel?); "
                              "pass a float image")
     else:
+        y = _filter_int_2d(x, k, axes, boundary, cval)
+        if y is not None:
+            return y
         y = convolve_impl(_as_compute(x, cd), kf, "same", "auto", axes, boundary,
                           cval, None, "default", "correlate", dtypes=(cd, cd))
     return _to_input_dtype(y, x.dtype)
+
+
+def _filter_int_2d(x, k, axes, boundary, cval):
+    """8/16-bit 2-D images with a rank-1 kernel: one fused kernel reads the
+    integer image, sums in float32 (8-bit) or float64 (16-bit) and stores
+    rounded, saturated integers
+    (the same numbers as the general path, without its two float copies of
+    the image).  None when it does not apply."""
+    from .algorithms.separable import INT_IMAGES, filter_int_2d
+
+    if (x.dtype.str[1:] not in INT_IMAGES or len(axes) != 2 or x.ndim > 3
+            or k.dtype.kind not in "biuf" or min(k.shape) < 2 or x.size < 1 << 12
+            or (boundary == "constant" and cval != 0) or not np.isfinite(k).all()):
+        return None
+    from ._config import get_threads
+
+    c = [d for d in range(x.ndim) if d not in axes]
+    xb = x[None] if not c else np.moveaxis(x, c[0], 0)
+    y = filter_int_2d(xb, k, boundary, get_threads())
+    if y is None:
+        return None
+    return y[0] if not c else np.ascontiguousarray(np.moveaxis(y, 0, c[0]))
 
 
 def gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channel_axis=None,

@@ -230,7 +230,8 @@ def _col_rows(z, x, b, rows, wts, cnt, qa, qb, off, q0):  # pragma: no cover - j
 
 
 @jit(parallel=True)
-def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # pragma: no cover
+def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group, rnd, ylo,
+          yhi):  # pragma: no cover
     """Rank-1 2-D correlation with virtual boundaries, fused column + row pass.
 
     x: (B, N0, N1) unpadded input; y: (B, L0, L1).  Padded row ``t`` (0 <=
@@ -240,7 +241,10 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # p
     Output row ``i`` of a column strip sums its K0 rows into a buffer that
     stays in L1 (eight rows per pass), then slides the K1 row taps over it.
     Units are (batch, row chunk, column strip); a strip's K0 input rows stay
-    in L2 between consecutive output rows.
+    in L2 between consecutive output rows.  The sums are in the weights'
+    dtype; with ``rnd`` (integer images) each output is rounded half to even
+    and saturated to ``[ylo, yhi]`` as it is stored, so integer images are
+    read and written directly (no float copies of the image).
     """
     B, L0, L1 = y.shape
     K0 = wcol.shape[0]
@@ -255,9 +259,10 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # p
         q0 = (v - rc * nc) * cstrip
         q1 = min(q0 + cstrip, L1)
         W = q1 - q0 + K1 - 1          # padded columns q0 .. q0 + W - 1
-        zb = np.empty((group, W), dtype=y.dtype)
+        zb = np.empty((group, W), dtype=wcol.dtype)
+        tb = np.empty(q1 - q0, dtype=wcol.dtype)
         rows = np.empty(K0, dtype=np.int64)
-        wts = np.empty(K0, dtype=y.dtype)
+        wts = np.empty(K0, dtype=wcol.dtype)
         qa = min(max(c_lo, q0), q0 + W)
         qb = max(min(c_hi, q0 + W), qa)
         i_end = min(rc * rchunk + rchunk, L0)
@@ -291,6 +296,17 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group):  # p
                         z[q - q0] = acc
             for i in range(g0, g1):
                 yr = y[b, i, q0:q1]
-                for q in range(q1 - q0):
-                    yr[q] = 0
-                _taps(yr, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, 0)   # no edges
+                if rnd:
+                    for q in range(q1 - q0):
+                        tb[q] = 0
+                    _taps(tb, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, 0)
+                    for q in range(q1 - q0):
+                        v = tb[q]
+                        v = ylo if v < ylo else (yhi if v > yhi else v)
+                        # round half to even by adding and subtracting 1.5 * 2**52
+                        # in float64 (exact for |v| < 2**51): vectorises, unlike rint
+                        yr[q] = (np.float64(v) + 6755399441055744.0) - 6755399441055744.0
+                else:
+                    for q in range(q1 - q0):
+                        yr[q] = 0
+                    _taps(yr, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, 0)   # no edges

@@ -181,10 +181,61 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
         wc = np.ascontiguousarray(np.asarray(u)[::-1]).astype(x.dtype)
         wr = np.ascontiguousarray(np.asarray(v)[::-1]).astype(x.dtype)
         numba_threads(threads_for(y.size * (len(wc) + len(wr)), nthreads))
-        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16)
+        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, False, 0.0, 0.0)
         if acc is None:
             acc = y
             y = np.empty_like(acc) if len(terms) > 1 else None
         else:
             acc += y
     return acc
+
+
+#: integer image dtypes the fused filter path reads and writes directly
+INT_IMAGES = ("u1", "u2", "i2")
+
+
+def filter_int_2d(x, k, boundary, nthreads):
+    """Correlate integer images ``x`` (B, N0, N1) with a rank-1 2-D kernel,
+    'same' size (ndimage's centring), in float32 (8-bit) or float64 (16-bit),
+    each output rounded half to even and saturated to the image dtype as it
+    is stored.
+
+    ``boundary``: a numpy.pad mode ('constant' means zeros).  Returns None
+    when the kernel is not rank 1 (the caller takes the general path).
+    """
+    from .._config import numba_threads
+    from .._kernels.direct import sep2d
+    from .direct import threads_for
+
+    terms = factors(np.asarray(k, dtype=np.float64),
+                    np.float32 if x.dtype.itemsize == 1 else np.float64)
+    if terms is None or len(terms) != 1:
+        return None
+    u, v = terms[0]
+    B, N0, N1 = x.shape
+    (K0, K1) = k.shape
+
+    def amap(N, K):
+        lo, hi = K // 2, K - 1 - K // 2
+        if boundary == "constant":
+            t = np.arange(-lo, N + hi, dtype=np.int64)
+            t[(t < 0) | (t >= N)] = -1
+            return t, lo, lo + N
+        return _pad_map(N, lo, hi, boundary)
+
+    rmap, _, _ = amap(N0, K0)
+    cmap, c_lo, c_hi = amap(N1, K1)
+    x = np.ascontiguousarray(x)
+    y = np.empty(x.shape, dtype=x.dtype)
+    info = np.iinfo(x.dtype)
+    cstrip = N1 if N1 <= 16384 else 8192
+    units = B * -(-N1 // cstrip)
+    rchunk = max(16, -(-N0 // max(1, -(-8 * nthreads // units))))
+    # sums in float32 for 8-bit images, float64 for 16-bit (as the general path)
+    cd = np.float32 if x.dtype.itemsize == 1 else np.float64
+    wc = np.ascontiguousarray(u, dtype=cd)      # correlation: not reversed
+    wr = np.ascontiguousarray(v, dtype=cd)
+    numba_threads(threads_for(y.size * (K0 + K1), nthreads))
+    sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, True,
+          float(info.min), float(info.max))
+    return y
