@@ -301,7 +301,7 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group, rnd, 
                         tb[q] = 0
                     _taps(tb, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, 0)
                     for q in range(q1 - q0):
-                        v = tb[q]
+                        v = tb[q].real          # (real already; .real types complex too)
                         v = ylo if v < ylo else (yhi if v > yhi else v)
                         # round half to even by adding and subtracting 1.5 * 2**52
                         # in float64 (exact for |v| < 2**51): vectorises, unlike rint
