@@ -103,11 +103,7 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
     mode = V.check_mode(mode)
     boundary = V.check_boundary(boundary)
     cval = V.check_cval(cval)
-    if a.ndim != b.ndim:
-        raise ValueError(f"in1 and in2 must have the same number of dimensions, "
-                         f"got {a.ndim} and {b.ndim}")
-    if a.ndim == 0:
-        raise ValueError("in1 and in2 must have at least one dimension, got 0-d arrays")
+    V.check_operands(a, b)
     ax = V.check_axes(axes, a.ndim)
     nd = len(ax)
     for name, arr in (("in1", a), ("in2", b)):

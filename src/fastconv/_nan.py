@@ -92,11 +92,7 @@ def masked_convolve(x, k, *, mode, method, axes, boundary, cval, accuracy, op,
         raise TypeError(f"normalize_kernel must be a bool, got {normalize_kernel!r}")
     if not isinstance(preserve_nan, bool):
         raise TypeError(f"preserve_nan must be a bool, got {preserve_nan!r}")
-    if x.ndim != k.ndim:
-        raise ValueError(f"in1 and in2 must have the same number of dimensions, "
-                         f"got {x.ndim} and {k.ndim}")
-    if x.ndim == 0:
-        raise ValueError("in1 and in2 must have at least one dimension, got 0-d arrays")
+    V.check_operands(x, k)
     ax = V.check_axes(axes, x.ndim)
     cd = np.dtype(dtype) if dtype is not None else float_dtype(x.dtype, k.dtype)
     cval = V.check_cval(cval)

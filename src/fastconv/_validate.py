@@ -85,6 +85,15 @@ def check_axes(axes, ndim: int, name: str = "axes") -> tuple:
     return tuple(sorted(out))
 
 
+def check_operands(a, b) -> None:
+    """in1 and in2: the same number of dimensions, at least one."""
+    if a.ndim != b.ndim:
+        raise ValueError(f"in1 and in2 must have the same number of dimensions, "
+                         f"got {a.ndim} and {b.ndim}")
+    if a.ndim == 0:
+        raise ValueError("in1 and in2 must have at least one dimension, got 0-d arrays")
+
+
 def check_cval(cval, name: str = "cval"):
     if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0:
         raise TypeError(f"{name} must be a scalar, got {cval!r}")

@@ -206,9 +206,8 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
 def _filter_int_2d(x, k, axes, boundary, cval):
     """8/16-bit 2-D images with a rank-1 kernel: one fused kernel reads the
     integer image, sums in float32 (8-bit) or float64 (16-bit) and stores
-    rounded, saturated integers
-    (the same numbers as the general path, without its two float copies of
-    the image).  None when it does not apply."""
+    rounded, saturated integers (the same numbers as the general path,
+    without its two float copies of the image).  None when it does not apply."""
     from .algorithms.separable import INT_IMAGES, filter_int_2d
 
     if (x.dtype.str[1:] not in INT_IMAGES or len(axes) != 2 or x.ndim > 3

@@ -264,8 +264,7 @@ class Convolver:
         self._sfft = sfft
         self._threads = get_threads()
         self._numba_threads = numba_threads
-        self._np = self.backend == "numpy"
-        if self._np:
+        if self.backend == "numpy":
             self._kern = None
             self._ops = (_np_ring_add, _np_ring_read, _np_ring_take, _np_ring_write)
         else:
@@ -302,8 +301,7 @@ class Convolver:
             lv.slot = m - 1
             lv.win = np.zeros((C, 2 * P), self.dtype)
             lv.Y = np.zeros((C, P + 1), cdt)
-            lv.tmp = np.zeros((C, P + 1), cdt) if self._np else None
-            lv.zslot = np.ones(m, np.bool_)   # delay-line slots holding silence
+            lv.tmp = np.zeros((C, P + 1), cdt) if self._kern is None else None
             lv.zslot = np.ones(m, bool)  # delay-line slots that hold silence
             self._levels.append(lv)
 
@@ -375,7 +373,6 @@ class Convolver:
             P = lv.P
             if T % P:
                 continue
-            ring_read(self._ring, T - 2 * P, lv.win)
             lv.slot = (lv.slot + 1) % lv.m
             zero_in = self._last_sound <= T - 2 * P     # the window [T - 2P, T) is silent
             lv.zslot[lv.slot] = zero_in
@@ -385,6 +382,8 @@ class Convolver:
                 lv.X[lv.slot] = 0
                 if lv.zslot.all():
                     continue
+            else:
+                ring_read(self._ring, T - 2 * P, lv.win)
             big = P >= BIG_BLOCK and threads > 1      # worth waking the threads
             if big and self._C > 1 and ks is not None:
                 # one task per channel, the first on this thread

@@ -89,6 +89,11 @@ def _blocks_or_default(x, k, out_shape, params, nthreads):
 CHUNK_SAMPLES = 1 << 17
 
 
+def chunk_blocks(M):
+    """Blocks of FFT length ``M`` per chunk of the 1-D path."""
+    return max(1, CHUNK_SAMPLES // M)
+
+
 def _save_1d(x, k, starts, L, M, params, nthreads):
     """1-D overlap-save in cache-sized chunks of blocks, chunks shared among
     threads: each chunk's windows are read straight from ``x`` (zeros beyond
@@ -112,7 +117,7 @@ def _save_1d(x, k, starts, L, M, params, nthreads):
     dt = np.result_type(x.dtype, k.dtype, np.float32)
     y = np.empty((B, L), dtype=dt)
     lo = starts[0] - (K - 1)               # input index of window sample 0
-    per = max(1, CHUNK_SAMPLES // M)       # blocks per chunk
+    per = chunk_blocks(M)
     chunks = [(r, b0, min(b0 + per, nb)) for r in range(B) for b0 in range(0, nb, per)]
 
     def work(r, b0, b1):

@@ -170,12 +170,7 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
     x = np.ascontiguousarray(x)
     L0, L1 = out_shape
     y = np.empty((x.shape[0], L0, L1), dtype=x.dtype)
-    # full-width rows measured fastest here (the prefetchers stream whole
-    # rows from L3); very long rows are cut into strips.  Column sums are
-    # made for 16 output rows, then the row pass runs over those 16 rows.
-    cstrip = L1 if L1 <= 16384 else 8192
-    units = x.shape[0] * -(-L1 // cstrip)
-    rchunk = max(16, -(-L0 // max(1, -(-8 * nthreads // units))))
+    rchunk, cstrip = _tiling(x.shape[0], L0, L1, nthreads)
     acc = None
     for u, v in terms:
         wc = np.ascontiguousarray(np.asarray(u)[::-1]).astype(x.dtype)
@@ -188,6 +183,15 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
         else:
             acc += y
     return acc
+
+
+def _tiling(B, L0, L1, nthreads):
+    """(row chunk, column strip) of sep2d's work units.  Full-width rows
+    measured fastest here (the prefetchers stream whole rows from L3); very
+    long rows are cut into strips; about 8 units per thread."""
+    cstrip = L1 if L1 <= 16384 else 8192
+    units = B * -(-L1 // cstrip)
+    return max(16, -(-L0 // max(1, -(-8 * nthreads // units)))), cstrip
 
 
 #: integer image dtypes the fused filter path reads and writes directly
@@ -213,24 +217,19 @@ def filter_int_2d(x, k, boundary, nthreads):
         return None
     u, v = terms[0]
     B, N0, N1 = x.shape
-    (K0, K1) = k.shape
+    K0, K1 = k.shape
 
-    def amap(N, K):
-        lo, hi = K // 2, K - 1 - K // 2
+    def amap(N, K):        # padded index -> input index, K // 2 pad before
         if boundary == "constant":
-            t = np.arange(-lo, N + hi, dtype=np.int64)
-            t[(t < 0) | (t >= N)] = -1
-            return t, lo, lo + N
-        return _pad_map(N, lo, hi, boundary)
+            return _zero_map(N, K, K - 1 - K // 2, N)
+        return _pad_map(N, K // 2, K - 1 - K // 2, boundary)
 
     rmap, _, _ = amap(N0, K0)
     cmap, c_lo, c_hi = amap(N1, K1)
     x = np.ascontiguousarray(x)
     y = np.empty(x.shape, dtype=x.dtype)
     info = np.iinfo(x.dtype)
-    cstrip = N1 if N1 <= 16384 else 8192
-    units = B * -(-N1 // cstrip)
-    rchunk = max(16, -(-N0 // max(1, -(-8 * nthreads // units))))
+    rchunk, cstrip = _tiling(B, N0, N1, nthreads)
     # sums in float32 for 8-bit images, float64 for 16-bit (as the general path)
     cd = np.float32 if x.dtype.itemsize == 1 else np.float64
     wc = np.ascontiguousarray(u, dtype=cd)      # correlation: not reversed

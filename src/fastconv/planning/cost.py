@@ -46,10 +46,10 @@ COEF = {
         "f8": {"fft": 2.13e-09, "bytes": 0, "call": 0.000256},
     },
     "overlap-save": {
-        "c16": {"fft": 1.55e-09, "fft1": 1.13e-09, "blk1": 0, "bytes": 0, "call": 0.000239},
-        "c8": {"fft": 8.22e-10, "fft1": 6.61e-10, "blk1": 0, "bytes": 0, "call": 0.000284},
-        "f4": {"fft": 8.94e-10, "fft1": 6.49e-10, "blk1": 0, "bytes": 0, "call": 0.000219},
-        "f8": {"fft": 1.64e-09, "fft1": 9.97e-10, "blk1": 0, "bytes": 0, "call": 0.000169},
+        "c16": {"fft": 1.55e-09, "fft1": 1.13e-09, "bytes": 0, "call": 0.000239},
+        "c8": {"fft": 8.22e-10, "fft1": 6.61e-10, "bytes": 0, "call": 0.000284},
+        "f4": {"fft": 8.94e-10, "fft1": 6.49e-10, "bytes": 0, "call": 0.000219},
+        "f8": {"fft": 1.64e-09, "fft1": 9.97e-10, "bytes": 0, "call": 0.000169},
     },
 }
 # other dtype families relative to the fitted ones: (base family, factor)
@@ -143,7 +143,6 @@ def blocked_features(spec, params, save):
         # overlap._save_1d): its own coefficient, no whole-array traffic
         chunked = spec.ndim == 1 and params["blocks"][0] is not None
         feats["fft1"] = fft if chunked else 0.0
-        feats["blk1"] = spec.batch * P / block_P if chunked else 0.0    # blocks transformed
         if chunked:
             feats["fft"] = feats["bytes"] = 0.0
     return feats
@@ -231,7 +230,7 @@ def coefficients(method: str, fam: str) -> dict:
         return COEF[method][fam]
     base, factors = FAMILY_SCALE[fam]
     f = factors["direct" if method == "direct" else "fft"]
-    return {k: (v * f if k in ("pass", "tap", "fft", "fft1", "blk1", "mac") else v)
+    return {k: (v * f if k in ("pass", "tap", "fft", "fft1", "mac") else v)
             for k, v in COEF[method][base].items()}
 
 
@@ -278,10 +277,10 @@ def memory(spec, method: str, params) -> int:
         # chunked (algorithms/overlap._save_1d): the kernel spectrum, and per
         # thread one chunk's windows (a copy at the ends), spectra and inverse
         from .._config import get_threads
-        from ..algorithms.overlap import CHUNK_SAMPLES
+        from ..algorithms.overlap import chunk_blocks
 
         M = params["blocks"][0]
-        per = max(1, CHUNK_SAMPLES // M) * M
+        per = chunk_blocks(M) * M
         chunk = per * (2 * it + h * cit) + M * it
         return int(out + spec.bk * M * h * cit + get_threads() * chunk)
     P = 1.0
