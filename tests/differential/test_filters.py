@@ -87,6 +87,36 @@ def test_fused_integer_path_rounds_and_saturates(dtype, mode, kname, channel_axi
     assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("ksize,scale", [((5, 5), None), ((4, 6), None), ((3, 21), None),
+                                         ((40, 2), None), ((300, 300), None), ((3, 3), 2.0)])
+def test_box_filters_on_integer_images_sum_exactly(dtype, mode, ksize, scale, rng, monkeypatch):
+    """Constant kernels on integer images run on exact integer running sums:
+    the result is the correctly rounded (half to even), saturated
+    ``sum * value``, checked against ndimage's exact int64 sums, and it
+    agrees with cv2.blur where OpenCV has the case."""
+    from fastconv.algorithms import separable
+
+    calls = []
+    real = separable._box_int_2d
+    monkeypatch.setattr(separable, "_box_int_2d", lambda *a: calls.append(1) or real(*a))
+    info = np.iinfo(dtype)
+    shape = (2, 90, 70) if ksize[0] < 300 else (1, 320, 310)
+    x = rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+    k = np.full(ksize, scale if scale else 1.0 / (ksize[0] * ksize[1]))
+    got = filters.filter(x, k, mode=mode, channel_axis=0)
+    assert calls and got.dtype == dtype
+    sums = x.astype(np.int64)                 # exact: two 1-D passes of int64 ones
+    for ax, kk in ((1, ksize[0]), (2, ksize[1])):
+        sums = ndi.correlate1d(sums, np.ones(kk, np.int64), axis=ax, mode=mode)
+    want = np.clip(np.rint(sums * k[0, 0]), info.min, info.max)
+    np.testing.assert_array_equal(got, want)
+    if dtype != np.int16 and mode in ("mirror", "nearest", "reflect") and scale is None:
+        cv = cv2.blur(x[0], ksize[::-1], borderType=CV_BORDERS[mode])
+        assert np.abs(cv.astype(np.int64) - got[0]).max() <= 1
+
+
 def test_saturation_both_ends():
     x = np.array([[0, 0, 0], [0, 255, 0], [0, 0, 0]], np.uint8)
     y = filters.filter(x, filters.sharpen_kernel(), mode="constant")

@@ -310,3 +310,92 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group, rnd, 
                     for q in range(q1 - q0):
                         yr[q] = 0
                     _taps(yr, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, 0)   # no edges
+
+
+@jit(inline=True)
+def _box_row(cs, x, b, ra, rs, cmap, qa, qb, off):  # pragma: no cover - jitted
+    """cs[q] += x[b, ra, c(q)] - x[b, rs, c(q)] over the padded columns
+    (``ra``/``rs`` = -1: nothing to add / subtract)."""
+    W = cs.shape[0]
+    cm = cs[qa:qb]
+    n = qb - qa
+    if ra >= 0 and rs >= 0:
+        xa = x[b, ra, qa - off:qb - off]
+        xs = x[b, rs, qa - off:qb - off]
+        for q in range(n):
+            cm[q] += cs.dtype.type(xa[q]) - cs.dtype.type(xs[q])
+    elif ra >= 0:
+        xa = x[b, ra, qa - off:qb - off]
+        for q in range(n):
+            cm[q] += xa[q]
+    elif rs >= 0:
+        xs = x[b, rs, qa - off:qb - off]
+        for q in range(n):
+            cm[q] -= xs[q]
+    for e in range(2):                     # the edge columns, through cmap
+        for q in range(0 if e == 0 else qb, qa if e == 0 else W):
+            c = cmap[q]
+            if c >= 0:
+                if ra >= 0:
+                    cs[q] += x[b, ra, c]
+                if rs >= 0:
+                    cs[q] -= x[b, rs, c]
+
+
+@jit(parallel=True)
+def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc):  # pragma: no cover
+    """Constant-kernel ('box') correlation of integer images with exact
+    integer sums, O(1) work per pixel in the kernel height.
+
+    x: (B, N0, N1) integers; y: (B, L0, L1) of x's dtype.  Padded rows and
+    columns map to input ones through ``rmap``/``cmap`` (-1: zero) as in
+    :func:`sep2d`.  Each unit (batch, row chunk) keeps the column sums of the
+    K0 rows under the current output row in ``acc``'s integer dtype (an
+    unsigned one may wrap in between: the sums it ends with are exact),
+    moving them down one row per output row (add the entering row, subtract
+    the leaving one).  Each output is the sum of K1 column sums times
+    ``wv[0]``, rounded half to even in ``wv``'s float dtype (adding and
+    subtracting ``wv[1]`` = 1.5 * 2**mantissa bits) and saturated to
+    ``[wv[2], wv[3]]``.
+    """
+    B, L0, L1 = y.shape
+    W = L1 + K1 - 1
+    nr = (L0 + rchunk - 1) // rchunk
+    off = c_lo - cmap[c_lo] if c_hi > c_lo else 0
+    qa = min(max(c_lo, 0), W)
+    qb = max(min(c_hi, W), qa)
+    w = wv[0]
+    magic = wv[1]
+    ylo = wv[2]
+    yhi = wv[3]
+    for u in prange(B * nr):
+        b = u // nr
+        i0 = (u - b * nr) * rchunk
+        i1 = min(i0 + rchunk, L0)
+        cs = np.zeros(W, dtype=acc.dtype)
+        hs = np.empty(L1, dtype=acc.dtype)
+        for j in range(K0):
+            _box_row(cs, x, b, rmap[i0 + j], -1, cmap, qa, qb, off)
+        for i in range(i0, i1):
+            if i > i0:
+                _box_row(cs, x, b, rmap[i + K0 - 1], rmap[i - 1], cmap, qa, qb, off)
+            if K1 <= 16:
+                for q in range(L1):
+                    hs[q] = cs[q]
+                for j in range(1, K1):
+                    cj = cs[j:j + L1]
+                    for q in range(L1):
+                        hs[q] += cj[q]
+            else:                     # running sum along the row
+                s = cs[0]
+                for j in range(1, K1):
+                    s += cs[j]
+                hs[0] = s
+                for q in range(1, L1):
+                    s += cs[q + K1 - 1] - cs[q - 1]
+                    hs[q] = s
+            yr = y[b, i]
+            for q in range(L1):
+                v = wv.dtype.type(hs[q]) * w
+                v = ylo if v < ylo else (yhi if v > yhi else v)
+                yr[q] = (v + magic) - magic

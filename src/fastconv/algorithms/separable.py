@@ -211,21 +211,18 @@ def filter_int_2d(x, k, boundary, nthreads):
     from .._kernels.direct import sep2d
     from .direct import threads_for
 
-    terms = factors(np.asarray(k, dtype=np.float64),
+    k = np.asarray(k, dtype=np.float64)
+    B, N0, N1 = x.shape
+    if k.min() == k.max() and k.flat[0] != 0:
+        return _box_int_2d(x, k, boundary, nthreads)
+    terms = factors(k,
                     np.float32 if x.dtype.itemsize == 1 else np.float64)
     if terms is None or len(terms) != 1:
         return None
     u, v = terms[0]
-    B, N0, N1 = x.shape
     K0, K1 = k.shape
-
-    def amap(N, K):        # padded index -> input index, K // 2 pad before
-        if boundary == "constant":
-            return _zero_map(N, K, K - 1 - K // 2, N)
-        return _pad_map(N, K // 2, K - 1 - K // 2, boundary)
-
-    rmap, _, _ = amap(N0, K0)
-    cmap, c_lo, c_hi = amap(N1, K1)
+    rmap, _, _ = _same_map(N0, K0, boundary)
+    cmap, c_lo, c_hi = _same_map(N1, K1, boundary)
     x = np.ascontiguousarray(x)
     y = np.empty(x.shape, dtype=x.dtype)
     info = np.iinfo(x.dtype)
@@ -238,3 +235,71 @@ def filter_int_2d(x, k, boundary, nthreads):
     sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, True,
           float(info.min), float(info.max))
     return y
+
+
+def _same_map(N, K, boundary):
+    """Padded index -> input index for a 'same' filter (K // 2 pad before);
+    the last few maps are kept (read only)."""
+    key = (N, K, boundary)
+    if key not in _MAPS:
+        if len(_MAPS) >= 64:
+            _MAPS.pop(next(iter(_MAPS)))
+        m = (_zero_map(N, K, K - 1 - K // 2, N) if boundary == "constant"
+             else _pad_map(N, K // 2, K - 1 - K // 2, boundary))
+        m[0].flags.writeable = False
+        _MAPS[key] = m
+    return _MAPS[key]
+
+
+_MAPS: dict = {}
+
+
+def _box_int_2d(x, k, boundary, nthreads):
+    """Constant kernels on integer images: exact integer sums (running in
+    the kernel height), then ``sum * k[0, 0]`` rounded half to even and
+    saturated.  The sums are exact, so the result is the correctly rounded
+    ``sum * k[0, 0]`` (for a mean filter, the correctly rounded mean; the
+    float paths can be 1 off at a half)."""
+    from .._config import numba_threads
+    from .._kernels.direct import box2d_int
+    from .direct import threads_for
+
+    B, N0, N1 = x.shape
+    K0, K1 = k.shape
+    w = float(k.flat[0])
+    info = np.iinfo(x.dtype)
+    lo, hi = info.min * K0 * K1, info.max * K0 * K1      # range of the sums
+    acc = np.int64 if max(-lo, hi) >= 2 ** 31 else np.int32
+    if lo == 0 and hi < 2 ** 16:
+        acc = np.uint16                     # 8-bit images, up to 257 pixels
+    wv = np.array([w, 1.5 * 2.0 ** 52, info.min, info.max])
+    if _box_f32_exact(lo, hi, w, info.min, info.max):
+        wv = np.array([w, 1.5 * 2.0 ** 23, info.min, info.max], np.float32)
+    rmap, _, _ = _same_map(N0, K0, boundary)
+    cmap, c_lo, c_hi = _same_map(N1, K1, boundary)
+    x = np.ascontiguousarray(x)
+    y = np.empty(x.shape, dtype=x.dtype)
+    rchunk, _ = _tiling(B, N0, N1, nthreads)
+    numba_threads(threads_for(y.size * 8, nthreads))
+    box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, max(rchunk, 4 * K0), np.zeros(1, acc))
+    return y
+
+
+def _box_f32_exact(lo, hi, w, ylo, yhi):
+    """True when float32 gives the same rounded, saturated ``s * w`` as
+    float64 for every possible sum ``s`` in [lo, hi] (checked, all of them;
+    only for ranges up to 2**20)."""
+    if hi - lo > 1 << 20:
+        return False
+    key = (lo, hi, w, ylo, yhi)
+    if key not in _F32_OK:
+        s = np.arange(lo, hi + 1)
+        r64 = np.clip(np.rint(s * w), ylo, yhi)
+        v = np.clip(s.astype(np.float32) * np.float32(w), np.float32(ylo), np.float32(yhi))
+        m = np.float32(1.5 * 2.0 ** 23)
+        r32 = (v + m) - m
+        _F32_OK[key] = bool(np.all(np.abs(s * w) < 2.0 ** 22) and np.array_equal(r64, r32))
+    return _F32_OK[key]
+
+
+_F32_OK: dict = {}
