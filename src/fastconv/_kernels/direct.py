@@ -342,6 +342,38 @@ def _box_row(cs, x, b, ra, rs, cmap, qa, qb, off):  # pragma: no cover - jitted
                     cs[q] -= x[b, rs, c]
 
 
+@jit(inline=True)
+def _hsum(hs, cs, K1, L1):  # pragma: no cover - jitted
+    """hs[q] = cs[q] + ... + cs[q + K1 - 1], four terms per pass."""
+    j = min(K1, 4) if K1 != 3 else 2
+    c0 = cs[0:L1]
+    c1 = cs[min(1, K1 - 1):L1 + min(1, K1 - 1)]
+    if j == 4:
+        c2 = cs[2:L1 + 2]
+        c3 = cs[3:L1 + 3]
+        for q in range(L1):
+            hs[q] = (c0[q] + c1[q]) + (c2[q] + c3[q])
+    elif j == 2:
+        for q in range(L1):
+            hs[q] = c0[q] + c1[q]
+    else:
+        for q in range(L1):
+            hs[q] = c0[q]
+    while j + 4 <= K1:
+        c0 = cs[j:j + L1]
+        c1 = cs[j + 1:j + 1 + L1]
+        c2 = cs[j + 2:j + 2 + L1]
+        c3 = cs[j + 3:j + 3 + L1]
+        for q in range(L1):
+            hs[q] += (c0[q] + c1[q]) + (c2[q] + c3[q])
+        j += 4
+    while j < K1:
+        c0 = cs[j:j + L1]
+        for q in range(L1):
+            hs[q] += c0[q]
+        j += 1
+
+
 @jit(parallel=True)
 def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc):  # pragma: no cover
     """Constant-kernel ('box') correlation of integer images with exact
@@ -356,7 +388,8 @@ def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc):  # pragma:
     the leaving one).  Each output is the sum of K1 column sums times
     ``wv[0]``, rounded half to even in ``wv``'s float dtype (adding and
     subtracting ``wv[1]`` = 1.5 * 2**mantissa bits) and saturated to
-    ``[wv[2], wv[3]]``.
+    ``[wv[2], wv[3]]`` (not clamped when ``wv[2] > wv[3]``: the caller knows
+    the result cannot leave the range).
     """
     B, L0, L1 = y.shape
     W = L1 + K1 - 1
@@ -380,12 +413,7 @@ def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc):  # pragma:
             if i > i0:
                 _box_row(cs, x, b, rmap[i + K0 - 1], rmap[i - 1], cmap, qa, qb, off)
             if K1 <= 16:
-                for q in range(L1):
-                    hs[q] = cs[q]
-                for j in range(1, K1):
-                    cj = cs[j:j + L1]
-                    for q in range(L1):
-                        hs[q] += cj[q]
+                _hsum(hs, cs, K1, L1)
             else:                     # running sum along the row
                 s = cs[0]
                 for j in range(1, K1):
@@ -395,7 +423,10 @@ def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc):  # pragma:
                     s += cs[q + K1 - 1] - cs[q - 1]
                     hs[q] = s
             yr = y[b, i]
-            for q in range(L1):
-                v = wv.dtype.type(hs[q]) * w
-                v = ylo if v < ylo else (yhi if v > yhi else v)
-                yr[q] = (v + magic) - magic
+            if ylo > yhi:             # cannot saturate: no clamp (twice as fast);
+                for q in range(L1):   # rint, as an add of magic would contract to an FMA
+                    yr[q] = np.rint(wv.dtype.type(hs[q]) * w)
+            else:
+                for q in range(L1):
+                    v = min(max(wv.dtype.type(hs[q]) * w, ylo), yhi)
+                    yr[q] = (v + magic) - magic

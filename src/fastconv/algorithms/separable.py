@@ -275,6 +275,8 @@ def _box_int_2d(x, k, boundary, nthreads):
     wv = np.array([w, 1.5 * 2.0 ** 52, info.min, info.max])
     if _box_f32_exact(lo, hi, w, info.min, info.max):
         wv = np.array([w, 1.5 * 2.0 ** 23, info.min, info.max], np.float32)
+    if info.min - 0.49 <= min(lo * w, hi * w) and max(lo * w, hi * w) <= info.max + 0.49:
+        wv[2:] = info.max, info.min      # every sum rounds into range (a mean): no clamp
     rmap, _, _ = _same_map(N0, K0, boundary)
     cmap, c_lo, c_hi = _same_map(N1, K1, boundary)
     x = np.ascontiguousarray(x)
