@@ -242,7 +242,8 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group, rnd, 
     stays in L1 (eight rows per pass), then slides the K1 row taps over it.
     Units are (batch, row chunk, column strip); a strip's K0 input rows stay
     in L2 between consecutive output rows.  The sums are in the weights'
-    dtype; with ``rnd`` (integer images) each output is rounded half to even
+    dtype; with ``rnd`` != 0 (integer images: 1.5 * 2**23 or 2**52 in the
+    weights' dtype, as ``ylo``/``yhi``) each output is rounded half to even
     and saturated to ``[ylo, yhi]`` as it is stored, so integer images are
     read and written directly (no float copies of the image).
     """
@@ -296,16 +297,17 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group, rnd, 
                         z[q - q0] = acc
             for i in range(g0, g1):
                 yr = y[b, i, q0:q1]
-                if rnd:
+                if rnd != 0:
                     for q in range(q1 - q0):
                         tb[q] = 0
                     _taps(tb, zb[i - g0], 0, wrow, K1, 0, W, 0, q1 - q0, 0)
                     for q in range(q1 - q0):
                         v = tb[q].real          # (real already; .real types complex too)
-                        v = ylo if v < ylo else (yhi if v > yhi else v)
-                        # round half to even by adding and subtracting 1.5 * 2**52
-                        # in float64 (exact for |v| < 2**51): vectorises, unlike rint
-                        yr[q] = (np.float64(v) + 6755399441055744.0) - 6755399441055744.0
+                        v = min(max(v, ylo), yhi)
+                        # round half to even by adding and subtracting rnd = 1.5 *
+                        # 2**(mantissa bits) in the sums' dtype (exact for the clamped
+                        # range): vectorises, unlike rint; no multiply to contract
+                        yr[q] = (v + rnd) - rnd
                 else:
                     for q in range(q1 - q0):
                         yr[q] = 0

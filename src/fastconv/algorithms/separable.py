@@ -176,7 +176,7 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
         wc = np.ascontiguousarray(np.asarray(u)[::-1]).astype(x.dtype)
         wr = np.ascontiguousarray(np.asarray(v)[::-1]).astype(x.dtype)
         numba_threads(threads_for(y.size * (len(wc) + len(wr)), nthreads))
-        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, False, 0.0, 0.0)
+        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, 0.0, 0.0, 0.0)
         if acc is None:
             acc = y
             y = np.empty_like(acc) if len(terms) > 1 else None
@@ -232,8 +232,9 @@ def filter_int_2d(x, k, boundary, nthreads):
     wc = np.ascontiguousarray(u, dtype=cd)      # correlation: not reversed
     wr = np.ascontiguousarray(v, dtype=cd)
     numba_threads(threads_for(y.size * (K0 + K1), nthreads))
-    sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, True,
-          float(info.min), float(info.max))
+    magic = cd(1.5 * 2.0 ** (23 if cd is np.float32 else 52))   # rounds half to even
+    sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, magic,
+          cd(info.min), cd(info.max))
     return y
 
 
