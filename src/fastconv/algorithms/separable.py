@@ -232,8 +232,7 @@ def filter_int_2d(x, k, boundary, nthreads):
     wc = np.ascontiguousarray(u, dtype=cd)      # correlation: not reversed
     wr = np.ascontiguousarray(v, dtype=cd)
     numba_threads(threads_for(y.size * (K0 + K1), nthreads))
-    magic = cd(1.5 * 2.0 ** (23 if cd is np.float32 else 52))   # rounds half to even
-    sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, magic,
+    sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, _magic(cd),
           cd(info.min), cd(info.max))
     return y
 
@@ -273,9 +272,8 @@ def _box_int_2d(x, k, boundary, nthreads):
     acc = np.int64 if max(-lo, hi) >= 2 ** 31 else np.int32
     if lo == 0 and hi < 2 ** 16:
         acc = np.uint16                     # 8-bit images, up to 257 pixels
-    wv = np.array([w, 1.5 * 2.0 ** 52, info.min, info.max])
-    if _box_f32_exact(lo, hi, w, info.min, info.max):
-        wv = np.array([w, 1.5 * 2.0 ** 23, info.min, info.max], np.float32)
+    wd = np.float32 if _box_f32_exact(lo, hi, w, info.min, info.max) else np.float64
+    wv = np.array([w, _magic(wd), info.min, info.max], wd)
     if info.min - 0.49 <= min(lo * w, hi * w) and max(lo * w, hi * w) <= info.max + 0.49:
         wv[2:] = info.max, info.min      # every sum rounds into range (a mean): no clamp
     rmap, _, _ = _same_map(N0, K0, boundary)
@@ -286,6 +284,12 @@ def _box_int_2d(x, k, boundary, nthreads):
     numba_threads(threads_for(y.size * 8, nthreads))
     box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, max(rchunk, 4 * K0), np.zeros(1, acc))
     return y
+
+
+def _magic(dtype):
+    """1.5 * 2**mantissa bits: ``(v + m) - m`` rounds ``v`` half to even in ``dtype``
+    (exact for ``|v| < 2**(mantissa bits - 1)``) and vectorises, unlike rint."""
+    return dtype(1.5 * 2.0 ** np.finfo(dtype).nmant)
 
 
 def _box_f32_exact(lo, hi, w, ylo, yhi):
@@ -299,8 +303,7 @@ def _box_f32_exact(lo, hi, w, ylo, yhi):
         s = np.arange(lo, hi + 1)
         r64 = np.clip(np.rint(s * w), ylo, yhi)
         v = np.clip(s.astype(np.float32) * np.float32(w), np.float32(ylo), np.float32(yhi))
-        m = np.float32(1.5 * 2.0 ** 23)
-        r32 = (v + m) - m
+        r32 = (v + _magic(np.float32)) - _magic(np.float32)
         _F32_OK[key] = bool(np.all(np.abs(s * w) < 2.0 ** 22) and np.array_equal(r64, r32))
     return _F32_OK[key]
 
