@@ -189,9 +189,13 @@ def execute(prep, method, params, threads):
     lo, hi = prep.pads[-1] if prep.pads else (0, 0)
     # direct applies the rule per edge column (scalar work ~ pad x taps per
     # row): virtual only when the edge columns are a small part of the row,
-    # else the padded copy is cheaper (and is what the cost model assumes)
-    virtual_ok = method == "separable" or (
-        method == "direct" and lo + hi <= max(16, spec.out_shape[-1] // 8))
+    # else the padded copy is cheaper (and is what the cost model assumes);
+    # the 2-D vector kernel copies edge columns into small buffers: always
+    from .algorithms import direct as _direct
+
+    virtual_ok = method == "separable" or (method == "direct" and (
+        lo + hi <= max(16, spec.out_shape[-1] // 8)
+        or _direct.uses_simd(len(spec.m), spec.dtype)))
     if spec.padded and spec.boundary != "constant" and chunks == 1 and virtual_ok:
         # the boundary rule through index maps: no padded copy
         from .algorithms import direct, separable

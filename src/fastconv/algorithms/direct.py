@@ -72,6 +72,15 @@ def row_layout(lead_maps, m_lead, out_lead, n_lead, bx, bk, unit):
 FIXED_TAPS = range(2, 17)
 FIXED_DTYPES = ("f4", "f8")
 
+#: 2-D float problems use the register-blocked kernel (_kernels/simd.py)
+SIMD = True
+
+
+def uses_simd(ndim, dtype):
+    """Whether a problem with ``ndim`` convolution axes (batch excluded) of
+    ``dtype`` ('f4' or a numpy dtype) runs the register-blocked kernel."""
+    return SIMD and ndim == 2 and np.dtype(dtype).str[1:] in FIXED_DTYPES
+
 #: below this many multiply-adds the kernel runs on the calling thread only:
 #: waking the worker threads costs more than the work, and a worker that has
 #: to wait for a core (another pool still spinning) stalls for milliseconds
@@ -119,10 +128,16 @@ def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
     y = np.empty((B * rows, out_shape[-1]), dtype=x.dtype)
     tile = params.get("tile", 1024) if params else 1024
     kernel = corr_rows
+    numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
+    if uses_simd(len(m), x.dtype):
+        from .._kernels.simd import LANES, simd_rows   # 2-D: register-blocked vector IR
+
+        simd_rows(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y,
+                  tile, LANES[x.dtype.itemsize])
+        return y.reshape((B,) + tuple(out_shape))
     if x.dtype.str[1:] in FIXED_DTYPES and m[-1] in FIXED_TAPS:
         from .._kernels.fixed import FIXED    # taps unrolled: one pass per kernel row
 
         kernel = FIXED[m[-1]]
-    numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
     kernel(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y, tile)
     return y.reshape((B,) + tuple(out_shape))

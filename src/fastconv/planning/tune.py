@@ -106,8 +106,11 @@ def fit(rows, threads):
     for (method, fam), data in sorted(rows.items()):
         if len(data) < 4:
             continue
-        names = [n for n in data[0][0] if n != "par"]
-        A = np.array([[d[0][n] / (1 if n == "call" else cost.speedup(threads, d[0].get("par")))
+        names = []          # union over the rows (2-D direct has its own features)
+        for d in data:
+            names += [n for n in d[0] if n != "par" and n not in names]
+        A = np.array([[d[0].get(n, 0.0) / (1 if n == "call" else
+                                           cost.speedup(threads, d[0].get("par")))
                        for n in names] for d in data])
         b = np.array([d[1] for d in data])
         w = 1.0 / b

@@ -1,0 +1,52 @@
+"""The register-blocked 2-D direct kernel (_kernels/simd.py) against the naive
+reference: images wide enough for its vector blocks (24 float32 / 12 float64
+columns) and narrow ones, every output mode and boundary rule, kernels with
+fewer rows than a block (1-3) and more, edge columns wider than a block,
+batches with one kernel and with a kernel per image."""
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv.algorithms import direct
+from tests import reference as ref
+from tests.conftest import BOUNDARIES, MODES, assert_close, make, tolerance
+
+IMAGES = [(37, 61), (9, 50), (26, 27)]
+KERNELS = [(1, 1), (1, 5), (2, 3), (3, 3), (4, 7), (5, 5), (9, 9), (7, 17), (17, 3), (3, 30)]
+
+
+def test_the_kernel_is_used():
+    assert direct.uses_simd(2, np.float32) and direct.uses_simd(2, "f8")
+    assert not direct.uses_simd(1, np.float32) and not direct.uses_simd(3, np.float64)
+    assert not direct.uses_simd(2, np.complex64) and not direct.uses_simd(2, np.int64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
+@pytest.mark.parametrize("xs", IMAGES, ids=str)
+@pytest.mark.parametrize("ks", KERNELS, ids=str)
+@pytest.mark.parametrize("mode", MODES)
+def test_against_reference(dtype, xs, ks, mode, rng):
+    if mode == "valid" and not (all(a >= b for a, b in zip(xs, ks))
+                                or all(a <= b for a, b in zip(xs, ks))):
+        pytest.skip("'valid' needs one input at least as large on every axis")
+    x = make(rng, xs, dtype)
+    k = make(rng, ks, dtype)
+    for boundary in BOUNDARIES if mode == "same" else ["constant"]:
+        cval = 0.75 if boundary == "constant" and mode == "same" else 0
+        got = fastconv.correlate(x, k, mode=mode, method="direct", boundary=boundary,
+                                 cval=cval)
+        want = ref.correlate(x, k, mode, boundary, cval)
+        assert got.dtype == dtype
+        assert_close(got, want, tolerance(dtype, x, k))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
+@pytest.mark.parametrize("per_image", [False, True])
+def test_batches(dtype, per_image, rng):
+    x = make(rng, (3, 30, 53), dtype)
+    k = make(rng, (3, 5, 6) if per_image else (5, 6), dtype)
+    got = fastconv.convolve(x, k if per_image else k[None], mode="same", method="direct",
+                            axes=(1, 2), boundary="reflect")
+    for i in range(3):
+        want = ref.convolve(x[i], k[i] if per_image else k, "same", "reflect")
+        assert_close(got[i], want, tolerance(dtype, x[i], k))
