@@ -229,6 +229,47 @@ def _col_rows(z, x, b, rows, wts, cnt, qa, qb, off, q0):  # pragma: no cover - j
         t += 1
 
 
+@jit(inline=True)
+def col_row(z, x, b, i, rmap, wcol, cmap, rows, wts, qa, qb, off, q0, W):  # pragma: no cover
+    """z[q - q0] = sum_j wcol[j] * x[b, rmap[i + j], cmap[q]] for the padded
+    columns q0 .. q0 + W - 1 (zero rows / columns skipped): the column pass
+    of one output row; ``rows``/``wts`` are scratch of length K0."""
+    cnt = 0
+    for j in range(wcol.shape[0]):
+        r = rmap[i + j]
+        if r >= 0:
+            rows[cnt] = r
+            wts[cnt] = wcol[j]
+            cnt += 1
+    for q in range(W):
+        z[q] = 0
+    _col_rows(z, x, b, rows, wts, cnt, qa, qb, off, q0)
+    _edge_cols(z, x, b, rows, wts, cnt, cmap, q0, q0, qa)          # left edge columns
+    _edge_cols(z, x, b, rows, wts, cnt, cmap, q0, qb, q0 + W)      # right edge columns
+
+
+@jit(inline=True)
+def _edge_cols(z, x, b, rows, wts, cnt, cmap, q0, qs, qe):  # pragma: no cover - jitted
+    for q in range(qs, qe):
+        c = cmap[q]
+        if c >= 0:
+            acc = z[q - q0]
+            for t in range(cnt):
+                acc += wts[t] * x[b, rows[t], c]
+            z[q - q0] = acc
+
+
+@jit(inline=True)
+def sep_unit(u, nr, nc, cstrip, L1):  # pragma: no cover - jitted
+    """Work unit ``u`` of the separable kernels: (batch, row chunk, first
+    and end column of its strip)."""
+    b = u // (nr * nc)
+    v = u - b * nr * nc
+    rc = v // nc
+    q0 = (v - rc * nc) * cstrip
+    return b, rc, q0, min(q0 + cstrip, L1)
+
+
 @jit(parallel=True)
 def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group, rnd, ylo,
           yhi):  # pragma: no cover
@@ -254,11 +295,7 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group, rnd, 
     nc = (L1 + cstrip - 1) // cstrip
     off = c_lo - cmap[c_lo] if c_hi > c_lo else 0
     for u in prange(B * nr * nc):
-        b = u // (nr * nc)
-        v = u - b * nr * nc
-        rc = v // nc
-        q0 = (v - rc * nc) * cstrip
-        q1 = min(q0 + cstrip, L1)
+        b, rc, q0, q1 = sep_unit(u, nr, nc, cstrip, L1)
         W = q1 - q0 + K1 - 1          # padded columns q0 .. q0 + W - 1
         zb = np.empty((group, W), dtype=wcol.dtype)
         tb = np.empty(q1 - q0, dtype=wcol.dtype)
@@ -270,31 +307,7 @@ def sep2d(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, group, rnd, 
         for g0 in range(rc * rchunk, i_end, group):
             g1 = min(g0 + group, i_end)
             for i in range(g0, g1):
-                z = zb[i - g0]
-                cnt = 0
-                for j in range(K0):
-                    r = rmap[i + j]
-                    if r >= 0:
-                        rows[cnt] = r
-                        wts[cnt] = wcol[j]
-                        cnt += 1
-                for q in range(W):
-                    z[q] = 0
-                _col_rows(z, x, b, rows, wts, cnt, qa, qb, off, q0)
-                for q in range(q0, qa):                   # left edge columns
-                    c = cmap[q]
-                    if c >= 0:
-                        acc = z[q - q0]
-                        for t in range(cnt):
-                            acc += wts[t] * x[b, rows[t], c]
-                        z[q - q0] = acc
-                for q in range(qb, q0 + W):               # right edge columns
-                    c = cmap[q]
-                    if c >= 0:
-                        acc = z[q - q0]
-                        for t in range(cnt):
-                            acc += wts[t] * x[b, rows[t], c]
-                        z[q - q0] = acc
+                col_row(zb[i - g0], x, b, i, rmap, wcol, cmap, rows, wts, qa, qb, off, q0, W)
             for i in range(g0, g1):
                 yr = y[b, i, q0:q1]
                 if rnd != 0:

@@ -31,7 +31,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import jit, row_start
-from .direct import src_col
+from .direct import col_row, sep_unit, src_col
 
 #: vectors per block row, and the block rows of the register block
 U = 3
@@ -46,23 +46,28 @@ def _c(v):
     return ir.Constant(_I64, v)
 
 
-def _block(GR):
+def _block(GR, rowwise=False):
     """Intrinsic ``blk(x, xo, xs, w, wo, R, K, y, yo, ys)``:
     ``y[yo + g*ys + j] = sum_{r<R, k<K} w[wo + r*K + k] * x[xo + (g+r)*xs + k + j]``
-    for ``g < GR`` and ``j < U * lanes``; needs ``R >= GR``."""
+    for ``g < GR`` and ``j < U * lanes``; needs ``R >= GR``.  With
+    ``rowwise`` every block row reads its own input row with the same weights
+    (``R`` is ignored): ``y[yo + g*ys + j] = sum_k w[wo + k] * x[xo + g*xs + k + j]``
+    (the row pass of a separable filter).  The sums are in the weights' dtype
+    (float32 or float64); ``x`` may be 8/16-bit integers, converted as loaded."""
 
     @intrinsic
     def blk(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys):
         sig = types.void(x, xo, xs, w, wo, R, K, y, yo, ys)
-        is64 = x.dtype == types.float64
+        is64 = w.dtype == types.float64
         VF = 4 if is64 else 8
+        xt = x.dtype
 
         def codegen(context, builder, signature, args):
             x_, xo_, xs_, w_, wo_, R_, K_, y_, yo_, ys_ = args
             xa = context.make_array(signature.args[0])(context, builder, x_)
             wa = context.make_array(signature.args[3])(context, builder, w_)
             ya = context.make_array(signature.args[7])(context, builder, y_)
-            ft = context.get_value_type(signature.args[0].dtype)
+            ft = context.get_value_type(signature.args[3].dtype)
             vt = ir.VectorType(ft, VF)
             vpt = vt.as_pointer()
             fma = cgutils.get_or_insert_function(
@@ -72,6 +77,17 @@ def _block(GR):
             undef = ir.Constant(vt, ir.Undefined)
             xp = builder.gep(xa.data, [xo_])
             wp = builder.gep(wa.data, [wo_])
+
+            align = int(ft.get_abi_size(context.target_data))
+
+            def load_x(ptr):
+                """VF consecutive inputs as a vector of the sums' dtype."""
+                if isinstance(xt, types.Integer):
+                    ivt = ir.VectorType(ir.IntType(xt.bitwidth), VF)
+                    raw = builder.load(builder.bitcast(ptr, ivt.as_pointer()),
+                                       align=xt.bitwidth // 8)
+                    return builder.sitofp(raw, vt) if xt.signed else builder.uitofp(raw, vt)
+                return builder.load(builder.bitcast(ptr, vpt), align=align)
 
             def splat(s):
                 v = builder.insert_element(undef, s, ir.Constant(ir.IntType(32), 0))
@@ -113,8 +129,7 @@ def _block(GR):
                 def tap(ph, k):
                     new = [list(a) for a in ph]
                     xk = builder.gep(rowp, [k])
-                    xv = [builder.load(builder.bitcast(builder.gep(xk, [_c(u * VF)]), vpt),
-                                       align=align) for u in range(U)]
+                    xv = [load_x(builder.gep(xk, [_c(u * VF)])) for u in range(U)]
                     for g, wr in wrows:
                         c = splat(builder.load(builder.gep(wr, [k])))
                         for u in range(U):
@@ -123,22 +138,39 @@ def _block(GR):
 
                 return loop(_c(0), K_, acc, tap, "taps")
 
-            align = int(ft.get_abi_size(context.target_data))
+            def store(acc):
+                yp = builder.gep(ya.data, [yo_])
+                for g in range(GR):
+                    rowp = builder.gep(yp, [builder.mul(ys_, _c(g))])
+                    for u in range(U):
+                        builder.store(acc[g][u],
+                                      builder.bitcast(builder.gep(rowp, [_c(u * VF)]), vpt),
+                                      align=align)
+
             zero = ir.Constant(vt, [ir.Constant(ft, 0.0)] * VF)
             acc = [[zero] * U for _ in range(GR)]
+            if rowwise:
+                rows = [builder.gep(xp, [builder.mul(xs_, _c(g))]) for g in range(GR)]
+
+                def tap_rows(ph, k):
+                    new = [list(a) for a in ph]
+                    c = splat(builder.load(builder.gep(wp, [k])))
+                    for g in range(GR):
+                        xk = builder.gep(rows[g], [k])
+                        for u in range(U):
+                            new[g][u] = builder.call(
+                                fma, [c, load_x(builder.gep(xk, [_c(u * VF)])), new[g][u]])
+                    return new
+
+                store(loop(_c(0), K_, acc, tap_rows, "taps"))
+                return context.get_dummy_value()
             for rr in range(GR - 1):                  # first rows: only g <= rr
                 acc = row(acc, _c(rr), range(rr + 1))
             # rows GR-1 .. R-1: every block row takes a weight row
             acc = loop(_c(GR - 1), R_, acc, lambda ph, rr: row(ph, rr, range(GR)), "rows")
             for d in range(GR - 1):                   # last rows: only g > d
                 acc = row(acc, builder.add(R_, _c(d)), range(d + 1, GR))
-            yp = builder.gep(ya.data, [yo_])
-            for g in range(GR):
-                rowp = builder.gep(yp, [builder.mul(ys_, _c(g))])
-                for u in range(U):
-                    builder.store(acc[g][u],
-                                  builder.bitcast(builder.gep(rowp, [_c(u * VF)]), vpt),
-                                  align=align)
+            store(acc)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -150,6 +182,8 @@ _blk1 = _block(1)
 _blk2 = _block(2)
 _blk3 = _block(3)
 _blk4 = _block(4)
+_rows4 = _block(4, rowwise=True)
+_rows1 = _block(1, rowwise=True)
 
 
 @jit(inline=True)
@@ -256,3 +290,97 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
         if ch == nch - 1:
             _buffered(x, rs, N, p, cmode, gr, R, K, wf, kb * R * K, W, y, o0, lo + nb * W,
                       L - lo - nb * W)
+
+
+@jit(inline=True)
+def _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, qs, qe, zero):  # pragma: no cover - jitted
+    """Column sums of G rows from input row r0 for padded columns [qs, qe)."""
+    for g in range(G):
+        for q in range(qs, qe):
+            c = cmap[q]
+            acc = zero
+            if c >= 0:
+                for j in range(wcol.shape[0]):
+                    acc += wcol[j] * x[b, r0 + g + j, c]
+            zb[g * Wz + q - q0] = acc
+
+
+@jit(parallel=True)
+def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, ylo, yhi,
+               lanes):  # pragma: no cover - jitted
+    """Rank-1 2-D correlation, the contract of :func:`.direct.sep2d` (virtual
+    boundaries through ``rmap``/``cmap``; ``rnd != 0``: integer output rounded
+    half to even and saturated) on the vector blocks: for each group of 4
+    output rows of a column strip, the column pass is a block with a
+    ``K0 x 1`` kernel over the interior columns (4 rows x 3 vectors per
+    block, every input vector used for 4 rows) into a buffer that stays in
+    L1/L2, and the row pass a row-wise block over the buffer (one weight
+    broadcast per 12 multiply-adds).  Rows near a border (their input rows
+    not consecutive) and the edge columns take scalar column sums.  ``x``
+    may be 8/16-bit integers (converted as loaded), sums in the weights' dtype."""
+    B, L0, L1 = y.shape
+    N0 = x.shape[1]
+    N1 = x.shape[2]
+    K0 = wcol.shape[0]
+    K1 = wrow.shape[0]
+    Wv = U * lanes
+    xf = x.reshape(-1)
+    nr = (L0 + rchunk - 1) // rchunk
+    nc = (L1 + cstrip - 1) // cstrip
+    off = c_lo - cmap[c_lo] if c_hi > c_lo else 0
+    for u in prange(B * nr * nc):
+        b, rc, q0, q1 = sep_unit(u, nr, nc, cstrip, L1)
+        n = q1 - q0
+        nn = ((n + Wv - 1) // Wv) * Wv         # row-pass block columns
+        W = n + K1 - 1                          # padded columns q0 .. q0 + W - 1 needed
+        Wz = nn + K1 - 1
+        zb = np.zeros(G * Wz, dtype=wcol.dtype)
+        tb = np.empty(G * nn, dtype=wcol.dtype)
+        rows = np.empty(K0, dtype=np.int64)
+        wts = np.empty(K0, dtype=wcol.dtype)
+        zero = np.zeros(1, dtype=wcol.dtype)[0]
+        qa = min(max(c_lo, q0), q0 + W)
+        qb = max(min(c_hi, q0 + W), qa)
+        nbz = (qb - qa) // Wv
+        i_end = min(rc * rchunk + rchunk, L0)
+        for g0 in range(rc * rchunk, i_end, G):
+            gr = min(G, i_end - g0)
+            r0 = rmap[g0]
+            regular = gr == G and r0 >= 0
+            if regular:
+                for t in range(K0 + G - 1):
+                    if rmap[g0 + t] != r0 + t:
+                        regular = False
+            if regular:
+                base = (b * N0 + r0) * N1
+                gc = min(G, K0)                 # a block needs K0 >= its rows
+                for jb in range(nbz):
+                    q = qa + jb * Wv
+                    for gs in range(0, G, gc):
+                        _run_block(min(gc, G - gs), xf, base + gs * N1 + q - off, N1, wcol, 0,
+                                   K0, 1, zb, gs * Wz + q - q0, Wz)
+                # the columns the blocks left: edges and the interior remainder
+                _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, q0, qa, zero)
+                _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, qa + nbz * Wv, q0 + W, zero)
+            else:
+                for g in range(gr):
+                    col_row(zb[g * Wz:g * Wz + W], x, b, g0 + g, rmap, wcol, cmap, rows, wts, qa,
+                            qb, off, q0, W)
+            if gr == G:
+                for jb in range(nn // Wv):
+                    _rows4(zb, jb * Wv, Wz, wrow, 0, 1, K1, tb, jb * Wv, nn)
+            else:
+                for g in range(gr):
+                    for jb in range(nn // Wv):
+                        _rows1(zb, g * Wz + jb * Wv, Wz, wrow, 0, 1, K1, tb, g * nn + jb * Wv,
+                               nn)
+            for g in range(gr):
+                yr = y[b, g0 + g, q0:q1]
+                t = tb[g * nn:g * nn + n]
+                if rnd != 0:
+                    for q in range(n):
+                        v = min(max(t[q], ylo), yhi)
+                        yr[q] = (v + rnd) - rnd     # round half to even (see sep2d)
+                else:
+                    for q in range(n):
+                        yr[q] = t[q]

@@ -176,7 +176,13 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
         wc = np.ascontiguousarray(np.asarray(u)[::-1]).astype(x.dtype)
         wr = np.ascontiguousarray(np.asarray(v)[::-1]).astype(x.dtype)
         numba_threads(threads_for(y.size * (len(wc) + len(wr)), nthreads))
-        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, 0.0, 0.0, 0.0)
+        if direct.uses_simd(2, x.dtype):
+            from .._kernels.simd import LANES, sep2d_simd
+
+            sep2d_simd(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 0.0, 0.0, 0.0,
+                       LANES[x.dtype.itemsize])
+        else:
+            sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, 0.0, 0.0, 0.0)
         if acc is None:
             acc = y
             y = np.empty_like(acc) if len(terms) > 1 else None
@@ -232,8 +238,14 @@ def filter_int_2d(x, k, boundary, nthreads):
     wc = np.ascontiguousarray(u, dtype=cd)      # correlation: not reversed
     wr = np.ascontiguousarray(v, dtype=cd)
     numba_threads(threads_for(y.size * (K0 + K1), nthreads))
-    sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, _magic(cd),
-          cd(info.min), cd(info.max))
+    if direct.SIMD:
+        from .._kernels.simd import LANES, sep2d_simd
+
+        sep2d_simd(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, _magic(cd),
+                   cd(info.min), cd(info.max), LANES[np.dtype(cd).itemsize])
+    else:
+        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, _magic(cd),
+              cd(info.min), cd(info.max))
     return y
 
 
