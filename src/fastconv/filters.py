@@ -207,10 +207,11 @@ def _filter_int_2d(x, k, axes, boundary, cval):
     """8/16-bit 2-D images with a rank-1 kernel: one fused kernel reads the
     integer image, sums in float32 (8-bit) or float64 (16-bit) and stores
     rounded, saturated integers (the same numbers as the general path,
-    without its two float copies of the image).  None when it does not apply."""
-    from .algorithms.separable import INT_IMAGES, filter_int_2d
+    without its two float copies of the image).  Float32 images with a
+    constant (box) kernel: running float64 sums.  None when it does not apply."""
+    from .algorithms.separable import INT_IMAGES, box_float32_2d, filter_int_2d
 
-    if (x.dtype.str[1:] not in INT_IMAGES or len(axes) != 2 or x.ndim > 3
+    if (x.dtype.str[1:] not in INT_IMAGES + ("f4",) or len(axes) != 2 or x.ndim > 3
             or k.dtype.kind not in "biuf" or min(k.shape) < 2 or x.size < 1 << 12
             or (boundary == "constant" and cval != 0) or not np.isfinite(k).all()):
         return None
@@ -218,7 +219,10 @@ def _filter_int_2d(x, k, axes, boundary, cval):
 
     c = [d for d in range(x.ndim) if d not in axes]
     xb = x[None] if not c else np.moveaxis(x, c[0], 0)
-    y = filter_int_2d(xb, k, boundary, get_threads())
+    if x.dtype == np.float32:     # float32: only box kernels (running float64 sums)
+        y = box_float32_2d(xb, k, boundary, get_threads())
+    else:
+        y = filter_int_2d(xb, k, boundary, get_threads())
     if y is None:
         return None
     return y[0] if not c else np.ascontiguousarray(np.moveaxis(y, 0, c[0]))

@@ -260,3 +260,33 @@ def test_bool_and_float16(rng):
     assert_close(y, ndi.uniform_filter(m.astype(np.float64), 3), 1e-6)
     h = img(rng, (20, 20), np.float16)
     assert filters.filter(h, filters.box_kernel(3)).dtype == np.float16
+
+
+@pytest.mark.parametrize("size", [(3, 3), (5, 5), (7, 3), (2, 9), (21, 21)])
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+def test_float32_box_running_sums(size, mode, rng):
+    """float32 box filters run on float64 running sums (O(1) per pixel): the
+    float64 mean rounded to float32, within float32 rounding of ndimage."""
+    x = rng.standard_normal((67, 131)).astype(np.float32) * 100
+    got = filters.filter(x, np.full(size, 1.0 / (size[0] * size[1])), mode=mode)
+    want = ndi.uniform_filter(x.astype(np.float64), size, mode=mode)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * 100 * 4)
+    c = rng.standard_normal((40, 70, 3)).astype(np.float32)         # colour channels
+    got = filters.filter(c, np.ones(size), mode=mode, channel_axis=-1)
+    want = ndi.correlate(c.astype(np.float64), np.ones(size + (1,)), mode=mode)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * size[0] * size[1])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_float32_box_with_nan_or_inf_takes_the_general_path(bad, rng):
+    """A NaN or Inf would stay in the running sums: the result must equal the
+    general path's (NaN/Inf only in the windows that hold it)."""
+    x = rng.standard_normal((80, 90)).astype(np.float32)
+    x[40, 45] = bad
+    got = filters.filter(x, np.ones((5, 5)), mode="reflect")
+    want = ndi.correlate(x.astype(np.float64), np.ones((5, 5)), mode="reflect")
+    assert np.array_equal(np.isfinite(got), np.isfinite(want))
+    ok = np.isfinite(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=0, atol=1e-4)
+    assert np.isfinite(got).sum() == 80 * 90 - 25

@@ -390,7 +390,7 @@ def _hsum(hs, cs, K1, L1):  # pragma: no cover - jitted
 
 
 @jit(parallel=True)
-def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc):  # pragma: no cover
+def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc, bad):  # pragma: no cover
     """Constant-kernel ('box') correlation of integer images with exact
     integer sums, O(1) work per pixel in the kernel height.
 
@@ -405,6 +405,11 @@ def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc):  # pragma:
     subtracting ``wv[1]`` = 1.5 * 2**mantissa bits) and saturated to
     ``[wv[2], wv[3]]`` (not clamped when ``wv[2] > wv[3]``: the caller knows
     the result cannot leave the range).
+
+    Float32 images run it too, with float64 sums (``acc``), ``wv[1] = 0``
+    (no rounding) and an infinite range; a NaN or Inf that enters the running
+    sums never leaves them, so ``bad[u]`` (when ``bad`` is not empty) marks
+    the units whose final sums are not finite, for the caller to redo.
     """
     B, L0, L1 = y.shape
     W = L1 + K1 - 1
@@ -438,10 +443,17 @@ def box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, acc):  # pragma:
                     s += cs[q + K1 - 1] - cs[q - 1]
                     hs[q] = s
             yr = y[b, i]
-            if ylo > yhi:             # cannot saturate: no clamp (twice as fast);
+            if magic == 0:            # float output: no rounding, no range
+                for q in range(L1):
+                    yr[q] = hs[q] * w
+            elif ylo > yhi:           # cannot saturate: no clamp (twice as fast);
                 for q in range(L1):   # rint, as an add of magic would contract to an FMA
                     yr[q] = np.rint(wv.dtype.type(hs[q]) * w)
             else:
                 for q in range(L1):
                     v = min(max(wv.dtype.type(hs[q]) * w, ylo), yhi)
                     yr[q] = (v + magic) - magic
+        if bad.shape[0] > 0:
+            for q in range(W):
+                if not abs(cs[q]) < np.inf:
+                    bad[u] = True

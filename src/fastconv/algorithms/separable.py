@@ -294,8 +294,40 @@ def _box_int_2d(x, k, boundary, nthreads):
     y = np.empty(x.shape, dtype=x.dtype)
     rchunk, _ = _tiling(B, N0, N1, nthreads)
     numba_threads(threads_for(y.size * 8, nthreads))
-    box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, max(rchunk, 4 * K0), np.zeros(1, acc))
+    box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, max(rchunk, 4 * K0), np.zeros(1, acc),
+              np.zeros(0, bool))
     return y
+
+
+def box_float32_2d(x, k, boundary, nthreads):
+    """Constant kernels on float32 images (B, N0, N1), 'same' size: running
+    sums in float64 (add the entering row, subtract the leaving one), O(1)
+    work per pixel as in cv2.blur.  The float64 sums carry about
+    ``rchunk * eps(float64)`` relative error, far below float32's rounding,
+    so the result is the float32 rounding of the float64 mean (direct float32
+    sums are less accurate).  Returns None when the kernel is not constant or
+    the image holds NaN or Inf (they would stay in the running sums): the
+    caller takes the general path."""
+    from .._config import numba_threads
+    from .._kernels.direct import box2d_int
+    from .direct import threads_for
+
+    k = np.asarray(k)
+    if x.dtype != np.float32 or k.ndim != 2 or k.min() != k.max() or not np.isfinite(k.flat[0]):
+        return None
+    B, N0, N1 = x.shape
+    K0, K1 = k.shape
+    rmap, _, _ = _same_map(N0, K0, boundary)
+    cmap, c_lo, c_hi = _same_map(N1, K1, boundary)
+    x = np.ascontiguousarray(x)
+    y = np.empty(x.shape, dtype=np.float32)
+    rchunk, _ = _tiling(B, N0, N1, nthreads)
+    rchunk = max(rchunk, 4 * K0)
+    bad = np.zeros(B * -(-N0 // rchunk), bool)
+    wv = np.array([float(k.flat[0]), 0.0, -np.inf, np.inf])
+    numba_threads(threads_for(y.size * 8, nthreads))
+    box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, np.zeros(1, np.float64), bad)
+    return None if bad.any() else y
 
 
 def _magic(dtype):
