@@ -282,6 +282,10 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
             # near a zero or reflected border: the whole span through a buffer
             _buffered(x, rs, N, p, cmode, gr, R, K, wf, kb * R * K, W, y, o0, a, e - a)
             continue
+        # in bounds (the intrinsic's pointers are not bounds-checked): a block
+        # at output column j < hi - W + 1 reads input columns j - p .. j - p +
+        # W + K - 2 <= N - 1 of rows c0 .. c0 + R + gr - 2, all checked above
+        # to be rows of this image; it writes gr rows of W columns below L
         for jb in range(b0, b1):
             j = lo + jb * W
             _run_block(gr, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf, o0 * L + j, L)
