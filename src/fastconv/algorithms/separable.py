@@ -164,7 +164,6 @@ def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
 def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
     """2-D terms through the fused column-then-row kernel (no padded copy)."""
     from .._config import numba_threads
-    from .._kernels.direct import sep2d
     from .direct import threads_for
 
     x = np.ascontiguousarray(x)
@@ -176,19 +175,27 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
         wc = np.ascontiguousarray(np.asarray(u)[::-1]).astype(x.dtype)
         wr = np.ascontiguousarray(np.asarray(v)[::-1]).astype(x.dtype)
         numba_threads(threads_for(y.size * (len(wc) + len(wr)), nthreads))
-        if direct.uses_simd(2, x.dtype):
-            from .._kernels.simd import LANES, sep2d_simd
-
-            sep2d_simd(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 0.0, 0.0, 0.0,
-                       LANES[x.dtype.itemsize])
-        else:
-            sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, 0.0, 0.0, 0.0)
+        _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 0.0, 0.0, 0.0)
         if acc is None:
             acc = y
             y = np.empty_like(acc) if len(terms) > 1 else None
         else:
             acc += y
     return acc
+
+
+def _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, rnd, ylo, yhi):
+    """The fused rank-1 2-D kernel: on the vector blocks (``sep2d_simd``) for
+    float32/float64 sums (float or 8/16-bit images), else ``sep2d``."""
+    if direct.uses_simd(2, wc.dtype):
+        from .._kernels.simd import LANES, sep2d_simd
+
+        sep2d_simd(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, rnd, ylo, yhi,
+                   LANES[wc.dtype.itemsize])
+    else:
+        from .._kernels.direct import sep2d
+
+        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, rnd, ylo, yhi)
 
 
 def _tiling(B, L0, L1, nthreads):
@@ -214,7 +221,6 @@ def filter_int_2d(x, k, boundary, nthreads):
     when the kernel is not rank 1 (the caller takes the general path).
     """
     from .._config import numba_threads
-    from .._kernels.direct import sep2d
     from .direct import threads_for
 
     k = np.asarray(k, dtype=np.float64)
@@ -238,14 +244,8 @@ def filter_int_2d(x, k, boundary, nthreads):
     wc = np.ascontiguousarray(u, dtype=cd)      # correlation: not reversed
     wr = np.ascontiguousarray(v, dtype=cd)
     numba_threads(threads_for(y.size * (K0 + K1), nthreads))
-    if direct.SIMD:
-        from .._kernels.simd import LANES, sep2d_simd
-
-        sep2d_simd(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, _magic(cd),
-                   cd(info.min), cd(info.max), LANES[np.dtype(cd).itemsize])
-    else:
-        sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 16, _magic(cd),
-              cd(info.min), cd(info.max))
+    _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, _magic(cd), cd(info.min),
+           cd(info.max))
     return y
 
 
