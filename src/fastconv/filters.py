@@ -195,7 +195,7 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
                              "image's dtype (an invalid region larger than the kernel?); "
                              "pass a float image")
     else:
-        y = _filter_int_2d(x, k, axes, boundary, cval)
+        y = _filter_fused_2d(x, k, axes, boundary, cval)
         if y is not None:
             return y
         y = convolve_impl(_as_compute(x, cd), kf, "same", "auto", axes, boundary,
@@ -203,12 +203,13 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
     return _to_input_dtype(y, x.dtype)
 
 
-def _filter_int_2d(x, k, axes, boundary, cval):
-    """8/16-bit 2-D images with a rank-1 kernel: one fused kernel reads the
-    integer image, sums in float32 (8-bit) or float64 (16-bit) and stores
-    rounded, saturated integers (the same numbers as the general path,
-    without its two float copies of the image).  Float32 images with a
-    constant (box) kernel: running float64 sums.  None when it does not apply."""
+def _filter_fused_2d(x, k, axes, boundary, cval):
+    """2-D images with a kernel one fused kernel handles, reading and writing
+    the image's own dtype: 8/16-bit images with a rank-1 kernel (sums in
+    float32 for 8-bit, float64 for 16-bit; rounded, saturated integers: the
+    same numbers as the general path, without its two float copies of the
+    image), and float32 images with a constant (box) kernel (running float64
+    sums).  None when neither applies."""
     from .algorithms.separable import INT_IMAGES, box_float32_2d, filter_int_2d
 
     if (x.dtype.str[1:] not in INT_IMAGES + ("f4",) or len(axes) != 2 or x.ndim > 3
