@@ -1,5 +1,5 @@
-"""The register-blocked 2-D direct kernel (_kernels/simd.py) against the naive
-reference: images wide enough for its vector blocks (24 float32 / 12 float64
+"""The register-blocked direct kernels (_kernels/simd.py) against the naive
+reference (2-D, and the 3-D/4-D plane-summing blocks): images wide enough for its vector blocks (24 float32 / 12 float64
 columns) and narrow ones, every output mode and boundary rule, kernels with
 fewer rows than a block (1-3) and more, edge columns wider than a block,
 batches with one kernel and with a kernel per image."""
@@ -14,10 +14,18 @@ from tests.conftest import BOUNDARIES, MODES, assert_close, make, tolerance
 IMAGES = [(37, 61), (9, 50), (26, 27)]
 KERNELS = [(1, 1), (1, 5), (2, 3), (3, 3), (4, 7), (5, 5), (9, 9), (7, 17), (17, 3), (3, 30)]
 
+# 3-D and 4-D: the plane-summing blocks (simd_planes) on the input padded on
+# its last two axes; zero planes skipped, reflected planes mapped; rows
+# narrower than a block (buffer), a column remainder (block shifted left),
+# plane rows not a multiple of the block's rows
+VOLUMES = [(9, 13, 30), (5, 26, 61), (4, 6, 7)]
+KERNELS3 = [(1, 1, 1), (3, 3, 3), (2, 5, 4), (4, 1, 6), (5, 7, 3), (3, 2, 13)]
+
 
 def test_the_kernel_is_used():
     assert direct.uses_simd(2, np.float32) and direct.uses_simd(2, "f8")
-    assert not direct.uses_simd(1, np.float32) and not direct.uses_simd(3, np.float64)
+    assert direct.uses_simd(3, np.float32) and direct.uses_simd(4, "f8")
+    assert not direct.uses_simd(1, np.float32)
     assert not direct.uses_simd(2, np.complex64) and not direct.uses_simd(2, np.int64)
 
 
@@ -34,7 +42,8 @@ def _cases(images, kernels, either=True):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
-@pytest.mark.parametrize("xs,ks,mode", list(_cases(IMAGES, KERNELS)), ids=str)
+@pytest.mark.parametrize("xs,ks,mode", list(_cases(IMAGES, KERNELS)) +
+                         list(_cases(VOLUMES, KERNELS3)), ids=str)
 def test_against_reference(dtype, xs, ks, mode, rng):
     x = make(rng, xs, dtype)
     k = make(rng, ks, dtype)
@@ -96,3 +105,18 @@ def test_separable_integer_images(dtype, ks, mode, rng):
     diff = np.abs(got.astype(np.int64) - want.astype(np.int64))
     assert got.dtype == dtype
     assert diff.max() <= (1 if dtype == np.uint8 else 0) and np.mean(diff > 0) < 1e-2
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+def test_3d_batches_and_4d(per_image, rng):
+    x = make(rng, (2, 6, 9, 40), np.float32)
+    k = make(rng, (2, 3, 4, 5) if per_image else (3, 4, 5), np.float32)
+    got = fastconv.convolve(x, k if per_image else k[None], mode="same", method="direct",
+                            axes=(1, 2, 3), boundary="wrap")
+    for i in range(2):
+        want = ref.convolve(x[i], k[i] if per_image else k, "same", "wrap")
+        assert_close(got[i], want, tolerance(np.float32, x[i], k))
+    x4 = make(rng, (4, 5, 6, 30), np.float64)
+    k4 = make(rng, (2, 3, 2, 4), np.float64)
+    assert_close(fastconv.convolve(x4, k4, mode="full", method="direct"),
+                 ref.convolve(x4, k4, "full"), tolerance(np.float64, x4, k4))

@@ -46,24 +46,27 @@ def _c(v):
     return ir.Constant(_I64, v)
 
 
-def _block(GR, rowwise=False):
+def _block(GR, rowwise=False, planes=False):
     """Intrinsic ``blk(x, xo, xs, w, wo, R, K, y, yo, ys)``:
     ``y[yo + g*ys + j] = sum_{r<R, k<K} w[wo + r*K + k] * x[xo + (g+r)*xs + k + j]``
     for ``g < GR`` and ``j < U * lanes``; needs ``R >= GR``.  With
     ``rowwise`` every block row reads its own input row with the same weights
     (``R`` is ignored): ``y[yo + g*ys + j] = sum_k w[wo + k] * x[xo + g*xs + k + j]``
-    (the row pass of a separable filter).  The sums are in the weights' dtype
+    (the row pass of a separable filter).  With ``planes`` the intrinsic is
+    ``blk(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)`` and sums the above
+    over ``P >= 1`` planes: plane ``q`` reads ``x`` from ``xo + po[q]`` with
+    the weights from ``wo + wq[q]`` (a 3-D kernel's planes; the sums stay in
+    registers across planes).  The sums are in the weights' dtype
     (float32 or float64); ``x`` may be 8/16-bit integers, converted as loaded."""
 
-    @intrinsic
-    def blk(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys):
-        sig = types.void(x, xo, xs, w, wo, R, K, y, yo, ys)
-        is64 = w.dtype == types.float64
+    def typer(*targs):
+        sig = types.void(*targs)
+        is64 = targs[3].dtype == types.float64
         VF = 4 if is64 else 8
-        xt = x.dtype
+        xt = targs[0].dtype
 
         def codegen(context, builder, signature, args):
-            x_, xo_, xs_, w_, wo_, R_, K_, y_, yo_, ys_ = args
+            x_, xo_, xs_, w_, wo_, R_, K_, y_, yo_, ys_ = args[:10]
             xa = context.make_array(signature.args[0])(context, builder, x_)
             wa = context.make_array(signature.args[3])(context, builder, w_)
             ya = context.make_array(signature.args[7])(context, builder, y_)
@@ -75,8 +78,8 @@ def _block(GR, rowwise=False):
                 "llvm.fma.v%d%s" % (VF, "f64" if is64 else "f32"))
             zmask = ir.Constant(ir.VectorType(ir.IntType(32), VF), [0] * VF)
             undef = ir.Constant(vt, ir.Undefined)
-            xp = builder.gep(xa.data, [xo_])
-            wp = builder.gep(wa.data, [wo_])
+            xp0 = builder.gep(xa.data, [xo_])
+            wp0 = builder.gep(wa.data, [wo_])
 
             align = int(ft.get_abi_size(context.target_data))
 
@@ -119,7 +122,7 @@ def _block(GR, rowwise=False):
                 builder.position_at_end(done)
                 return new
 
-            def row(acc, rr, gs):
+            def row(acc, rr, gs, xp, wp):
                 """Input row ``rr`` into the accumulators of rows ``g`` in
                 ``gs`` (weight row ``rr - g``); a loop over the K taps."""
                 rowp = builder.gep(xp, [builder.mul(xs_, rr)])
@@ -150,11 +153,11 @@ def _block(GR, rowwise=False):
             zero = ir.Constant(vt, [ir.Constant(ft, 0.0)] * VF)
             acc = [[zero] * U for _ in range(GR)]
             if rowwise:
-                rows = [builder.gep(xp, [builder.mul(xs_, _c(g))]) for g in range(GR)]
+                rows = [builder.gep(xp0, [builder.mul(xs_, _c(g))]) for g in range(GR)]
 
                 def tap_rows(ph, k):
                     new = [list(a) for a in ph]
-                    c = splat(builder.load(builder.gep(wp, [k])))
+                    c = splat(builder.load(builder.gep(wp0, [k])))
                     for g in range(GR):
                         xk = builder.gep(rows[g], [k])
                         for u in range(U):
@@ -164,16 +167,43 @@ def _block(GR, rowwise=False):
 
                 store(loop(_c(0), K_, acc, tap_rows, "taps"))
                 return context.get_dummy_value()
-            for rr in range(GR - 1):                  # first rows: only g <= rr
-                acc = row(acc, _c(rr), range(rr + 1))
-            # rows GR-1 .. R-1: every block row takes a weight row
-            acc = loop(_c(GR - 1), R_, acc, lambda ph, rr: row(ph, rr, range(GR)), "rows")
-            for d in range(GR - 1):                   # last rows: only g > d
-                acc = row(acc, builder.add(R_, _c(d)), range(d + 1, GR))
+            def plane(acc, xp, wp):
+                for rr in range(GR - 1):              # first rows: only g <= rr
+                    acc = row(acc, _c(rr), range(rr + 1), xp, wp)
+                # rows GR-1 .. R-1: every block row takes a weight row
+                acc = loop(_c(GR - 1), R_, acc,
+                           lambda ph, rr: row(ph, rr, range(GR), xp, wp), "rows")
+                for d in range(GR - 1):               # last rows: only g > d
+                    acc = row(acc, builder.add(R_, _c(d)), range(d + 1, GR), xp, wp)
+                return acc
+
+            if planes:
+                poa = context.make_array(signature.args[10])(context, builder, args[10])
+                wqa = context.make_array(signature.args[11])(context, builder, args[11])
+
+                def one_plane(ph, q):
+                    po = builder.load(builder.gep(poa.data, [q]))
+                    wq = builder.load(builder.gep(wqa.data, [q]))
+                    return plane(ph, builder.gep(xp0, [po]), builder.gep(wp0, [wq]))
+
+                acc = loop(_c(0), args[12], acc, one_plane, "planes")
+            else:
+                acc = plane(acc, xp0, wp0)
             store(acc)
             return context.get_dummy_value()
 
         return sig, codegen
+
+    if planes:
+        @intrinsic
+        def blk_planes(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P):
+            return typer(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
+
+        return blk_planes
+
+    @intrinsic
+    def blk(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys):
+        return typer(x, xo, xs, w, wo, R, K, y, yo, ys)
 
     return blk
 
@@ -182,6 +212,10 @@ _blk1 = _block(1)
 _blk2 = _block(2)
 _blk3 = _block(3)
 _blk4 = _block(4)
+_pl1 = _block(1, planes=True)
+_pl2 = _block(2, planes=True)
+_pl3 = _block(3, planes=True)
+_pl4 = _block(4, planes=True)
 _rows4 = _block(4, rowwise=True)
 _rows1 = _block(1, rowwise=True)
 
@@ -199,6 +233,34 @@ def _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jit
 
 
 @jit(inline=True)
+def _run_planes(gr, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P):  # pragma: no cover
+    if gr == 4:
+        _pl4(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
+    elif gr == 3:
+        _pl3(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
+    elif gr == 2:
+        _pl2(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
+    else:
+        _pl1(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
+
+
+@jit(inline=True)
+def _edge_buffer(x, rs, nr, N, p, cmode, a, bw):  # pragma: no cover - jitted
+    """The ``nr`` input rows starting at flat ``rs[t]`` (-1: a row of zeros),
+    columns ``a - p .. a - p + bw - 1`` with the column boundary rule applied."""
+    cm = np.empty(bw, np.int64)
+    for q in range(bw):
+        cm[q] = src_col(a + q, p, N, cmode)
+    xb = np.empty(nr * bw, x.dtype)
+    for t in range(nr):
+        base = rs[t]
+        for q in range(bw):
+            c = cm[q]
+            xb[t * bw + q] = x[base + c] if c >= 0 and base >= 0 else 0
+    return xb
+
+
+@jit(inline=True)
 def _buffered(x, rs, N, p, cmode, gr, R, K, wf, wo, W, y, o0, a, n):  # pragma: no cover
     """Output rows ``o0 .. o0+gr-1``, columns ``[a, a+n)``, through a buffer:
     the ``R+gr-1`` input rows starting at flat ``rs[t]`` (-1: a row of zeros)
@@ -209,19 +271,30 @@ def _buffered(x, rs, N, p, cmode, gr, R, K, wf, wo, W, y, o0, a, n):  # pragma: 
         return
     nn = ((n + W - 1) // W) * W
     bw = nn + K - 1
-    nr = R + gr - 1
-    cm = np.empty(bw, np.int64)
-    for q in range(bw):
-        cm[q] = src_col(a + q, p, N, cmode)
-    xb = np.empty(nr * bw, x.dtype)
-    for t in range(nr):
-        base = rs[t]
-        for q in range(bw):
-            c = cm[q]
-            xb[t * bw + q] = x[base + c] if c >= 0 and base >= 0 else 0
+    xb = _edge_buffer(x, rs, R + gr - 1, N, p, cmode, a, bw)
     yb = np.empty(gr * nn, x.dtype)
     for jb in range(nn // W):
         _run_block(gr, xb, jb * W, bw, wf, wo, R, K, yb, jb * W, nn)
+    for g in range(gr):
+        for q in range(n):
+            y[o0 + g, a + q] = yb[g * nn + q]
+
+
+@jit(inline=True)
+def _buffered_planes(x, rs, P, N, p, cmode, gr, R, K, wf, wq, W, y, o0, a,
+                     n):  # pragma: no cover - jitted
+    """:func:`_buffered` over ``P`` kernel planes of ``R`` rows: ``rs``
+    holds ``R + gr - 1`` row starts per plane, ``wq`` the planes' weights."""
+    if n <= 0:
+        return
+    nn = ((n + W - 1) // W) * W
+    bw = nn + K - 1
+    nr = R + gr - 1
+    xb = _edge_buffer(x, rs, P * nr, N, p, cmode, a, bw)
+    pob = np.arange(P) * (nr * bw)
+    yb = np.empty(gr * nn, x.dtype)
+    for jb in range(nn // W):
+        _run_planes(gr, xb, jb * W, bw, wf, 0, R, K, yb, jb * W, nn, pob, wq, P)
     for g in range(gr):
         for q in range(n):
             y[o0 + g, a + q] = yb[g * nn + q]
@@ -294,6 +367,112 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
         if ch == nch - 1:
             _buffered(x, rs, N, p, cmode, gr, R, K, wf, kb * R * K, W, y, o0, lo + nb * W,
                       L - lo - nb * W)
+
+
+@jit(parallel=True)
+def pad_rows_cols(x, rmap, cmap):  # pragma: no cover - jitted
+    """``x`` (planes, rows, columns) gathered through the row map ``rmap``
+    and the column map ``cmap`` (-1: zero): one copy, all threads."""
+    lead = x.shape[0]
+    nr = rmap.shape[0]
+    nc = cmap.shape[0]
+    out = np.empty((lead, nr, nc), x.dtype)
+    for u in prange(lead * nr):
+        b = u // nr
+        t = u - b * nr
+        r = rmap[t]
+        for c in range(nc):
+            q = cmap[c]
+            out[b, t, c] = x[b, r, q] if q >= 0 and r >= 0 else 0
+    return out
+
+
+@jit
+def col_map(n, p, N, cmode):  # pragma: no cover - jitted
+    """Input column of each of ``n`` padded columns (left pad ``p``), -1: zero."""
+    out = np.empty(n, np.int64)
+    for t in range(n):
+        out[t] = src_col(t, p, N, cmode)
+    return out
+
+
+#: output-row groups a unit of simd_planes walks down one column strip
+GROUPS_PER_UNIT = 16
+
+
+@jit(parallel=True)
+def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, lanes):  # pragma: no cover
+    """N-D correlation rows (``D = rmap.shape[0] >= 2`` leading axes), the
+    input padded on its last two axes (every tap of every output row and
+    column in range: the last leading map is the identity, no column pad):
+    a group of up to ``G`` consecutive output rows of one plane sums the 2-D
+    blocks of every kernel plane whose input plane is not zero padding (the
+    leading axes but the last keep virtual maps), in registers.  A work
+    unit walks down ``GROUPS_PER_UNIT`` groups of one plane.  The column
+    remainder is a block shifted left over columns the same unit wrote
+    (same values); rows shorter than a block go through a buffer.
+    (Column strips narrower than the row were measured: no gain.)"""
+    nrows, L = y.shape
+    D = rmap.shape[0]
+    dl = D - 1
+    R = w.shape[1]
+    K = w.shape[2]
+    Kh = krow[R - 1, dl] + 1                   # kernel rows per plane
+    P = R // Kh
+    Ly = orow[:, dl].max() + 1                 # output rows per plane
+    wf = w.reshape(-1)
+    yf = y.reshape(-1)
+    gr = min(G, Kh)
+    W = U * lanes
+    gpp = (Ly + gr - 1) // gr                  # groups per plane
+    ngc = (gpp + GROUPS_PER_UNIT - 1) // GROUPS_PER_UNIT
+    nb = L // W
+    xs = xstr[dl]
+    for u in prange((nrows // Ly) * ngc):
+        pl = u // ngc
+        gc = u - pl * ngc
+        ob = pl * Ly                            # the plane's first output row
+        kb = ob // wdiv
+        po = np.empty(P, np.int64)
+        wq = np.empty(P, np.int64)
+        npl = 0
+        for q in range(P):
+            off = obase[ob]
+            for d in range(dl):
+                c = rmap[d, orow[ob, d] + krow[q * Kh, d]]
+                if c < 0:
+                    off = -1
+                    break
+                off += c * xstr[d]
+            if off >= 0:
+                po[npl] = off
+                wq[npl] = (kb * P + q) * Kh * K
+                npl += 1
+        for gi in range(gc * GROUPS_PER_UNIT, min(gpp, (gc + 1) * GROUPS_PER_UNIT)):
+            o0 = ob + gi * gr
+            g = min(gr, ob + Ly - o0)
+            if npl == 0:
+                for r in range(o0, o0 + g):
+                    for c in range(L):
+                        y[r, c] = 0
+                continue
+            x0 = gi * gr * xs                  # the group's first input row (identity map)
+            if nb == 0:
+                nr = Kh + g - 1
+                rs = np.empty(npl * nr, np.int64)
+                for i in range(npl):
+                    for t in range(nr):
+                        rs[i * nr + t] = po[i] + x0 + t * xs
+                _buffered_planes(x, rs, npl, N, 0, 0, g, Kh, K, wf, wq, W, y, o0, 0, L)
+                continue
+            # in bounds: rows x0 .. x0 + (Kh + g - 2) * xs of each plane exist
+            # (the padded layout), columns j .. j + W + K - 2 < N for j <= L - W
+            for jb in range(nb):
+                _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L, po,
+                            wq, npl)
+            if nb * W < L:
+                _run_planes(g, x, x0 + L - W, xs, wf, 0, Kh, K, yf, o0 * L + L - W, L, po,
+                            wq, npl)
 
 
 @jit(inline=True)

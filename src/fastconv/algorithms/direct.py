@@ -72,14 +72,14 @@ def row_layout(lead_maps, m_lead, out_lead, n_lead, bx, bk, unit):
 FIXED_TAPS = range(2, 17)
 FIXED_DTYPES = ("f4", "f8")
 
-#: 2-D float problems use the register-blocked kernel (_kernels/simd.py)
+#: float problems of 2 or more axes use the register-blocked kernels (_kernels/simd.py)
 SIMD = True
 
 
 def uses_simd(ndim, dtype):
     """Whether a problem with ``ndim`` convolution axes (batch excluded) of
     ``dtype`` ('f4' or a numpy dtype) runs the register-blocked kernel."""
-    return SIMD and ndim == 2 and np.dtype(dtype).str[1:] in FIXED_DTYPES
+    return SIMD and ndim >= 2 and np.dtype(dtype).str[1:] in FIXED_DTYPES
 
 #: below this many multiply-adds the kernel runs on the calling thread only:
 #: waking the worker threads costs more than the work, and a worker that has
@@ -120,6 +120,8 @@ def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
     m = k.shape[1:]
     n = x.shape[1:]
     B = max(x.shape[0], k.shape[0])
+    if len(m) >= 3 and uses_simd(len(m), x.dtype):
+        return _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads)
     obase, orow, krow, rmap, xstr, wdiv, rows = row_layout(
         maps, m[:-1], out_shape[:-1], n[:-1], x.shape[0], k.shape[0], n[-1])
     # correlation weights: the kernel reversed on every convolution axis
@@ -130,9 +132,10 @@ def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
     kernel = corr_rows
     numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
     if uses_simd(len(m), x.dtype):
-        from .._kernels.simd import LANES, simd_rows   # 2-D: register-blocked vector IR
+        from .._kernels.simd import LANES, simd_planes, simd_rows   # register-blocked
 
-        simd_rows(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y,
+        kern = simd_rows if len(m) == 2 else simd_planes
+        kern(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y,
                   tile, LANES[x.dtype.itemsize])
         return y.reshape((B,) + tuple(out_shape))
     if x.dtype.str[1:] in FIXED_DTYPES and m[-1] in FIXED_TAPS:
@@ -140,4 +143,33 @@ def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
 
         kernel = FIXED[m[-1]]
     kernel(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y, tile)
+    return y.reshape((B,) + tuple(out_shape))
+
+
+def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
+    """3-D and more: the input's last two axes padded (one gathered copy,
+    the boundary rule applied), so the plane-summing vector blocks of
+    ``simd_planes`` see every row and column in range; the other leading
+    axes keep their virtual maps (zero planes are skipped)."""
+    from .._config import numba_threads
+    from .._kernels.simd import LANES, col_map, pad_rows_cols, simd_planes
+
+    m = k.shape[1:]
+    n = x.shape[1:]
+    Ly, L = out_shape[-2:]
+    ymap = maps[-1]
+    cmap = col_map(L + m[-1] - 1, p, n[-1], cmode)
+    numba_threads(nthreads)
+    lead = x.size // (n[-2] * n[-1])
+    xp = pad_rows_cols(x.reshape(lead, n[-2], n[-1]), ymap, cmap)
+    n2 = tuple(n[:-2]) + (len(ymap), len(cmap))
+    maps2 = list(maps[:-1]) + [np.arange(len(ymap), dtype=np.int64)]
+    obase, orow, krow, rmap, xstr, wdiv, rows = row_layout(
+        maps2, m[:-1], out_shape[:-1], n2[:-1], x.shape[0], k.shape[0], n2[-1])
+    flip = (slice(None),) + (slice(None, None, -1),) * len(m)
+    w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
+    y = np.empty((B * rows, L), dtype=x.dtype)
+    numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
+    lanes = LANES[x.dtype.itemsize]
+    simd_planes(xp.reshape(-1), obase, orow, krow, rmap, xstr, n2[-1], w, wdiv, y, lanes)
     return y.reshape((B,) + tuple(out_shape))

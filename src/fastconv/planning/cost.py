@@ -25,9 +25,9 @@ COEF = {
         "c16": {"pass": 6.27e-10, "tap": 4.82e-10, "rows": 1.11e-07, "bytes": 5.02e-11, "call": 8.29e-05},
         "c8": {"pass": 6.06e-10, "tap": 2.44e-10, "rows": 1.69e-07, "bytes": 2.06e-11, "call": 6.83e-05},
         "f4": {"pass": 0, "tap": 7.85e-11, "rows": 8.22e-08, "bytes": 1.7e-11, "call": 7.99e-05,
-               "tap2": 9.0e-11, "rows2": 1.76e-07},
+               "tap2": 9.0e-11, "rows2": 1.76e-07, "tap3": 1.49e-10},
         "f8": {"pass": 0, "tap": 1.44e-10, "rows": 5.48e-08, "bytes": 3.14e-11, "call": 7.72e-05,
-               "tap2": 1.62e-10, "rows2": 3.83e-07},
+               "tap2": 1.62e-10, "rows2": 3.83e-07, "tap3": 2.5e-10},
     },
     "fft": {
         "c16": {"fft": 3.84e-10, "bytes": 5.18e-10, "call": 4.81e-05},
@@ -83,11 +83,20 @@ def direct_features(spec, params=None):
     L = spec.out_shape[-1]
     rows = spec.outputs // L
     if direct_alg.uses_simd(len(spec.m), spec.dtype):
-        # register-blocked 2-D kernel (_kernels/simd.py): blocks of g output
-        # rows read R + g - 1 input rows of K taps each; edges are vectorised
-        g = min(4, R)
-        return {"tap2": spec.outputs * K * (R + g - 1) / g, "rows2": rows,
-                "bytes": (spec.outputs + spec.bx * np.prod(spec.n)) * spec.itemsize,
+        # register-blocked kernel (_kernels/simd.py): blocks of g output rows
+        # read Kh + g - 1 input rows of K taps in each of the R / Kh kernel
+        # planes; edges are vectorised
+        # (3-D and more: 'tap3', the plane-summing blocks on a copy of the
+        # input padded on its last two axes, counted in 'bytes')
+        Kh = spec.m[-2]
+        g = min(4, Kh)
+        tap = "tap2" if spec.ndim == 2 else "tap3"
+        pad = 0.0
+        if spec.ndim > 2:
+            pad = spec.bx * np.prod(spec.n[:-2]) * (spec.out_shape[-2] + Kh - 1) * (
+                spec.out_shape[-1] + K - 1)
+        return {tap: spec.outputs * K * (R // Kh) * (Kh + g - 1) / g, "rows2": rows,
+                "bytes": (spec.outputs + spec.bx * np.prod(spec.n) + 2 * pad) * spec.itemsize,
                 "call": 1.0,
                 "par": 1 if spec.outputs * spec.taps < direct_alg.SMALL_WORK else None}
     tiles = -(-L // 1024)
@@ -264,10 +273,15 @@ def memory(spec, method: str, params) -> int:
     maps = 8.0 * sum(L + K - 1 for L, K in zip(spec.out_shape[:-1], spec.m[:-1]))
     if method == "direct":
         if direct_alg.uses_simd(len(spec.m), spec.dtype):
-            # no padded copy; each thread holds an edge buffer of R + 3 input
-            # rows by about 2 K + 48 columns and its output (counted for 8 threads)
-            R, K = spec.m
-            edge = 8 * (R + 3) * (2 * K + 48) * it * 2
+            # no padded copy; each thread holds an edge buffer of Kh + 3 input
+            # rows per kernel plane by about 2 K + 48 columns and its output
+            # (counted for 8 threads)
+            Kh, K = spec.m[-2:]
+            P = spec.taps // (Kh * K)
+            edge = 8 * P * (Kh + 3) * (2 * K + 48) * it * 2
+            if spec.ndim > 2:      # the input padded on its last two axes
+                copy += spec.bx * np.prod(spec.n[:-2]) * it * (
+                    (spec.out_shape[-2] + Kh - 1) * (spec.out_shape[-1] + K - 1))
             return int(out + copy + kcopy + maps + edge)
         if spec.padded and not copy:
             # direct pads after all when the last axis' edges are wide (see _core)
