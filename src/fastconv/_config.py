@@ -11,6 +11,11 @@ Environment variables (read when first needed, not at import):
 ``FASTCONV_MAX_MEMORY``
     Largest working memory (bytes, or with a K/M/G suffix) one call may plan
     for.  Default: 80% of physical memory.
+``FASTCONV_SPECTRUM_CACHE``
+    Bytes (K/M/G suffix allowed) of kernel spectra that one-off calls keep
+    for the next call with the same kernel (bytes compared, not a hash) and
+    the same transform lengths; ``0`` disables it.  Default ``64M``.  A
+    :class:`fastconv.Plan` keeps its own spectrum regardless.
 """
 from __future__ import annotations
 
@@ -177,18 +182,33 @@ def wisdom_dir():
 _SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
+def _env_bytes(name):
+    """``name``'s value as a byte count (K/M/G/T suffix allowed), None if unset."""
+    env = os.environ.get(name, "").strip().upper().rstrip("B")
+    if not env:
+        return None
+    unit = env[-1] if env[-1] in _SUFFIX else ""
+    num = env[:-1] if unit else env
+    try:
+        val = int(float(num) * _SUFFIX[unit])
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a byte count like '8G', got {env!r}") from exc
+    if val < 0:
+        raise ValueError(f"{name} must be >= 0, got {env!r}")
+    return val
+
+
+def spectrum_cache_bytes() -> int:
+    """Bytes of kernel spectra kept between one-off calls (FASTCONV_SPECTRUM_CACHE)."""
+    val = _env_bytes("FASTCONV_SPECTRUM_CACHE")
+    return 64 << 20 if val is None else val
+
+
 def max_memory() -> int:
     """Return the largest working memory (bytes) a single call may plan for."""
-    env = os.environ.get("FASTCONV_MAX_MEMORY", "").strip().upper().rstrip("B")
-    if env:
-        unit = env[-1] if env[-1] in _SUFFIX else ""
-        num = env[:-1] if unit else env
-        try:
-            return int(float(num) * _SUFFIX[unit])
-        except ValueError as exc:
-            raise ValueError(
-                f"FASTCONV_MAX_MEMORY must be a byte count like '8G', got {env!r}"
-            ) from exc
+    val = _env_bytes("FASTCONV_MAX_MEMORY")
+    if val is not None:
+        return val
     try:
         phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover

@@ -12,7 +12,9 @@ Canonical problem, as the planner hands it to every algorithm:
 """
 from __future__ import annotations
 
+import collections
 import functools
+import threading
 
 import numpy as np
 
@@ -68,20 +70,56 @@ def is_real(*arrays):
 
 
 def kernel_spectrum(params, tag, k, compute):
-    """``compute()`` (a kernel spectrum), reused across calls of one Plan.
+    """``compute()`` (a kernel spectrum), reused across calls.
 
     A Plan gives its calls a ``params['_kcache']`` dict; the spectrum is kept
     there under the kernel's bytes (and ``tag``: transform lengths, layout),
     so a plan applied again with the same kernel skips its transform.  One
-    entry per tag; without a cache (one-off calls) it is just computed.
+    entry per tag.  Behind it, calls share a small process-wide cache
+    (:func:`_shared_spectrum`, kernels up to 4 MiB), which serves one-off
+    calls (each makes its own Plan) with a kernel seen before.
     """
     cache = params.get("_kcache") if params else None
     if cache is None:
-        return compute()
+        return _shared_spectrum(tag, k, compute)
     key = (k.shape, k.dtype.str, hash(k.tobytes()))
     hit = cache.get(tag)
     if hit is not None and hit[0] == key:
         return hit[1]
-    val = compute()
+    val = _shared_spectrum(tag, k, compute)
     cache[tag] = (key, val)
+    return val
+
+
+_SHARED = collections.OrderedDict()
+_SHARED_LOCK = threading.Lock()
+#: kernels larger than this are not kept by the shared cache
+SHARED_KERNEL_MAX = 4 << 20
+
+
+def _shared_spectrum(tag, k, compute):
+    """Least-recently-used spectra of one-off calls, FASTCONV_SPECTRUM_CACHE
+    bytes in all: a hit needs the same transform tag, shape, dtype and
+    kernel bytes (compared in full).  Entries are read-only arrays."""
+    from .._config import spectrum_cache_bytes
+
+    limit = spectrum_cache_bytes()
+    if limit <= 0 or k.nbytes > SHARED_KERNEL_MAX:
+        return compute()
+    key = (tag, k.shape, k.dtype.str, k.tobytes())
+    with _SHARED_LOCK:
+        val = _SHARED.get(key)
+        if val is not None:
+            _SHARED.move_to_end(key)
+            return val
+    val = compute()
+    if val.nbytes > limit // 2:
+        return val
+    val.flags.writeable = False
+    with _SHARED_LOCK:
+        _SHARED[key] = val
+        total = sum(v.nbytes for v in _SHARED.values())
+        while total > limit:
+            _, old = _SHARED.popitem(last=False)
+            total -= old.nbytes
     return val

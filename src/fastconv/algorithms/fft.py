@@ -109,8 +109,10 @@ def run(x, k, starts, out_shape, params, nthreads):
     if M is None:
         M = lengths(x.shape[1:], k.shape[1:], starts, out_shape, real)
     X = forward(x, M, axes, real, nthreads)
+    # contiguous, as X is (the pruned transform can leave it strided): the
+    # product below then streams both
     Kf = kernel_spectrum(params, ("fft", M, real), k,
-                         lambda: forward(k, M, axes, real, nthreads))
+                         lambda: np.ascontiguousarray(forward(k, M, axes, real, nthreads)))
     if X.shape[0] >= Kf.shape[0] and X.dtype == np.result_type(X, Kf):
         X *= Kf
     else:
