@@ -195,7 +195,7 @@ def execute(prep, method, params, threads):
 
     virtual_ok = method == "separable" or (method == "direct" and (
         lo + hi <= max(16, spec.out_shape[-1] // 8)
-        or _direct.uses_simd(len(spec.m), spec.dtype)))
+        or _direct.uses_simd(len(spec.m), spec.dtype, spec.m)))
     if spec.padded and spec.boundary != "constant" and chunks == 1 and virtual_ok:
         # the boundary rule through index maps: no padded copy
         from .algorithms import direct, separable

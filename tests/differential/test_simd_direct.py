@@ -26,6 +26,7 @@ def test_the_kernel_is_used():
     assert direct.uses_simd(2, np.float32) and direct.uses_simd(2, "f8")
     assert direct.uses_simd(3, np.float32) and direct.uses_simd(4, "f8")
     assert not direct.uses_simd(1, np.float32)
+    assert direct.uses_simd(3, "f4", (2, 3, 3)) and not direct.uses_simd(3, "f4", (3, 2, 2))
     assert not direct.uses_simd(2, np.complex64) and not direct.uses_simd(2, np.int64)
 
 

@@ -448,31 +448,132 @@ def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, lanes):  # prag
                 po[npl] = off
                 wq[npl] = (kb * P + q) * Kh * K
                 npl += 1
-        for gi in range(gc * GROUPS_PER_UNIT, min(gpp, (gc + 1) * GROUPS_PER_UNIT)):
-            o0 = ob + gi * gr
-            g = min(gr, ob + Ly - o0)
-            if npl == 0:
-                for r in range(o0, o0 + g):
-                    for c in range(L):
-                        y[r, c] = 0
-                continue
-            x0 = gi * gr * xs                  # the group's first input row (identity map)
-            if nb == 0:
-                nr = Kh + g - 1
-                rs = np.empty(npl * nr, np.int64)
-                for i in range(npl):
-                    for t in range(nr):
-                        rs[i * nr + t] = po[i] + x0 + t * xs
-                _buffered_planes(x, rs, npl, N, 0, 0, g, Kh, K, wf, wq, W, y, o0, 0, L)
-                continue
-            # in bounds: rows x0 .. x0 + (Kh + g - 2) * xs of each plane exist
-            # (the padded layout), columns j .. j + W + K - 2 < N for j <= L - W
-            for jb in range(nb):
-                _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L, po,
-                            wq, npl)
-            if nb * W < L:
-                _run_planes(g, x, x0 + L - W, xs, wf, 0, Kh, K, yf, o0 * L + L - W, L, po,
-                            wq, npl)
+        _plane_groups(x, po, wq, npl, ob, gc * GROUPS_PER_UNIT,
+                      min(gpp, (gc + 1) * GROUPS_PER_UNIT), Ly, gr, Kh, K, W, xs, N, wf, y,
+                      yf)
+
+
+@jit(inline=True)
+def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y,
+                  yf):  # pragma: no cover - jitted
+    """Output row groups ``gi0 .. gi1 - 1`` of the plane whose first output
+    row is ``ob`` (``y`` as rows x columns, ``yf`` flat): the input planes at
+    ``x[po[i]:]`` (padded rows of ``xs`` columns, ``N`` of them), weights at
+    ``wq[i]``, ``npl`` of them (none: zeros)."""
+    L = y.shape[1]
+    nb = L // W
+    for gi in range(gi0, gi1):
+        o0 = ob + gi * gr
+        g = min(gr, ob + Ly - o0)
+        if npl == 0:
+            for r in range(o0, o0 + g):
+                for c in range(L):
+                    y[r, c] = 0
+            continue
+        x0 = gi * gr * xs                      # the group's first input row (identity map)
+        if nb == 0:
+            nr = Kh + g - 1
+            rs = np.empty(npl * nr, np.int64)
+            for i in range(npl):
+                for t in range(nr):
+                    rs[i * nr + t] = po[i] + x0 + t * xs
+            _buffered_planes(x, rs, npl, N, 0, 0, g, Kh, K, wf, wq, W, y, o0, 0, L)
+            continue
+        # in bounds: rows x0 .. x0 + (Kh + g - 2) * xs of each plane exist
+        # (the padded layout), columns j .. j + W + K - 2 < N for j <= L - W
+        for jb in range(nb):
+            _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L, po, wq,
+                        npl)
+        if nb * W < L:
+            _run_planes(g, x, x0 + L - W, xs, wf, 0, Kh, K, yf, o0 * L + L - W, L, po, wq,
+                        npl)
+
+
+@jit(inline=True)
+def _pad_plane(x, base, Nx, ymap, cmap, buf, off):  # pragma: no cover - jitted
+    """Input plane at flat ``base`` (rows of ``Nx``) into ``buf[off:]``
+    through the row and column maps (-1: zero)."""
+    nc = cmap.shape[0]
+    for t in range(ymap.shape[0]):
+        r = ymap[t]
+        o = off + t * nc
+        if r < 0:
+            for c in range(nc):
+                buf[o + c] = 0
+            continue
+        s = base + r * Nx
+        for c in range(nc):
+            q = cmap[c]
+            buf[o + c] = x[s + q] if q >= 0 else 0
+
+
+@jit(parallel=True)
+def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, lanes,
+                slab):  # pragma: no cover - jitted
+    """3-D correlation (``x`` flat, ``bx`` volumes of ``Nz x Ny x Nx``; ``y``
+    ``B x Lz x Ly x L``) on the plane-summing blocks without a padded copy
+    of the input: a unit of work is ``slab`` consecutive output planes of
+    one volume; it pads (row map ``ymap``, column map ``cmap``) each input
+    plane it needs into a buffer of ``Kd`` padded planes once, and keeps it
+    while the next output planes still need it (slots taken by planes the
+    current output plane does not need).  Planes that ``zmap`` maps to -1
+    are zero padding and skipped."""
+    B, Lz, Ly, L = y.shape
+    R = w.shape[1]
+    K = w.shape[2]
+    P = R // Kh
+    nr = ymap.shape[0]
+    nc = cmap.shape[0]
+    psz = nr * nc
+    wf = w.reshape(-1)
+    yf = y.reshape(-1)
+    y2 = y.reshape(-1, L)
+    gr = min(G, Kh)
+    W = U * lanes
+    gpp = (Ly + gr - 1) // gr
+    nsl = (Lz + slab - 1) // slab
+    for u in prange(B * nsl):
+        b = u // nsl
+        z0 = (u - b * nsl) * slab
+        xb = b if bx > 1 else 0
+        kb = b if w.shape[0] > 1 else 0
+        buf = np.empty(P * psz, x.dtype)
+        tags = np.full(P, -1, np.int64)
+        need = np.empty(P, np.int64)
+        po = np.empty(P, np.int64)
+        wq = np.empty(P, np.int64)
+        for z in range(z0, min(z0 + slab, Lz)):
+            npl = 0
+            for q in range(P):
+                c = zmap[z + q]
+                if c >= 0:
+                    need[npl] = c
+                    wq[npl] = (kb * P + q) * Kh * K
+                    npl += 1
+            for i in range(npl):
+                c = need[i]
+                slot = -1
+                for t in range(P):
+                    if tags[t] == c:
+                        slot = t
+                        break
+                if slot < 0:
+                    # a slot whose plane this output plane does not need (at
+                    # most P - 1 of the P slots hold needed planes)
+                    for t in range(P):
+                        free = True
+                        for j in range(npl):
+                            if tags[t] == need[j]:
+                                free = False
+                                break
+                        if free:
+                            slot = t
+                            break
+                    tags[slot] = c
+                    _pad_plane(x, (xb * Nz + c) * Ny * Nx, Nx, ymap, cmap, buf, slot * psz)
+                po[i] = slot * psz
+            _plane_groups(buf, po, wq, npl, (b * Lz + z) * Ly, 0, gpp, Ly, gr, Kh, K, W, nc,
+                          nc, wf, y2, yf)
 
 
 @jit(inline=True)

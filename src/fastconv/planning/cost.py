@@ -82,7 +82,7 @@ def direct_features(spec, params=None):
     R = spec.taps // K
     L = spec.out_shape[-1]
     rows = spec.outputs // L
-    if direct_alg.uses_simd(len(spec.m), spec.dtype):
+    if direct_alg.uses_simd(len(spec.m), spec.dtype, spec.m):
         # register-blocked kernel (_kernels/simd.py): blocks of g output rows
         # read Kh + g - 1 input rows of K taps in each of the R / Kh kernel
         # planes; edges are vectorised
@@ -272,16 +272,20 @@ def memory(spec, method: str, params) -> int:
     kcopy = spec.bk * spec.taps * it
     maps = 8.0 * sum(L + K - 1 for L, K in zip(spec.out_shape[:-1], spec.m[:-1]))
     if method == "direct":
-        if direct_alg.uses_simd(len(spec.m), spec.dtype):
+        if direct_alg.uses_simd(len(spec.m), spec.dtype, spec.m):
             # no padded copy; each thread holds an edge buffer of Kh + 3 input
             # rows per kernel plane by about 2 K + 48 columns and its output
             # (counted for 8 threads)
             Kh, K = spec.m[-2:]
             P = spec.taps // (Kh * K)
             edge = 8 * P * (Kh + 3) * (2 * K + 48) * it * 2
-            if spec.ndim > 2:      # the input padded on its last two axes
-                copy += spec.bx * np.prod(spec.n[:-2]) * it * (
-                    (spec.out_shape[-2] + Kh - 1) * (spec.out_shape[-1] + K - 1))
+            if spec.ndim > 2:      # the input padded on its last two axes:
+                plane = (spec.out_shape[-2] + Kh - 1) * (spec.out_shape[-1] + K - 1) * it
+                if spec.ndim == 3:  # per thread, planes of one kernel's depth
+                    # (or one copy, when there are few output planes)
+                    copy += max(8 * spec.m[0], spec.bx * spec.n[0]) * plane
+                else:               # one copy
+                    copy += spec.bx * np.prod(spec.n[:-2]) * plane
             return int(out + copy + kcopy + maps + edge)
         if spec.padded and not copy:
             # direct pads after all when the last axis' edges are wide (see _core)
