@@ -5,7 +5,10 @@ float32/float64/complex64/complex128, modes full/same/valid, zero or reflect
 boundary; a different seed from the calibration's),
 times every admissible method on each (best of a few runs, after a warm-up)
 and reports the share of problems where auto's choice is within 1.2x and 2x
-of the fastest, the worst case, and the worst ten.
+of the fastest, the worst case, and the worst ten.  Every method is timed as
+a one-off call, what the planner estimates: the process-wide cache of kernel
+spectra (which would make repeated FFT calls skip the kernel's transform) is
+off while timing.
 """
 import argparse
 
@@ -13,6 +16,7 @@ import numpy as np
 
 import fastconv
 from fastconv._core import execute, prepare
+from fastconv.algorithms._common import shared_spectra_off
 from fastconv.planning.planner import choose
 from fastconv.planning.tune import _best_time, random_problem
 
@@ -39,8 +43,9 @@ def main():
             if c["estimate"] > 50 * min(cc["estimate"] for cc in plan.candidates
                                         if "excluded" not in cc) and c["estimate"] > 0.5:
                 continue   # hopeless and slow: skip timing it
-            times[c["method"]] = _best_time(
-                lambda c=c: execute(prep, c["method"], c["params"], threads), 0.5)
+            with shared_spectra_off():
+                times[c["method"]] = _best_time(
+                    lambda c=c: execute(prep, c["method"], c["params"], threads), 0.5)
         fastest = min(times, key=times.get)
         r = times[plan.method] / times[fastest]
         ratios.append(r)

@@ -13,6 +13,7 @@ Canonical problem, as the planner hands it to every algorithm:
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import threading
 
@@ -97,13 +98,32 @@ _SHARED_LOCK = threading.Lock()
 SHARED_KERNEL_MAX = 4 << 20
 
 
+class _Off(threading.local):
+    active = False
+
+
+_SHARED_OFF = _Off()
+
+
+@contextlib.contextmanager
+def shared_spectra_off():
+    """Time one-off calls as the cost model sees them: in this thread, no
+    spectrum from an earlier call (calibration, ``make bench-planner``)."""
+    before = _SHARED_OFF.active
+    _SHARED_OFF.active = True
+    try:
+        yield
+    finally:
+        _SHARED_OFF.active = before
+
+
 def _shared_spectrum(tag, k, compute):
     """Least-recently-used spectra of one-off calls, FASTCONV_SPECTRUM_CACHE
     bytes in all: a hit needs the same transform tag, shape, dtype and
     kernel bytes (compared in full).  Entries are read-only arrays."""
     from .._config import spectrum_cache_bytes
 
-    limit = spectrum_cache_bytes()
+    limit = 0 if _SHARED_OFF.active else spectrum_cache_bytes()
     if limit <= 0 or k.nbytes > SHARED_KERNEL_MAX:
         return compute()
     key = (tag, k.shape, k.dtype.str, k.tobytes())

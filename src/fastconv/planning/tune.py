@@ -64,6 +64,7 @@ def _best_time(fn, budget):
 def measure(problems, seed=7, per_call_budget=0.3, skip_slow=0.5, log=None):
     """Time every method on ``problems`` random problems; rows for fitting."""
     from .._core import execute, prepare
+    from ..algorithms._common import shared_spectra_off
 
     rng = np.random.default_rng(seed)
     threads = _config.get_threads()
@@ -90,7 +91,9 @@ def measure(problems, seed=7, per_call_budget=0.3, skip_slow=0.5, log=None):
             if method in cost.COEF and fam in cost.COEF[method] and \
                     cost.estimate(method, spec, threads, params) > skip_slow:
                 continue          # far too slow to be chosen; keeps tuning short
-            t = _best_time(lambda: execute(prep, method, params, threads), per_call_budget)
+            with shared_spectra_off():     # a one-off call, as the model predicts
+                t = _best_time(lambda: execute(prep, method, params, threads),
+                               per_call_budget)
             rows.setdefault((method, fam), []).append((feats(spec, params), t))
         if log:
             log(f"{i + 1}/{problems} {n} {m} {spec.dtype} {mode}")
