@@ -72,8 +72,32 @@ def row_layout(lead_maps, m_lead, out_lead, n_lead, bx, bk, unit):
 FIXED_TAPS = range(2, 17)
 FIXED_DTYPES = ("f4", "f8")
 
-#: float problems of 2 or more axes use the register-blocked kernels (_kernels/simd.py)
-SIMD = True
+def host_vector_fma():
+    """Whether numba compiles for a CPU with 256-bit vectors and FMA (AVX2
+    class), which the register-blocked kernels are written for.  Elsewhere
+    LLVM still compiles them (vectors split, ``llvm.fma`` lowered to a libm
+    call): correct but several times slower than the row kernels.  A named
+    or feature-listed numba target (NUMBA_CPU_NAME / NUMBA_CPU_FEATURES)
+    counts only if its feature list names avx2 and fma."""
+    try:
+        import llvmlite.binding as llvm
+        from numba.core import config
+
+        feats = getattr(config, "CPU_FEATURES", None)
+        if feats:
+            return "+fma" in feats and "+avx2" in feats
+        if getattr(config, "CPU_NAME", None) not in (None, "", "host"):
+            return False
+        host = llvm.get_host_cpu_features()
+        return bool(host.get("fma")) and bool(host.get("avx2"))
+    except Exception:  # pragma: no cover - llvmlite without the query
+        return False
+
+
+#: float problems of 2 or more axes use the register-blocked kernels
+#: (_kernels/simd.py) where the CPU has vector FMA; set False to use the row
+#: kernels everywhere
+SIMD = host_vector_fma()
 
 
 def uses_simd(ndim, dtype, m=None):
