@@ -29,11 +29,17 @@ COEF = {
         "f8": {"pass": 0, "tap": 1.44e-10, "rows": 5.48e-08, "bytes": 3.14e-11, "call": 7.72e-05,
                "tap2": 1.62e-10, "rows2": 3.83e-07, "tap3": 2.5e-10},
     },
+    # 'axes' (per transformed axis beyond the first, not parallel) set by hand
+    # 2026-12-02: the fit's residuals on 300 problems gave 0.27-0.39 ms per
+    # axis on a VM then running 15-40% slower than when the rest was fitted;
+    # half of it kept tiny 3-D problems off the FFT without moving 1-D/2-D
+    # choices (bench-planner 93.5 / 97.0 / 96.5% within 1.2x against 90.5 /
+    # 94.5 / 95.0% without, same day)
     "fft": {
-        "c16": {"fft": 3.84e-10, "bytes": 5.18e-10, "call": 4.81e-05},
-        "c8": {"fft": 0, "bytes": 9.91e-10, "call": 5.21e-05},
-        "f4": {"fft": 0, "bytes": 1.96e-09, "call": 0.00017},
-        "f8": {"fft": 2.1e-10, "bytes": 1.47e-09, "call": 7.36e-05},
+        "c16": {"fft": 3.84e-10, "bytes": 5.18e-10, "call": 4.81e-05, "axes": 1.5e-04},
+        "c8": {"fft": 0, "bytes": 9.91e-10, "call": 5.21e-05, "axes": 1.5e-04},
+        "f4": {"fft": 0, "bytes": 1.96e-09, "call": 0.00017, "axes": 1.5e-04},
+        "f8": {"fft": 2.1e-10, "bytes": 1.47e-09, "call": 7.36e-05, "axes": 1.5e-04},
     },
     "hybrid": {
         "c16": {"fft": 3.72e-10, "mac": 1.35e-09, "rows": 2.48e-08, "bytes": 2.56e-10, "call": 0.000272},
@@ -131,8 +137,11 @@ def fft_features(spec, params):
     n_tr = spec.bx + spec.batch + spec.bk * kfrac
     # a 1-D transform is one unit of work for the FFT library's threads
     par = spec.batch if len(M) == 1 else None
+    # 'axes': transformed axes beyond the first; each adds library calls,
+    # copies and a pass over the kernel and the product (what tiny N-D
+    # problems cost; set from the residuals of the fit, see COEF)
     return {"fft": _plog(n_tr * P, P), "bytes": 3 * spec.batch * P * 2 * spec.itemsize,
-            "call": 1.0, "par": par}
+            "call": 1.0, "axes": len(M) - 1.0, "par": par}
 
 
 def blocked_params(spec, threads=1):
@@ -256,8 +265,13 @@ def coefficients(method: str, fam: str) -> dict:
 def estimate(method: str, spec, threads: int, params) -> float:
     feats = FEATURES[method][1](spec, params)
     coef = coefficients(method, _fam(spec.dtype))
-    t = sum(coef[k] * v for k, v in feats.items() if k not in ("call", "par"))
-    return float(t / speedup(threads, feats.get("par")) + coef["call"])
+    t = sum(coef.get(k, 0.0) * v for k, v in feats.items() if k not in SERIAL + ("par",))
+    serial = sum(coef.get(k, 0.0) * feats.get(k, 1.0 if k == "call" else 0.0) for k in SERIAL)
+    return float(t / speedup(threads, feats.get("par")) + serial)
+
+
+#: features that cost the same whatever the thread count (Python and library calls)
+SERIAL = ("call", "axes")
 
 
 def memory(spec, method: str, params) -> int:

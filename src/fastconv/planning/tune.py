@@ -112,7 +112,7 @@ def fit(rows, threads):
         names = []          # union over the rows (2-D direct has its own features)
         for d in data:
             names += [n for n in d[0] if n != "par" and n not in names]
-        A = np.array([[d[0].get(n, 0.0) / (1 if n == "call" else
+        A = np.array([[d[0].get(n, 0.0) / (1 if n in cost.SERIAL else
                                            cost.speedup(threads, d[0].get("par")))
                        for n in names] for d in data])
         b = np.array([d[1] for d in data])
