@@ -161,10 +161,9 @@ def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
     kernel = corr_rows
     numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
     if uses_simd(len(m), x.dtype, m):
-        from .._kernels.simd import LANES, simd_planes, simd_rows   # register-blocked
+        from .._kernels.simd import LANES, simd_rows   # 2-D: register-blocked vector IR
 
-        kern = simd_rows if len(m) == 2 else simd_planes
-        kern(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y,
+        simd_rows(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y,
                   tile, LANES[x.dtype.itemsize])
         return y.reshape((B,) + tuple(out_shape))
     if x.dtype.str[1:] in FIXED_DTYPES and m[-1] in FIXED_TAPS:
@@ -191,14 +190,14 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
     ymap = maps[-1]
     cmap = col_map(L + m[-1] - 1, p, n[-1], cmode)
     lanes = LANES[x.dtype.itemsize]
+    flip = (slice(None),) + (slice(None, None, -1),) * len(m)   # correlation weights
+    w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
     work = B * int(np.prod(out_shape)) * int(np.prod(m))
     units = B * out_shape[0]
     if len(m) == 3 and units >= 4 * nthreads:
         # padded planes made per unit of work, in cache (no padded copy)
         nt = threads_for(work, nthreads)
         numba_threads(nt)
-        flip = (slice(None),) + (slice(None, None, -1),) * 3
-        w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
         y = np.empty((B,) + tuple(out_shape), dtype=x.dtype)
         slab = max(1, min(32, units // (4 * nt)))
         simd_volume(x.reshape(-1), x.shape[0], n[0], n[1], n[2], maps[0], ymap, cmap, w, m[1],
@@ -211,9 +210,7 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
     maps2 = list(maps[:-1]) + [np.arange(len(ymap), dtype=np.int64)]
     obase, orow, krow, rmap, xstr, wdiv, rows = row_layout(
         maps2, m[:-1], out_shape[:-1], n2[:-1], x.shape[0], k.shape[0], n2[-1])
-    flip = (slice(None),) + (slice(None, None, -1),) * len(m)
-    w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
     y = np.empty((B * rows, L), dtype=x.dtype)
-    numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
+    numba_threads(threads_for(work, nthreads))
     simd_planes(xp.reshape(-1), obase, orow, krow, rmap, xstr, n2[-1], w, wdiv, y, lanes)
     return y.reshape((B,) + tuple(out_shape))
