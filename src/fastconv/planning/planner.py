@@ -95,6 +95,10 @@ class Plan:
 #: direct is kept when its estimate is within this factor of the best: its
 #: error is bounded per output (tiny problems then give exact-looking results)
 DIRECT_MARGIN = 1.1
+#: below TINY_S (estimated seconds) the FFT-based methods' fixed costs (library
+#: calls per axis, threads) dominate and the model is least sure of them
+TINY_S = 5e-4
+TINY_DIRECT_MARGIN = 1.3
 
 
 def candidates_for(spec, threads, *, ints_fft_ok, accuracy, sep_terms=None):
@@ -210,10 +214,11 @@ def choose(prep, method, accuracy, measure):
         return Plan(prep, best["method"], best["params"], cands, "wisdom (measured earlier)", "auto")
     best = min(ok, key=lambda c: c["estimate"])
     direct = by_name["direct"]
+    margin = TINY_DIRECT_MARGIN if best["estimate"] < TINY_S else DIRECT_MARGIN
     if best is not direct and "excluded" not in direct and \
-            direct["estimate"] <= DIRECT_MARGIN * best["estimate"]:
+            direct["estimate"] <= margin * best["estimate"]:
         return Plan(prep, "direct", direct["params"], cands,
-                    f"direct within {DIRECT_MARGIN}x of the lowest estimate (exact "
+                    f"direct within {margin}x of the lowest estimate (exact "
                     "per-output error)", "auto")
     return Plan(prep, best["method"], best["params"], cands, "lowest estimated cost", "auto")
 
