@@ -11,6 +11,8 @@ CASES = [((4096,), (64,), "f8", "same", "constant"),
          ((300, 300), (9, 9), "f4", "same", "symmetric"),
          ((256, 256), (31, 31), "f4", "full", "constant"),
          ((48, 48, 48), (7, 7, 7), "f4", "same", "constant"),
+         ((4, 60, 70), (3, 5, 5), "f8", "same", "reflect"),     # 3-D direct, one padded copy
+         ((40, 64, 50), (5, 3, 4), "f4", "full", "constant"),   # 3-D direct, plane buffers
          ((512, 512), (17, 17), "f8", "valid", "constant"),
          ((1000, 800), (25, 1), "f4", "same", "reflect"),
          ((3, 500, 400), (1, 15, 15), "f4", "same", "wrap"),
