@@ -112,6 +112,25 @@ def test_separable_integer_images(dtype, ks, mode, rng):
     assert diff.max() <= (1 if dtype == np.uint8 else 0) and np.mean(diff > 0) < 1e-2
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
+def test_3d_planes_one_at_a_time(dtype, monkeypatch, rng):
+    # the wide-row order (kernel planes one at a time, sums kept in the output),
+    # forced on every volume, plus one volume wide enough to take it by itself
+    monkeypatch.setattr(direct, "PLANE_OUTER_COLS", 0)
+    for xs in VOLUMES + [(3, 5, 200)]:
+        for ks in KERNELS3:
+            x = make(rng, xs, dtype)
+            k = make(rng, ks, dtype)
+            for mode, boundary in [("same", "reflect"), ("same", "constant"), ("full", "constant")]:
+                got = fastconv.correlate(x, k, mode=mode, method="direct", boundary=boundary)
+                assert_close(got, ref.correlate(x, k, mode, boundary, 0), tolerance(dtype, x, k))
+    monkeypatch.setattr(direct, "PLANE_OUTER_COLS", 192)
+    x = make(rng, (4, 6, 230), dtype)
+    k = make(rng, (3, 3, 5), dtype)
+    assert_close(fastconv.convolve(x, k, mode="same", method="direct", boundary="wrap"),
+                 ref.convolve(x, k, "same", "wrap"), tolerance(dtype, x, k))
+
+
 @pytest.mark.parametrize("per_image", [False, True])
 def test_3d_batches_and_4d(per_image, rng):
     x = make(rng, (2, 6, 9, 40), np.float32)

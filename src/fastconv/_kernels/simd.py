@@ -46,7 +46,7 @@ def _c(v):
     return ir.Constant(_I64, v)
 
 
-def _block(GR, rowwise=False, planes=False):
+def _block(GR, rowwise=False, planes=False, accumulate=False):
     """Intrinsic ``blk(x, xo, xs, w, wo, R, K, y, yo, ys)``:
     ``y[yo + g*ys + j] = sum_{r<R, k<K} w[wo + r*K + k] * x[xo + (g+r)*xs + k + j]``
     for ``g < GR`` and ``j < U * lanes``; needs ``R >= GR``.  With
@@ -56,7 +56,8 @@ def _block(GR, rowwise=False, planes=False):
     ``blk(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)`` and sums the above
     over ``P >= 1`` planes: plane ``q`` reads ``x`` from ``xo + po[q]`` with
     the weights from ``wo + wq[q]`` (a 3-D kernel's planes; the sums stay in
-    registers across planes).  The sums are in the weights' dtype
+    registers across planes).  With ``accumulate`` the sums start from the
+    values in ``y`` (``+=``).  The sums are in the weights' dtype
     (float32 or float64); ``x`` may be 8/16-bit integers, converted as loaded."""
 
     def typer(*targs):
@@ -141,17 +142,20 @@ def _block(GR, rowwise=False, planes=False):
 
                 return loop(_c(0), K_, acc, tap, "taps")
 
+            def yptr(g, u):
+                rowp = builder.gep(builder.gep(ya.data, [yo_]), [builder.mul(ys_, _c(g))])
+                return builder.bitcast(builder.gep(rowp, [_c(u * VF)]), vpt)
+
             def store(acc):
-                yp = builder.gep(ya.data, [yo_])
                 for g in range(GR):
-                    rowp = builder.gep(yp, [builder.mul(ys_, _c(g))])
                     for u in range(U):
-                        builder.store(acc[g][u],
-                                      builder.bitcast(builder.gep(rowp, [_c(u * VF)]), vpt),
-                                      align=align)
+                        builder.store(acc[g][u], yptr(g, u), align=align)
 
             zero = ir.Constant(vt, [ir.Constant(ft, 0.0)] * VF)
             acc = [[zero] * U for _ in range(GR)]
+            if accumulate:
+                acc = [[builder.load(yptr(g, u), align=align) for u in range(U)]
+                       for g in range(GR)]
             if rowwise:
                 rows = [builder.gep(xp0, [builder.mul(xs_, _c(g))]) for g in range(GR)]
 
@@ -212,6 +216,10 @@ _blk1 = _block(1)
 _blk2 = _block(2)
 _blk3 = _block(3)
 _blk4 = _block(4)
+_ac1 = _block(1, accumulate=True)
+_ac2 = _block(2, accumulate=True)
+_ac3 = _block(3, accumulate=True)
+_ac4 = _block(4, accumulate=True)
 _pl1 = _block(1, planes=True)
 _pl2 = _block(2, planes=True)
 _pl3 = _block(3, planes=True)
@@ -230,6 +238,18 @@ def _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jit
         _blk2(x, xo, xs, w, wo, R, K, y, yo, ys)
     else:
         _blk1(x, xo, xs, w, wo, R, K, y, yo, ys)
+
+
+@jit(inline=True)
+def _run_acc(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jitted
+    if gr == 4:
+        _ac4(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif gr == 3:
+        _ac3(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif gr == 2:
+        _ac2(x, xo, xs, w, wo, R, K, y, yo, ys)
+    else:
+        _ac1(x, xo, xs, w, wo, R, K, y, yo, ys)
 
 
 @jit(inline=True)
@@ -401,7 +421,8 @@ GROUPS_PER_UNIT = 16
 
 
 @jit(parallel=True)
-def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, lanes):  # pragma: no cover
+def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, lanes,
+                outer):  # pragma: no cover - jitted
     """N-D correlation rows (``D = rmap.shape[0] >= 2`` leading axes), the
     input padded on its last two axes (every tap of every output row and
     column in range: the last leading map is the identity, no column pad):
@@ -450,16 +471,18 @@ def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, lanes):  # prag
                 npl += 1
         _plane_groups(x, po, wq, npl, ob, gc * GROUPS_PER_UNIT,
                       min(gpp, (gc + 1) * GROUPS_PER_UNIT), Ly, gr, Kh, K, W, xs, N, wf, y,
-                      yf)
+                      yf, outer)
 
 
 @jit(inline=True)
-def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y,
-                  yf):  # pragma: no cover - jitted
+def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y, yf,
+                  outer):  # pragma: no cover - jitted
     """Output row groups ``gi0 .. gi1 - 1`` of the plane whose first output
     row is ``ob`` (``y`` as rows x columns, ``yf`` flat): the input planes at
     ``x[po[i]:]`` (padded rows of ``xs`` columns, ``N`` of them), weights at
-    ``wq[i]``, ``npl`` of them (none: zeros)."""
+    ``wq[i]``, ``npl`` of them (none: zeros).  ``outer``: the planes one at
+    a time over the whole row (sums kept in ``y``), else all planes per
+    block in registers."""
     L = y.shape[1]
     nb = L // W
     for gi in range(gi0, gi1):
@@ -481,10 +504,22 @@ def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y,
             continue
         # in bounds: rows x0 .. x0 + (Kh + g - 2) * xs of each plane exist
         # (the padded layout), columns j .. j + W + K - 2 < N for j <= L - W
-        for jb in range(nb):
-            _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L, po, wq,
-                        npl)
-        if nb * W < L:
+        if outer:
+            # wide rows: one kernel plane at a time over the whole row (Kh + g - 1
+            # input rows in flight, as in 2-D), the sums kept in y between planes
+            for i in range(npl):
+                for jb in range(nb):
+                    if i == 0:
+                        _run_block(g, x, po[0] + x0 + jb * W, xs, wf, wq[0], Kh, K, yf,
+                                   o0 * L + jb * W, L)
+                    else:
+                        _run_acc(g, x, po[i] + x0 + jb * W, xs, wf, wq[i], Kh, K, yf,
+                                 o0 * L + jb * W, L)
+        else:
+            for jb in range(nb):
+                _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L, po,
+                            wq, npl)
+        if nb * W < L:   # (complete sums: also right after the plane-by-plane pass)
             _run_planes(g, x, x0 + L - W, xs, wf, 0, Kh, K, yf, o0 * L + L - W, L, po, wq,
                         npl)
 
@@ -508,8 +543,8 @@ def _pad_plane(x, base, Nx, ymap, cmap, buf, off):  # pragma: no cover - jitted
 
 
 @jit(parallel=True)
-def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, lanes,
-                slab):  # pragma: no cover - jitted
+def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, lanes, slab,
+                outer):  # pragma: no cover - jitted
     """3-D correlation (``x`` flat, ``bx`` volumes of ``Nz x Ny x Nx``; ``y``
     ``B x Lz x Ly x L``) on the plane-summing blocks without a padded copy
     of the input: a unit of work is ``slab`` consecutive output planes of
@@ -573,7 +608,7 @@ def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, lanes,
                     _pad_plane(x, (xb * Nz + c) * Ny * Nx, Nx, ymap, cmap, buf, slot * psz)
                 po[i] = slot * psz
             _plane_groups(buf, po, wq, npl, (b * Lz + z) * Ly, 0, gpp, Ly, gr, Kh, K, W, nc,
-                          nc, wf, y2, yf)
+                          nc, wf, y2, yf, outer)
 
 
 @jit(inline=True)

@@ -174,6 +174,14 @@ def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
     return y.reshape((B,) + tuple(out_shape))
 
 
+#: 3-D+ output rows at least this wide take the kernel planes one at a time
+#: (sums kept in the output between planes) instead of all planes per block:
+#: fewer input rows in flight.  Measured, 7^3 float32, 2 threads, GFLOP/s
+#: (all planes in registers -> one at a time): 128-wide 64 -> 64, 256-wide
+#: 43 -> 51, 512-wide 29 -> 47, 2048-wide 24 -> 56
+PLANE_OUTER_COLS = 192
+
+
 def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
     """3-D and more: the plane-summing vector blocks see the input padded on
     its last two axes (the boundary rule applied), so every row and column
@@ -201,7 +209,7 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
         y = np.empty((B,) + tuple(out_shape), dtype=x.dtype)
         slab = max(1, min(32, units // (4 * nt)))
         simd_volume(x.reshape(-1), x.shape[0], n[0], n[1], n[2], maps[0], ymap, cmap, w, m[1],
-                    y, lanes, slab)
+                    y, lanes, slab, L >= PLANE_OUTER_COLS)
         return y
     numba_threads(nthreads)
     lead = x.size // (n[-2] * n[-1])
@@ -212,5 +220,6 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
         maps2, m[:-1], out_shape[:-1], n2[:-1], x.shape[0], k.shape[0], n2[-1])
     y = np.empty((B * rows, L), dtype=x.dtype)
     numba_threads(threads_for(work, nthreads))
-    simd_planes(xp.reshape(-1), obase, orow, krow, rmap, xstr, n2[-1], w, wdiv, y, lanes)
+    simd_planes(xp.reshape(-1), obase, orow, krow, rmap, xstr, n2[-1], w, wdiv, y, lanes,
+                L >= PLANE_OUTER_COLS)
     return y.reshape((B,) + tuple(out_shape))
