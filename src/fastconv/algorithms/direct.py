@@ -9,6 +9,8 @@ window, which makes it the accurate choice for data of wide dynamic range.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 name = "direct"
@@ -94,10 +96,20 @@ def host_vector_fma():
         return False
 
 
-#: float problems of 2 or more axes use the register-blocked kernels
-#: (_kernels/simd.py) where the CPU has vector FMA; set False to use the row
-#: kernels everywhere
-SIMD = host_vector_fma()
+@functools.lru_cache(maxsize=None)
+def _simd_default():
+    return host_vector_fma()
+
+
+def __getattr__(name):
+    # ``SIMD``: float problems of 2 or more axes use the register-blocked
+    # kernels (_kernels/simd.py) where the CPU has vector FMA; assign
+    # ``direct.SIMD = False`` to use the row kernels everywhere.  Decided on
+    # first use, not at import (querying the CPU imports numba and llvmlite,
+    # which planning alone does not need).
+    if name == "SIMD":
+        return _simd_default()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def uses_simd(ndim, dtype, m=None):
@@ -106,7 +118,10 @@ def uses_simd(ndim, dtype, m=None):
     register-blocked kernels.  3-D and more only with at least 9 taps per
     kernel plane (2x2 planes ran faster on the row kernels: 256^3 x 2^3
     34 ms against 24)."""
-    if not (SIMD and ndim >= 2 and np.dtype(dtype).str[1:] in FIXED_DTYPES):
+    simd = globals().get("SIMD")                 # assigned by a caller, else the CPU's
+    if simd is None:
+        simd = _simd_default()
+    if not (simd and ndim >= 2 and np.dtype(dtype).str[1:] in FIXED_DTYPES):
         return False
     return ndim == 2 or m is None or m[-2] * m[-1] >= 9
 
