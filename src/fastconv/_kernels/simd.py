@@ -46,17 +46,17 @@ def _c(v):
     return ir.Constant(_I64, v)
 
 
-def _block(GR, rowwise=False, planes=False, accumulate=False):
+def _block(GR, rowwise=False, planes=False):
     """Intrinsic ``blk(x, xo, xs, w, wo, R, K, y, yo, ys)``:
     ``y[yo + g*ys + j] = sum_{r<R, k<K} w[wo + r*K + k] * x[xo + (g+r)*xs + k + j]``
     for ``g < GR`` and ``j < U * lanes``; needs ``R >= GR``.  With
     ``rowwise`` every block row reads its own input row with the same weights
     (``R`` is ignored): ``y[yo + g*ys + j] = sum_k w[wo + k] * x[xo + g*xs + k + j]``
     (the row pass of a separable filter).  With ``planes`` the intrinsic is
-    ``blk(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)`` and sums the above
-    over ``P >= 1`` planes: plane ``q`` reads ``x`` from ``xo + po[q]`` with
-    the weights from ``wo + wq[q]`` (a 3-D kernel's planes; the sums stay in
-    registers across planes).  With ``accumulate`` the sums start from the
+    ``blk(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)`` and sums the
+    above over ``P >= 1`` planes: plane ``q`` reads ``x`` from ``xo + po[q]``
+    with the weights from ``wo + wq[q]`` (a 3-D kernel's planes; the sums stay
+    in registers across planes); with ``acc != 0`` the sums start from the
     values in ``y`` (``+=``).  The sums are in the weights' dtype
     (float32 or float64); ``x`` may be 8/16-bit integers, converted as loaded."""
 
@@ -153,9 +153,10 @@ def _block(GR, rowwise=False, planes=False, accumulate=False):
 
             zero = ir.Constant(vt, [ir.Constant(ft, 0.0)] * VF)
             acc = [[zero] * U for _ in range(GR)]
-            if accumulate:
-                acc = [[builder.load(yptr(g, u), align=align) for u in range(U)]
-                       for g in range(GR)]
+            if planes:   # acc != 0: start from y (y must hold numbers either way)
+                add = builder.icmp_signed("!=", args[13], ir.Constant(args[13].type, 0))
+                acc = [[builder.select(add, builder.load(yptr(g, u), align=align), zero)
+                        for u in range(U)] for g in range(GR)]
             if rowwise:
                 rows = [builder.gep(xp0, [builder.mul(xs_, _c(g))]) for g in range(GR)]
 
@@ -200,8 +201,8 @@ def _block(GR, rowwise=False, planes=False, accumulate=False):
 
     if planes:
         @intrinsic
-        def blk_planes(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P):
-            return typer(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
+        def blk_planes(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc):
+            return typer(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
 
         return blk_planes
 
@@ -216,10 +217,6 @@ _blk1 = _block(1)
 _blk2 = _block(2)
 _blk3 = _block(3)
 _blk4 = _block(4)
-_ac1 = _block(1, accumulate=True)
-_ac2 = _block(2, accumulate=True)
-_ac3 = _block(3, accumulate=True)
-_ac4 = _block(4, accumulate=True)
 _pl1 = _block(1, planes=True)
 _pl2 = _block(2, planes=True)
 _pl3 = _block(3, planes=True)
@@ -241,27 +238,16 @@ def _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jit
 
 
 @jit(inline=True)
-def _run_acc(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jitted
+def _run_planes(gr, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P,
+                acc):  # pragma: no cover - jitted
     if gr == 4:
-        _ac4(x, xo, xs, w, wo, R, K, y, yo, ys)
+        _pl4(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
     elif gr == 3:
-        _ac3(x, xo, xs, w, wo, R, K, y, yo, ys)
+        _pl3(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
     elif gr == 2:
-        _ac2(x, xo, xs, w, wo, R, K, y, yo, ys)
+        _pl2(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
     else:
-        _ac1(x, xo, xs, w, wo, R, K, y, yo, ys)
-
-
-@jit(inline=True)
-def _run_planes(gr, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P):  # pragma: no cover
-    if gr == 4:
-        _pl4(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
-    elif gr == 3:
-        _pl3(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
-    elif gr == 2:
-        _pl2(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
-    else:
-        _pl1(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P)
+        _pl1(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
 
 
 @jit(inline=True)
@@ -314,7 +300,7 @@ def _buffered_planes(x, rs, P, N, p, cmode, gr, R, K, wf, wq, W, y, o0, a,
     pob = np.arange(P) * (nr * bw)
     yb = np.empty(gr * nn, x.dtype)
     for jb in range(nn // W):
-        _run_planes(gr, xb, jb * W, bw, wf, 0, R, K, yb, jb * W, nn, pob, wq, P)
+        _run_planes(gr, xb, jb * W, bw, wf, 0, R, K, yb, jb * W, nn, pob, wq, P, 0)
     for g in range(gr):
         for q in range(n):
             y[o0 + g, a + q] = yb[g * nn + q]
@@ -509,19 +495,15 @@ def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y, 
             # input rows in flight, as in 2-D), the sums kept in y between planes
             for i in range(npl):
                 for jb in range(nb):
-                    if i == 0:
-                        _run_block(g, x, po[0] + x0 + jb * W, xs, wf, wq[0], Kh, K, yf,
-                                   o0 * L + jb * W, L)
-                    else:
-                        _run_acc(g, x, po[i] + x0 + jb * W, xs, wf, wq[i], Kh, K, yf,
-                                 o0 * L + jb * W, L)
+                    _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L,
+                                po[i:i + 1], wq[i:i + 1], 1, i)
         else:
             for jb in range(nb):
                 _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L, po,
-                            wq, npl)
+                            wq, npl, 0)
         if nb * W < L:   # (complete sums: also right after the plane-by-plane pass)
             _run_planes(g, x, x0 + L - W, xs, wf, 0, Kh, K, yf, o0 * L + L - W, L, po, wq,
-                        npl)
+                        npl, 0)
 
 
 @jit(inline=True)
