@@ -20,6 +20,7 @@ Environment variables (read when first needed, not at import):
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 
@@ -29,7 +30,9 @@ _state = threading.local()
 _global = {"threads": None}
 
 
+@functools.lru_cache(maxsize=1)
 def _cpu_count() -> int:
+    # the cores this process may use, read once (numba's pool is sized once too)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux
@@ -160,22 +163,43 @@ def blas_single_threaded():
     return None if ctl is None else ctl.limit(limits=1, user_api="blas")
 
 
+_numba_set = threading.local()
+
+
 def numba_threads(n: int) -> None:
-    """Apply ``n`` to numba's (thread-local) setting; call before a kernel."""
+    """Apply ``n`` to numba's (thread-local) setting; call before a kernel.
+
+    The value last applied on this thread is remembered and not applied again
+    (the call into numba costs several microseconds, a sizeable part of a
+    small convolution); code that changes numba's setting itself between
+    fastconv calls should call ``numba_threads(None)`` to forget it.
+    """
+    if n is None:
+        _numba_set.n = None
+        return
+    if getattr(_numba_set, "n", None) == n:
+        return
     import numba
 
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    _numba_set.n = n
 
 
 def wisdom_dir():
     """Return the wisdom directory (a str), or None when disabled."""
-    env = os.environ.get("FASTCONV_WISDOM_DIR")
+    env = os.environ
+    return _wisdom_dir(env.get("FASTCONV_WISDOM_DIR"), env.get("XDG_CACHE_HOME"),
+                       env.get("HOME"))
+
+
+@functools.lru_cache(maxsize=16)
+def _wisdom_dir(env, xdg, home):
+    # (the variables it depends on are the cache key: read on every call)
     if env is not None:
         if env.strip().lower() in ("", "0", "off", "none", "false"):
             return None
         return env
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".cache")
+    base = xdg or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "fastconv")
 
 
@@ -207,8 +231,11 @@ def spectrum_cache_bytes() -> int:
 def max_memory() -> int:
     """Return the largest working memory (bytes) a single call may plan for."""
     val = _env_bytes("FASTCONV_MAX_MEMORY")
-    if val is not None:
-        return val
+    return _default_budget() if val is None else val
+
+
+@functools.lru_cache(maxsize=1)
+def _default_budget() -> int:
     try:
         phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover

@@ -119,8 +119,9 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
     if cd.kind != "c" and complex(cval).imag != 0:
         raise ValueError(f"cval={cval!r} is complex but in1/in2 are real")
     dest = tuple(range(a.ndim - nd, a.ndim))
-    a = np.moveaxis(a, ax, dest)
-    b = np.moveaxis(b, ax, dest)
+    if ax != dest:
+        a = np.moveaxis(a, ax, dest)
+        b = np.moveaxis(b, ax, dest)
     if op == "correlate":
         b = b[(Ellipsis,) + (slice(None, None, -1),) * nd]
         if b.dtype.kind == "c":
@@ -135,7 +136,8 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
                 f"mode='valid' needs one input at least as large as the other on "
                 f"every convolution axis, got {n} and {m}")
     try:
-        bshape = np.broadcast_shapes(a.shape[:a.ndim - nd], b.shape[:b.ndim - nd])
+        ba, bb = a.shape[:a.ndim - nd], b.shape[:b.ndim - nd]
+        bshape = ba if ba == bb else np.broadcast_shapes(ba, bb)
     except ValueError:
         raise ValueError(
             f"the non-convolution (batch) axes of in1 {a.shape[:a.ndim - nd]} and "
@@ -259,7 +261,9 @@ def finish(prep, y, out):
     """Back to the caller's layout and result dtype (into ``out`` if given)."""
     nd = len(prep.axes)
     y = y.reshape(prep.batch_shape + prep.spec.out_shape)
-    y = np.moveaxis(y, tuple(range(y.ndim - nd, y.ndim)), prep.axes)
+    conv = tuple(range(y.ndim - nd, y.ndim))
+    if conv != prep.axes:
+        y = np.moveaxis(y, conv, prep.axes)
     if out is not None:
         V.check_out(out, y.shape, prep.result_dtype)
         np.copyto(out, y, casting="unsafe")

@@ -5,6 +5,7 @@ algorithms and kernels trust what they get.
 """
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
@@ -105,6 +106,7 @@ def check_cval(cval, name: str = "cval"):
 
 
 # ---------------------------------------------------------------- dtype policy
+@functools.lru_cache(maxsize=64)
 def dtype_policy(dt1: np.dtype, dt2: np.dtype):
     """Return ``(compute_dtype, result_dtype)`` for the top-level API.
 

@@ -199,3 +199,83 @@ def test_plan_reuses_kernel_spectrum_only_for_the_same_kernel(method, monkeypatc
     for k in (k1, k1, k2, k1):
         np.testing.assert_allclose(p(x, k), ref.convolve(x, k, "same"), atol=1e-9)
     assert len(calls) == 3            # k1 computed, reused, k2 computed, k1 computed again
+
+
+# ------------------------------------------------ caches of repeated calls
+# Repeated calls reuse the planner's decision and the direct kernels' row
+# layouts; what those depend on must still be honoured when it changes.
+def test_repeated_plans_follow_the_memory_budget(monkeypatch):
+    x = np.random.default_rng(11).standard_normal(200_000)
+    k = np.random.default_rng(12).standard_normal(3000)
+    monkeypatch.delenv("FASTCONV_MAX_MEMORY", raising=False)
+    free = fastconv.plan(x, k)
+    need = [c for c in free.candidates if c["method"] == free.method][0]["memory"]
+    budget = 8 * 420_000
+    assert need > budget                  # else the test shows nothing
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(budget))
+    tight = fastconv.plan(x, k)
+    assert [c for c in tight.candidates if c["method"] == tight.method][0]["memory"] <= budget
+    np.testing.assert_allclose(tight(x, k), np.convolve(x, k), atol=1e-8)
+    monkeypatch.delenv("FASTCONV_MAX_MEMORY")
+    again = fastconv.plan(x, k)
+    assert again.method == free.method and again.params.keys() == free.params.keys()
+
+
+def test_repeated_plans_follow_new_wisdom(tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTCONV_WISDOM_DIR", str(tmp_path))
+    wisdom.forget()
+    x = np.random.default_rng(13).standard_normal(20_000)
+    k = np.random.default_rng(14).standard_normal(40)
+    first = fastconv.plan(x, k)
+    assert "wisdom" not in first.reason
+    other = "fft" if first.method != "fft" else "direct"
+    wisdom.record(first.spec.key(), {"method": other, "times": {other: 1e-4}})
+    second = fastconv.plan(x, k)
+    assert second.method == other and "wisdom" in second.reason
+    np.testing.assert_allclose(second(x, k), np.convolve(x, k), atol=1e-9)
+    wisdom.forget()
+    assert fastconv.plan(x, k).method == first.method
+
+
+def test_plans_from_the_cache_are_independent():
+    x = np.ones(500)
+    k = np.ones(5)
+    a = fastconv.plan(x, k)
+    a.candidates[0]["estimate"] = -1.0
+    a.params["tile"] = 3
+    b = fastconv.plan(x, k)
+    assert b.candidates[0]["estimate"] > 0 and "tile" not in b.params
+
+
+@pytest.mark.parametrize("shape,kshape,axes", [((20, 30), (3, 5), None),
+                                               ((4, 9, 11), (1, 3, 4), (1, 2)),
+                                               ((7, 8, 9), (3, 2, 2), None),
+                                               ((3, 40), (1, 6), (1,))])
+def test_same_shapes_other_boundaries_reuse_nothing_wrong(shape, kshape, axes):
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(shape)
+    k = rng.standard_normal(kshape)
+    for boundary in ("reflect", "wrap", "constant", "edge", "symmetric", "reflect"):
+        for mode in ("same", "full"):
+            got = fastconv.convolve(x, k, mode=mode, boundary=boundary, axes=axes,
+                                    method="direct")
+            if axes is None:
+                want = ref.convolve(x, k, mode=mode, boundary=boundary)
+            else:     # leading axis: a batch (kernel of length 1 there)
+                want = np.stack([ref.convolve(x[b], k[0], mode=mode, boundary=boundary)
+                                 for b in range(x.shape[0])])
+            np.testing.assert_allclose(got, want, atol=1e-12, err_msg=f"{boundary} {mode}")
+
+
+def test_numba_thread_setting_is_applied_once_per_value():
+    import numba
+
+    from fastconv import _config
+
+    _config.numba_threads(1)
+    assert numba.get_num_threads() == 1
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)   # behind fastconv's back
+    _config.numba_threads(None)                              # ... so forget the last value
+    _config.numba_threads(1)
+    assert numba.get_num_threads() == 1
+    _config.numba_threads(None)

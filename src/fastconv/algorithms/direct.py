@@ -139,24 +139,50 @@ def run(x, k, starts, out_shape, params, nthreads):
     """Compute the canonical problem by direct summation (see _common)."""
     m = k.shape[1:]
     n = x.shape[1:]
-    maps = [axis_map(N, K, s, L) for N, K, s, L in zip(n[:-1], m[:-1], starts[:-1],
-                                                      out_shape[:-1])]
-    return _run(x, k, out_shape, maps, 0, m[-1] - 1 - starts[-1], params, nthreads)
+
+    def maps():
+        return [axis_map(N, K, s, L) for N, K, s, L in zip(n[:-1], m[:-1], starts[:-1],
+                                                          out_shape[:-1])]
+    return _run(x, k, out_shape, maps, ("zero", tuple(starts[:-1])), 0,
+                m[-1] - 1 - starts[-1], params, nthreads)
 
 
 def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
     """Direct summation on the unpadded input, the boundary rule applied
     through index maps (no padded copy).  ``pads``: (before, after) per axis
     of the canonical array, batch axis first."""
-    maps = [pad_map(N, lo, hi, boundary) for N, (lo, hi) in zip(x.shape[1:-1], pads[1:-1])]
-    return _run(x, k, out_shape, maps, COLUMN_MODES[boundary], pads[-1][0], params, nthreads)
+    def maps():
+        return [pad_map(N, lo, hi, boundary) for N, (lo, hi) in zip(x.shape[1:-1], pads[1:-1])]
+    return _run(x, k, out_shape, maps, (boundary, tuple(map(tuple, pads[1:-1]))),
+                COLUMN_MODES[boundary], pads[-1][0], params, nthreads)
 
 
 #: the last axis' boundary rule is computed in the kernels (no O(N) map)
 COLUMN_MODES = {"constant": 0, "edge": 1, "symmetric": 2, "reflect": 3, "wrap": 4}
 
 
-def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
+#: row layouts of recent small problems (at most LAYOUT_ROWS output rows),
+#: so that repeated small calls skip building them
+_LAYOUTS = {}
+LAYOUT_ROWS = 4096
+
+
+def _layout(maps, key, m, out_shape, n, bx, bk):
+    """``row_layout`` of the leading-axis maps ``maps()``, kept for small problems."""
+    key = key + (m, tuple(out_shape), n, bx, bk)
+    hit = _LAYOUTS.get(key)
+    if hit is None:
+        hit = row_layout(maps(), m[:-1], out_shape[:-1], n[:-1], bx, bk, n[-1])
+        if hit[0].shape[0] <= LAYOUT_ROWS:
+            if len(_LAYOUTS) >= 64:
+                _LAYOUTS.pop(next(iter(_LAYOUTS)))
+            _LAYOUTS[key] = hit
+    return hit
+
+
+def _run(x, k, out_shape, maps, key, cmode, p, params, nthreads):
+    """``maps()``: the leading axes' index maps; ``key``: what they depend on
+    besides the shapes (the boundary rule and offsets)."""
     from .._config import numba_threads
     from .._kernels.direct import corr_rows
 
@@ -165,9 +191,9 @@ def _run(x, k, out_shape, maps, cmode, p, params, nthreads):
     n = x.shape[1:]
     B = max(x.shape[0], k.shape[0])
     if len(m) >= 3 and uses_simd(len(m), x.dtype, m):
-        return _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads)
-    obase, orow, krow, rmap, xstr, wdiv, rows = row_layout(
-        maps, m[:-1], out_shape[:-1], n[:-1], x.shape[0], k.shape[0], n[-1])
+        return _run_planes(x, k, out_shape, maps(), cmode, p, B, nthreads)
+    obase, orow, krow, rmap, xstr, wdiv, rows = _layout(
+        maps, key, m, out_shape, n, x.shape[0], k.shape[0])
     # correlation weights: the kernel reversed on every convolution axis
     flip = (slice(None),) + (slice(None, None, -1),) * len(m)
     w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])

@@ -237,7 +237,7 @@ def apply(coef: dict) -> None:
                     COEF[method][fam] = {**COEF[method].get(fam, {}),
                                          **{k: float(v) for k, v in c.items()}}
     from . import planner
-    planner._CANDIDATES.clear()
+    planner.clear_caches()
 
 
 def _load_tuned():

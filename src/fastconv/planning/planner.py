@@ -176,13 +176,45 @@ def _fit_budget(spec, c, budget):
     c["note"] = f"blocked in {chunks} pieces to fit the memory budget"
 
 
+#: decisions of ``choose`` without measuring, keyed by everything they depend
+#: on (the problem, the method asked for, threads, the memory budget, the
+#: wisdom file and its generation): a repeated call skips the estimates
+_DECISIONS = {}
+
+
+def clear_caches() -> None:
+    """Forget cached estimates and decisions (after the cost model changed)."""
+    _CANDIDATES.clear()
+    _DECISIONS.clear()
+
+
 def choose(prep, method, accuracy, measure):
     """Return a Plan for the prepared problem."""
     spec = prep.spec
     threads = _config.get_threads()
     ints_fft_ok = prep.ints_fft_ok()
+    sep_terms = prep.separable_terms()
+    if measure:
+        return _choose(prep, method, accuracy, True, threads, ints_fft_ok, sep_terms)
+    key = (spec, method, accuracy, threads, ints_fft_ok, sep_terms, _config.max_memory(),
+           wisdom.state())
+    hit = _DECISIONS.get(key)
+    if hit is None:
+        plan = _choose(prep, method, accuracy, False, threads, ints_fft_ok, sep_terms)
+        if len(_DECISIONS) > 512:
+            _DECISIONS.clear()
+        params = {k: v for k, v in plan.params.items() if k != "_kcache"}
+        _DECISIONS[key] = (plan.method, params, [dict(c) for c in plan.candidates],
+                           plan.reason, plan._requested)
+        return plan
+    m, params, cands, reason, requested = hit
+    return Plan(prep, m, params, [dict(c) for c in cands], reason, requested)
+
+
+def _choose(prep, method, accuracy, measure, threads, ints_fft_ok, sep_terms):
+    spec = prep.spec
     cands = candidates_for(spec, threads, ints_fft_ok=ints_fft_ok, accuracy=accuracy,
-                           sep_terms=prep.separable_terms())
+                           sep_terms=sep_terms)
     by_name = {c["method"]: c for c in cands}
     if method != "auto":
         c = by_name[method]

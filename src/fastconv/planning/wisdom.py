@@ -14,7 +14,7 @@ import threading
 from .. import _config
 
 _lock = threading.Lock()
-_cache = {"dir": None, "data": None}
+_cache = {"dir": None, "data": None, "gen": 0}
 FILENAME = "wisdom-v1.json"
 
 
@@ -42,6 +42,13 @@ def load() -> dict:
         return data
 
 
+def state():
+    """(file path or None, generation): changes whenever this process's view
+    of the wisdom may have changed (another path, a record, a forget), so a
+    decision cached under one state is never reused under another."""
+    return _path(), _cache["gen"]
+
+
 def lookup(key: str):
     return load().get(key)
 
@@ -62,7 +69,7 @@ def record(key: str, entry: dict) -> bool:
     except OSError:
         return False
     with _lock:
-        _cache.update(dir=path, data=data)
+        _cache.update(dir=path, data=data, gen=_cache["gen"] + 1)
     return True
 
 
@@ -70,6 +77,6 @@ def forget() -> None:
     """Delete the wisdom file (if any) and the in-memory copy."""
     path = _path()
     with _lock:
-        _cache.update(dir=None, data=None)
+        _cache.update(dir=None, data=None, gen=_cache["gen"] + 1)
     if path and os.path.exists(path):
         os.remove(path)
