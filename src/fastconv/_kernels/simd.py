@@ -46,7 +46,7 @@ def _c(v):
     return ir.Constant(_I64, v)
 
 
-def _block(GR, rowwise=False, planes=False):
+def _block(GR, rowwise=False, planes=False, taps=None):
     """Intrinsic ``blk(x, xo, xs, w, wo, R, K, y, yo, ys)``:
     ``y[yo + g*ys + j] = sum_{r<R, k<K} w[wo + r*K + k] * x[xo + (g+r)*xs + k + j]``
     for ``g < GR`` and ``j < U * lanes``; needs ``R >= GR``.  With
@@ -57,7 +57,8 @@ def _block(GR, rowwise=False, planes=False):
     above over ``P >= 1`` planes: plane ``q`` reads ``x`` from ``xo + po[q]``
     with the weights from ``wo + wq[q]`` (a 3-D kernel's planes; the sums stay
     in registers across planes); with ``acc != 0`` the sums start from the
-    values in ``y`` (``+=``).  The sums are in the weights' dtype
+    values in ``y`` (``+=``).  With ``taps`` (an int; ``K`` must equal it)
+    the loop over the taps is unrolled.  The sums are in the weights' dtype
     (float32 or float64); ``x`` may be 8/16-bit integers, converted as loaded."""
 
     def typer(*targs):
@@ -140,6 +141,10 @@ def _block(GR, rowwise=False, planes=False):
                             new[g][u] = builder.call(fma, [c, xv[u], new[g][u]])
                     return new
 
+                if taps is not None:      # a constant tap count: unrolled
+                    for k in range(taps):
+                        acc = tap(acc, _c(k))
+                    return acc
                 return loop(_c(0), K_, acc, tap, "taps")
 
             def yptr(g, u):
@@ -235,6 +240,61 @@ def _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jit
         _blk2(x, xo, xs, w, wo, R, K, y, yo, ys)
     else:
         _blk1(x, xo, xs, w, wo, R, K, y, yo, ys)
+
+
+#: kernel widths whose interior blocks in ``simd_rows`` have the tap loop
+#: unrolled (no loop branch or counter per tap).  Measured, 2048^2 float32,
+#: same-process A/B against the tap loop: 3x3 +20-25%, 5x5 +15-25%, 7x7
+#: +15-20%, 9x9 +3-8% (1 and 2 threads); wider kernels amortise the loop
+UNROLLED_TAPS = (3, 5, 7, 9)
+_k3g4, _k3g3, _k3g2, _k3g1 = (_block(g, taps=3) for g in (4, 3, 2, 1))
+_k5g4, _k5g3, _k5g2, _k5g1 = (_block(g, taps=5) for g in (4, 3, 2, 1))
+_k7g4, _k7g3, _k7g2, _k7g1 = (_block(g, taps=7) for g in (4, 3, 2, 1))
+_k9g4, _k9g3, _k9g2, _k9g1 = (_block(g, taps=9) for g in (4, 3, 2, 1))
+
+
+@jit(inline=True)
+def _run_block_taps(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jitted
+    """:func:`_run_block`, unrolled over the taps when ``K`` is one of
+    ``UNROLLED_TAPS`` (the unrolled blocks ignore ``K``)."""
+    if K == 3:
+        if gr == 4:
+            _k3g4(x, xo, xs, w, wo, R, K, y, yo, ys)
+        elif gr == 3:
+            _k3g3(x, xo, xs, w, wo, R, K, y, yo, ys)
+        elif gr == 2:
+            _k3g2(x, xo, xs, w, wo, R, K, y, yo, ys)
+        else:
+            _k3g1(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif K == 5:
+        if gr == 4:
+            _k5g4(x, xo, xs, w, wo, R, K, y, yo, ys)
+        elif gr == 3:
+            _k5g3(x, xo, xs, w, wo, R, K, y, yo, ys)
+        elif gr == 2:
+            _k5g2(x, xo, xs, w, wo, R, K, y, yo, ys)
+        else:
+            _k5g1(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif K == 7:
+        if gr == 4:
+            _k7g4(x, xo, xs, w, wo, R, K, y, yo, ys)
+        elif gr == 3:
+            _k7g3(x, xo, xs, w, wo, R, K, y, yo, ys)
+        elif gr == 2:
+            _k7g2(x, xo, xs, w, wo, R, K, y, yo, ys)
+        else:
+            _k7g1(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif K == 9:
+        if gr == 4:
+            _k9g4(x, xo, xs, w, wo, R, K, y, yo, ys)
+        elif gr == 3:
+            _k9g3(x, xo, xs, w, wo, R, K, y, yo, ys)
+        elif gr == 2:
+            _k9g2(x, xo, xs, w, wo, R, K, y, yo, ys)
+        else:
+            _k9g1(x, xo, xs, w, wo, R, K, y, yo, ys)
+    else:
+        _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys)
 
 
 @jit(inline=True)
@@ -367,7 +427,7 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
         # to be rows of this image; it writes gr rows of W columns below L
         for jb in range(b0, b1):
             j = lo + jb * W
-            _run_block(gr, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf, o0 * L + j, L)
+            _run_block_taps(gr, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf, o0 * L + j, L)
         if ch == 0:
             _buffered(x, rs, N, p, cmode, gr, R, K, wf, kb * R * K, W, y, o0, 0, lo)
         if ch == nch - 1:
