@@ -68,6 +68,11 @@ def _block(GR, rowwise=False, planes=False, taps=None):
         xt = targs[0].dtype
 
         def codegen(context, builder, signature, args):
+            if signature.args[7].dtype != signature.args[3].dtype:
+                # sums stored only into an array of their own dtype; a call
+                # typed otherwise (an integer image's output, see
+                # sep2d_simd) compiles to nothing and must not run
+                return context.get_dummy_value()
             x_, xo_, xs_, w_, wo_, R_, K_, y_, yo_, ys_ = args[:10]
             xa = context.make_array(signature.args[0])(context, builder, x_)
             wa = context.make_array(signature.args[3])(context, builder, w_)
@@ -676,7 +681,9 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
     ``K0 x 1`` kernel over the interior columns (4 rows x 3 vectors per
     block, every input vector used for 4 rows) into a buffer that stays in
     L1/L2, and the row pass a row-wise block over the buffer (one weight
-    broadcast per 12 multiply-adds).  Rows near a border (their input rows
+    broadcast per 12 multiply-adds), stored straight into ``y`` for float
+    output (through a small buffer for the last partial block, and for
+    integer output, which is rounded and saturated).  Rows near a border (their input rows
     not consecutive) and the edge columns take scalar column sums.  ``x``
     may be 8/16-bit integers (converted as loaded), sums in the weights' dtype."""
     B, L0, L1 = y.shape
@@ -686,6 +693,7 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
     K1 = wrow.shape[0]
     Wv = U * lanes
     xf = x.reshape(-1)
+    yf = y.reshape(-1)
     nr = (L0 + rchunk - 1) // rchunk
     nc = (L1 + cstrip - 1) // cstrip
     off = c_lo - cmap[c_lo] if c_hi > c_lo else 0
@@ -727,8 +735,15 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
                 for g in range(gr):
                     col_row(zb[g * Wz:g * Wz + W], x, b, g0 + g, rmap, wcol, cmap, rows, wts, qa,
                             qb, off, q0, W)
+            c0 = 0          # columns [q0, q0 + c0) already stored in y
             if gr == G:
-                for jb in range(nn // Wv):
+                if rnd == 0:
+                    # float output: the whole blocks straight into y
+                    c0 = (n // Wv) * Wv
+                    for jb in range(n // Wv):
+                        _rows4(zb, jb * Wv, Wz, wrow, 0, 1, K1, yf, (b * L0 + g0) * L1 + q0 +
+                               jb * Wv, L1)
+                for jb in range(c0 // Wv, nn // Wv):
                     _rows4(zb, jb * Wv, Wz, wrow, 0, 1, K1, tb, jb * Wv, nn)
             else:
                 for g in range(gr):
@@ -743,5 +758,5 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
                         v = min(max(t[q], ylo), yhi)
                         yr[q] = (v + rnd) - rnd     # round half to even (see sep2d)
                 else:
-                    for q in range(n):
+                    for q in range(c0, n):
                         yr[q] = t[q]
