@@ -248,56 +248,33 @@ def _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jit
 
 
 #: kernel widths whose interior blocks in ``simd_rows`` have the tap loop
-#: unrolled (no loop branch or counter per tap).  Measured, 2048^2 float32,
-#: same-process A/B against the tap loop: 3x3 +20-25%, 5x5 +15-25%, 7x7
-#: +15-20%, 9x9 +3-8% (1 and 2 threads); wider kernels amortise the loop
+#: unrolled (no loop branch or counter per tap), for the block height those
+#: kernels use (4 rows; 3 for 3x3).  Measured, 2048^2 float32, same-process
+#: A/B against the tap loop: 3x3 +20-25%, 5x5 +15-25%, 7x7 +15-20%, 9x9
+#: +3-8% (1 and 2 threads); wider kernels amortise the loop.  Each variant
+#: adds compile time on first use (a few seconds), hence only these
 UNROLLED_TAPS = (3, 5, 7, 9)
-_k3g4, _k3g3, _k3g2, _k3g1 = (_block(g, taps=3) for g in (4, 3, 2, 1))
-_k5g4, _k5g3, _k5g2, _k5g1 = (_block(g, taps=5) for g in (4, 3, 2, 1))
-_k7g4, _k7g3, _k7g2, _k7g1 = (_block(g, taps=7) for g in (4, 3, 2, 1))
-_k9g4, _k9g3, _k9g2, _k9g1 = (_block(g, taps=9) for g in (4, 3, 2, 1))
+_k3g3 = _block(3, taps=3)
+_k3g4 = _block(4, taps=3)
+_k5g4 = _block(4, taps=5)
+_k7g4 = _block(4, taps=7)
+_k9g4 = _block(4, taps=9)
 
 
 @jit(inline=True)
 def _run_block_taps(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jitted
-    """:func:`_run_block`, unrolled over the taps when ``K`` is one of
-    ``UNROLLED_TAPS`` (the unrolled blocks ignore ``K``)."""
-    if K == 3:
-        if gr == 4:
-            _k3g4(x, xo, xs, w, wo, R, K, y, yo, ys)
-        elif gr == 3:
-            _k3g3(x, xo, xs, w, wo, R, K, y, yo, ys)
-        elif gr == 2:
-            _k3g2(x, xo, xs, w, wo, R, K, y, yo, ys)
-        else:
-            _k3g1(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif K == 5:
-        if gr == 4:
-            _k5g4(x, xo, xs, w, wo, R, K, y, yo, ys)
-        elif gr == 3:
-            _k5g3(x, xo, xs, w, wo, R, K, y, yo, ys)
-        elif gr == 2:
-            _k5g2(x, xo, xs, w, wo, R, K, y, yo, ys)
-        else:
-            _k5g1(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif K == 7:
-        if gr == 4:
-            _k7g4(x, xo, xs, w, wo, R, K, y, yo, ys)
-        elif gr == 3:
-            _k7g3(x, xo, xs, w, wo, R, K, y, yo, ys)
-        elif gr == 2:
-            _k7g2(x, xo, xs, w, wo, R, K, y, yo, ys)
-        else:
-            _k7g1(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif K == 9:
-        if gr == 4:
-            _k9g4(x, xo, xs, w, wo, R, K, y, yo, ys)
-        elif gr == 3:
-            _k9g3(x, xo, xs, w, wo, R, K, y, yo, ys)
-        elif gr == 2:
-            _k9g2(x, xo, xs, w, wo, R, K, y, yo, ys)
-        else:
-            _k9g1(x, xo, xs, w, wo, R, K, y, yo, ys)
+    """:func:`_run_block`, unrolled over the taps for the (``K``, ``gr``)
+    pairs above (the unrolled blocks ignore ``K``)."""
+    if gr == 4 and K == 3:
+        _k3g4(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif gr == 4 and K == 5:
+        _k5g4(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif gr == 4 and K == 7:
+        _k7g4(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif gr == 4 and K == 9:
+        _k9g4(x, xo, xs, w, wo, R, K, y, yo, ys)
+    elif gr == 3 and K == 3:
+        _k3g3(x, xo, xs, w, wo, R, K, y, yo, ys)
     else:
         _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys)
 
