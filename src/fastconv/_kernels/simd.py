@@ -247,13 +247,12 @@ def _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jit
         _blk1(x, xo, xs, w, wo, R, K, y, yo, ys)
 
 
-#: kernel widths whose interior blocks in ``simd_rows`` have the tap loop
-#: unrolled (no loop branch or counter per tap), for the block height those
-#: kernels use (4 rows; 3 for 3x3).  Measured, 2048^2 float32, same-process
-#: A/B against the tap loop: 3x3 +20-25%, 5x5 +15-25%, 7x7 +15-20%, 9x9
-#: +3-8% (1 and 2 threads); wider kernels amortise the loop.  Each variant
-#: adds compile time on first use (a few seconds), hence only these
-UNROLLED_TAPS = (3, 5, 7, 9)
+# Interior blocks of ``simd_rows`` with the tap loop unrolled (no loop branch
+# or counter per tap) for kernels 3, 5, 7 and 9 wide, at the block height
+# those kernels use (4 rows; 3 for 3x3).  Measured, 2048^2 float32,
+# same-process A/B against the tap loop: 3x3 +20-25%, 5x5 +15-25%, 7x7
+# +15-20%, 9x9 +3-8% (1 and 2 threads); wider kernels amortise the loop.
+# Each variant adds compile time on first use (about 2 s), hence only these.
 _k3g3 = _block(3, taps=3)
 _k3g4 = _block(4, taps=3)
 _k5g4 = _block(4, taps=5)
