@@ -37,9 +37,12 @@ def main(paths):
                  "lfilter": f"{K} taps"}.get(row["group"], str(K))
         gf = [r.get("gflops") for r in rows if r.get("gflops")]
         pct = [r.get("peak_pct") for r in rows if r.get("peak_pct")]
+        same = [r.get("peak_pct_same_rounds") for r in rows if r.get("peak_pct_same_rounds")]
         method = row["method"] + (f" ({np.median(gf):.0f} GFLOP/s" if gf else "")
         if gf:
-            method += f", {np.median(pct):.0f}% of peak)" if pct else ")"
+            method += f", {np.median(pct):.0f}% of peak" if pct else ""
+            method += f", {np.median(same):.0f}% of the GEMM interleaved" if same else ""
+            method += ")"
         rt = [r.get("realtime_x") for r in rows if r.get("realtime_x")]
         if rt:
             method = f"{np.median(rt):.0f}x real time"
