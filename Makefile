@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) examples/demo.py --out demo_out
 
+# two worker processes (CI has 2 cores), each test file on one worker, so a
+# file's numba kernels compile once; a kernel that both workers need compiles
+# in each unless the other has already written it to numba's on-disk cache
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # benchmarks never run in the tests; BLAS env overrides are dropped for them only
 bench: $(STAMP)
