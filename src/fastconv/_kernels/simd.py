@@ -384,36 +384,49 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
             for g in range(gr):
                 if orow[o0 + g, 0] != t0 + g:
                     grp = False
+        inner = False                          # its input rows consecutive in x?
+        if grp:
+            inner = c0 >= 0
+            for t in range(R + gr - 1):
+                c = rmap[0, t0 + t]
+                rs[t] = obase[o0] + c * xs if c >= 0 else -1
+                if c != c0 + t:
+                    inner = False
+        if inner:
+            # in bounds (the intrinsic's pointers are not bounds-checked): a
+            # block at output column j < hi - W + 1 reads input columns j - p
+            # .. j - p + W + K - 2 <= N - 1 of rows c0 .. c0 + R + gr - 2, all
+            # checked above to be rows of this image; it writes gr rows of W
+            # columns below L
+            for jb in range(b0, b1):
+                j = lo + jb * W
+                _run_block_taps(gr, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf,
+                                o0 * L + j, L)
+        # the spans through a buffer, from one call site (every inlined copy
+        # of _buffered compiles its blocks again: four sites made the first
+        # call 50% longer): rows left over at the end of an image one at a
+        # time; a group near a zero or reflected border whole; else the edge
+        # columns of the first and last unit of the group
         if not grp:
-            # one output row at a time (rows left over at the end of an image)
-            for o in range(o0, o1):
+            nsp = o1 - o0
+        elif not inner:
+            nsp = 1
+        else:
+            nsp = (1 if ch == 0 else 0) + (1 if ch == nch - 1 else 0)
+        for sp in range(nsp):
+            gs, os, as_, ns = gr, o0, a, e - a
+            if not grp:
+                gs = 1
+                os = o0 + sp
                 for r in range(R):
-                    rs[r] = row_start(o, r, obase, orow, krow, rmap, xstr)
-                _buffered(x, rs, N, p, cmode, 1, R, K, wf, (o // wdiv) * R * K, W, y, o, a,
-                          e - a)
-            continue
-        inner = c0 >= 0                        # its input rows consecutive in x?
-        for t in range(R + gr - 1):
-            c = rmap[0, t0 + t]
-            rs[t] = obase[o0] + c * xs if c >= 0 else -1
-            if c != c0 + t:
-                inner = False
-        if not inner:
-            # near a zero or reflected border: the whole span through a buffer
-            _buffered(x, rs, N, p, cmode, gr, R, K, wf, kb * R * K, W, y, o0, a, e - a)
-            continue
-        # in bounds (the intrinsic's pointers are not bounds-checked): a block
-        # at output column j < hi - W + 1 reads input columns j - p .. j - p +
-        # W + K - 2 <= N - 1 of rows c0 .. c0 + R + gr - 2, all checked above
-        # to be rows of this image; it writes gr rows of W columns below L
-        for jb in range(b0, b1):
-            j = lo + jb * W
-            _run_block_taps(gr, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf, o0 * L + j, L)
-        if ch == 0:
-            _buffered(x, rs, N, p, cmode, gr, R, K, wf, kb * R * K, W, y, o0, 0, lo)
-        if ch == nch - 1:
-            _buffered(x, rs, N, p, cmode, gr, R, K, wf, kb * R * K, W, y, o0, lo + nb * W,
-                      L - lo - nb * W)
+                    rs[r] = row_start(os, r, obase, orow, krow, rmap, xstr)
+            elif inner:
+                if ch == 0 and sp == 0:
+                    as_, ns = 0, lo
+                else:
+                    as_, ns = lo + nb * W, L - lo - nb * W
+            _buffered(x, rs, N, p, cmode, gs, R, K, wf, (os // wdiv) * R * K, W, y, os, as_,
+                      ns)
 
 
 @jit(parallel=True)
