@@ -414,19 +414,19 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
         else:
             nsp = (1 if ch == 0 else 0) + (1 if ch == nch - 1 else 0)
         for sp in range(nsp):
-            gs, os, as_, ns = gr, o0, a, e - a
+            # span: block rows, first output row, first column, columns
+            sg, so, sa, sn = gr, o0, a, e - a
             if not grp:
-                gs = 1
-                os = o0 + sp
+                sg = 1
+                so = o0 + sp
                 for r in range(R):
-                    rs[r] = row_start(os, r, obase, orow, krow, rmap, xstr)
+                    rs[r] = row_start(so, r, obase, orow, krow, rmap, xstr)
             elif inner:
                 if ch == 0 and sp == 0:
-                    as_, ns = 0, lo
+                    sa, sn = 0, lo
                 else:
-                    as_, ns = lo + nb * W, L - lo - nb * W
-            _buffered(x, rs, N, p, cmode, gs, R, K, wf, (os // wdiv) * R * K, W, y, os, as_,
-                      ns)
+                    sa, sn = lo + nb * W, L - lo - nb * W
+            _buffered(x, rs, N, p, cmode, sg, R, K, wf, (so // wdiv) * R * K, W, y, so, sa, sn)
 
 
 @jit(parallel=True)
