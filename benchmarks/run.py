@@ -2,7 +2,10 @@
 
 Prints, per case, the median time of every contender and the ratio
 fastconv / anchor (below 1.0 = fastconv faster).  `--only 1d|2d|3d` runs a
-subset; `--json PATH` also writes the numbers.
+subset; `--json PATH` also writes the numbers.  The 2-D direct cases report
+GFLOP/s against the float32 GEMM twice: against the peak measured once at the
+start (best of 5), and against the same GEMM timed inside the case's own
+shuffled rounds (its median, like ours: the machine's speed meanwhile).
 """
 import argparse
 import json
