@@ -10,6 +10,7 @@ window, which makes it the accurate choice for data of wide dynamic range.
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
@@ -162,8 +163,10 @@ COLUMN_MODES = {"constant": 0, "edge": 1, "symmetric": 2, "reflect": 3, "wrap": 
 
 
 #: row layouts of recent small problems (at most LAYOUT_ROWS output rows),
-#: so that repeated small calls skip building them
+#: so that repeated small calls skip building them (the lock: calls from
+#: several threads evict and insert safely)
 _LAYOUTS = {}
+_LAYOUTS_LOCK = threading.Lock()
 LAYOUT_ROWS = 4096
 
 
@@ -174,9 +177,10 @@ def _layout(maps, key, m, out_shape, n, bx, bk):
     if hit is None:
         hit = row_layout(maps(), m[:-1], out_shape[:-1], n[:-1], bx, bk, n[-1])
         if hit[0].shape[0] <= LAYOUT_ROWS:
-            if len(_LAYOUTS) >= 64:
-                _LAYOUTS.pop(next(iter(_LAYOUTS)))
-            _LAYOUTS[key] = hit
+            with _LAYOUTS_LOCK:
+                if len(_LAYOUTS) >= 64:
+                    _LAYOUTS.pop(next(iter(_LAYOUTS)))
+                _LAYOUTS[key] = hit
     return hit
 
 
