@@ -79,6 +79,32 @@ def partition_plan(K, block_size, max_partition=None, growth=4):
     return levels
 
 
+try:  # pocketfft's binding writes into a given array (scipy.fft has no ``out=``)
+    from scipy.fft._pocketfft import pypocketfft as _pocketfft
+except ImportError:  # pragma: no cover - a scipy without it: the public API, one copy more
+    _pocketfft = None
+
+
+def _r2c(x, out, workers):
+    """``out[...] = rfft(x, axis=-1)`` without a temporary (``x`` may be a strided view)."""
+    if _pocketfft is not None:
+        _pocketfft.r2c(x, (x.ndim - 1,), True, 0, out, workers)
+    else:
+        import scipy.fft as sfft
+
+        out[...] = sfft.rfft(x, axis=-1, workers=workers)
+
+
+def _c2r(X, n, out, workers):
+    """``out[...] = irfft(X, n, axis=-1)`` unnormalised (the IR spectra carry the 1/n)."""
+    if _pocketfft is not None:
+        _pocketfft.c2r(X, (X.ndim - 1,), n, False, 0, out, workers)
+    else:
+        import scipy.fft as sfft
+
+        out[...] = sfft.irfft(X, n=n, axis=-1, norm="forward", workers=workers)
+
+
 def _spans(start, n, R):
     """[(ring_from, ring_to, src_from, src_to)]: n samples from ``start`` in a ring of R."""
     p = start % R
@@ -87,16 +113,6 @@ def _spans(start, n, R):
     if first < n:
         out.append((0, n - first, first, n))
     return out
-
-
-def _np_ring_write(ring, start, x):
-    for a, b, u, v in _spans(start, x.shape[1], ring.shape[1]):
-        ring[:, a:b] = x[:, u:v]
-
-
-def _np_ring_read(ring, start, out):
-    for a, b, u, v in _spans(start, out.shape[1], ring.shape[1]):
-        out[:, u:v] = ring[:, a:b]
 
 
 def _np_ring_add(ring, start, y):
@@ -128,23 +144,25 @@ def _np_mac(X, H, slot, zslot, Y, tmp):
     return live
 
 
-def _channel_level(lv, c, zero_in, acc, start, kern):
+def _channel_level(lv, c, zero_in, win, acc, start, kern, own_out):
     """One level's block for channel ``c`` (a task on the thread pool):
-    forward transform, multiply-adds over the live slots, inverse transform,
-    last P samples into ``acc``.  The numba kernels release the GIL, so the
-    channels run in parallel and each one's transforms stay in its core's
-    cache."""
-    import scipy.fft as sfft
-
+    forward transform of the input window, multiply-adds over the live
+    slots, inverse transform; the last P samples are the output block
+    (``own_out``) or go into ``acc``.  pocketfft and the numba kernels
+    release the GIL, so the channels run in parallel and each one's
+    transforms stay in its core's cache."""
     if not zero_in:
-        lv.X[lv.slot, c] = sfft.rfft(lv.win[c])
+        _r2c(win[c], lv.X[lv.slot, c], 1)
     if kern.fdl_mac_chan(lv.X, lv.H, lv.slot, lv.zslot, lv.Y, c):
-        y = sfft.irfft(lv.Y[c], n=2 * lv.P)
-        kern.ring_add(acc[c:c + 1], start, y[None, lv.P:])
+        _c2r(lv.Y[c], 2 * lv.P, lv.yb[c], 1)
+        if not own_out:
+            kern.ring_add(acc[c:c + 1], start, lv.yb[c:c + 1, lv.P:])
+    elif own_out:
+        lv.yb[c, lv.P:] = 0
 
 
 class _Level:
-    __slots__ = ("P", "m", "off", "H", "X", "slot", "win", "Y", "tmp", "zslot")
+    __slots__ = ("P", "m", "off", "H", "X", "slot", "yb", "Y", "tmp", "zslot")
 
 
 class Convolver:
@@ -233,6 +251,7 @@ class Convolver:
         self._fill = 0         # samples of the current block received
         self._blocks = 0       # blocks completed
         self._last_sound = -1  # end time of the latest block that was not silent
+        self._sound = False    # the current block holds samples from process()
 
     def _setup(self, chan):
         hch = self.h.shape[:-1]
@@ -252,36 +271,45 @@ class Convolver:
         if hh.shape[0] not in (1, C):
             hh = np.broadcast_to(self.h, chan + (self.K,)).reshape(C, self.K)
         self._hh = np.ascontiguousarray(hh)
-        self._inb = np.zeros((C, B), self.dtype)
-        self._outb = np.zeros((C, B), self.dtype)
         if self.method == "direct":
+            self._inb = np.zeros((C, B), self.dtype)
+            self._outb = np.zeros((C, B), self.dtype)
             self._hist = np.zeros((C, self.K - 1 + B), self.dtype)
             return
         import scipy.fft as sfft
 
         from ._config import get_threads, numba_threads
 
-        self._sfft = sfft
         self._threads = get_threads()
         self._numba_threads = numba_threads
         if self.backend == "numpy":
             self._kern = None
-            self._ops = (_np_ring_add, _np_ring_read, _np_ring_take, _np_ring_write)
+            self._ops = (_np_ring_add, _np_ring_take)
         else:
             from ._kernels import stream as ks
 
             self._kern = ks
-            self._ops = (ks.ring_add, ks.ring_read, ks.ring_take, ks.ring_write)
+            self._ops = (ks.ring_add, ks.ring_take)
         Pmax = max(P for P, _, _ in self.levels)
-        R = 1
-        while R < 2 * Pmax + B:
-            R *= 2
-        self._ring = np.zeros((C, R), self.dtype)      # input history
-        A = 1
-        span = max(off + m * P for P, m, off in self.levels) + 2 * Pmax + B
-        while A < span:
-            A *= 2
-        self._acc = np.zeros((C, A), self.dtype)       # future output samples
+        # input history: a linear buffer, so that every level's window
+        # [T - 2P, T) is a contiguous run the transform reads in place; when
+        # the next block would not fit, the last 2 * Pmax samples move to the
+        # front (once every few Pmax samples)
+        self._keep = 2 * Pmax
+        self._buf = np.zeros((C, self._keep + max(4 * Pmax, 8 * B)), self.dtype)
+        self._base = -self._keep            # absolute time of buffer column 0
+        # a single level of P = B partitions from tap 0 (every long block
+        # size): its inverse transform's second half *is* the output block
+        self._own_out = len(self.levels) == 1 and self.levels[0][0] == B
+        if not self._own_out:
+            A = 1
+            span = max(off + m * P for P, m, off in self.levels) + 2 * Pmax + B
+            while A < span:
+                A *= 2
+            self._acc = np.zeros((C, A), self.dtype)       # future output samples
+            self._outb = np.zeros((C, B), self.dtype)
+        else:
+            self._acc = None
         cdt = np.result_type(self.dtype, np.complex64)
         self._levels = []
         for P, m, off in self.levels:
@@ -294,16 +322,19 @@ class Convolver:
                     a = off + j * P
                     seg = hh[:, a:min(a + P, self.K)]
                     parts[j, :, :seg.shape[1]] = seg
+                # scaled by 1 / (2P): the inverse transforms run unnormalised
                 self._hcache[key] = np.ascontiguousarray(
-                    sfft.rfft(parts, axis=-1, workers=self._threads)).astype(cdt)
+                    sfft.rfft(parts, axis=-1, norm="forward", workers=self._threads)).astype(cdt)
             lv.H = self._hcache[key]
             lv.X = np.zeros((m, C, P + 1), cdt)
             lv.slot = m - 1
-            lv.win = np.zeros((C, 2 * P), self.dtype)
+            lv.yb = np.zeros((C, 2 * P), self.dtype)
             lv.Y = np.zeros((C, P + 1), cdt)
             lv.tmp = np.zeros((C, P + 1), cdt) if self._kern is None else None
             lv.zslot = np.ones(m, bool)  # delay-line slots that hold silence
             self._levels.append(lv)
+        if self._own_out:
+            self._outb = self._levels[0].yb[:, B:]   # a view: no copy per block
 
     # ------------------------------------------------------------ process
     def process(self, chunk):
@@ -331,17 +362,35 @@ class Convolver:
         out = self._run(xs)
         return np.moveaxis(out.reshape(chan + (n,)), -1, ax)
 
-    def _run(self, xs):
-        n = xs.shape[1]
-        if not np.isfinite(xs.sum()) and not np.isfinite(xs).all():
-            raise ValueError("chunk contains NaN or Inf (it would poison the filter state)")
+    def _run(self, xs, n=None):
+        """Feed ``xs`` (C, n), or ``n`` zero samples when ``xs`` is None (the
+        flushed tail: known silent, so its blocks skip the input transform)."""
+        if xs is not None:
+            n = xs.shape[1]
+            if not np.isfinite(xs.sum()) and not np.isfinite(xs).all():
+                raise ValueError("chunk contains NaN or Inf (it would poison the filter state)")
         out = np.empty((self._C, n), self.dtype)
         B = self.block_size
+        direct = self.method == "direct"
         i = 0
         while i < n:
-            k = min(B - self._fill, n - i)
             f = self._fill
-            self._inb[:, f:f + k] = xs[:, i:i + k]
+            k = min(B - f, n - i)
+            if direct:
+                dst, p = self._inb, f
+            else:
+                p = self._blocks * B - self._base
+                if f == 0 and p + B > self._buf.shape[1]:
+                    keep = self._keep
+                    self._buf[:, :keep] = self._buf[:, p - keep:p]
+                    self._base += p - keep
+                    p = keep
+                dst, p = self._buf, p + f
+            if xs is None:
+                dst[:, p:p + k] = 0
+            else:
+                dst[:, p:p + k] = xs[:, i:i + k]
+                self._sound = True
             out[:, i:i + k] = self._outb[:, f:f + k]
             self._fill += k
             i += k
@@ -362,13 +411,14 @@ class Convolver:
             fir_block(hist, self._hh, self._outb)
             self._blocks += 1
             return
-        sfft, ks, threads = self._sfft, self._kern, self._threads
-        ring_add, ring_read, ring_take, ring_write = self._ops
+        ks, threads, own = self._kern, self._threads, self._own_out
+        ring_add, ring_take = self._ops
         T = (self._blocks + 1) * B          # absolute time at the end of this block
         self._blocks += 1
-        ring_write(self._ring, T - B, self._inb)
-        if self._inb.any():
-            self._last_sound = T            # end of the latest block with a non-zero sample
+        if self._sound:                     # a block fed by process(), not by flush()
+            self._last_sound = T
+            self._sound = False
+        e = T - self._base                  # buffer column of time T
         for lv in self._levels:
             P = lv.P
             if T % P:
@@ -377,23 +427,24 @@ class Convolver:
             zero_in = self._last_sound <= T - 2 * P     # the window [T - 2P, T) is silent
             lv.zslot[lv.slot] = zero_in
             if zero_in:
-                # silence (e.g. the flushed tail): a zero spectrum, and nothing
+                # silence (the flushed tail): a zero spectrum, and nothing
                 # to add once the whole delay line holds zeros
                 lv.X[lv.slot] = 0
                 if lv.zslot.all():
+                    if own:
+                        lv.yb[:, P:] = 0
                     continue
-            else:
-                ring_read(self._ring, T - 2 * P, lv.win)
+            win = self._buf[:, e - 2 * P:e]
             big = P >= BIG_BLOCK and threads > 1      # worth waking the threads
             if big and self._C > 1 and ks is not None:
                 # one task per channel, the first on this thread
                 run_tasks(threads, _channel_level,
-                          [(lv, c, zero_in, self._acc, T - P + lv.off, ks)
+                          [(lv, c, zero_in, win, self._acc, T - P + lv.off, ks, own)
                            for c in range(self._C)])
                 continue
             w = threads if big else 1
             if not zero_in:
-                lv.X[lv.slot] = sfft.rfft(lv.win, axis=-1, workers=w)
+                _r2c(win, lv.X[lv.slot], w)
             if ks is None:
                 _np_mac(lv.X, lv.H, lv.slot, lv.zslot, lv.Y, lv.tmp)
             elif big and lv.m * self._C * P >= 1 << 17:
@@ -401,9 +452,11 @@ class Convolver:
                 ks.fdl_mac_parallel(lv.X, lv.H, lv.slot, lv.Y, 4096)
             else:
                 ks.fdl_mac(lv.X, lv.H, lv.slot, lv.Y)
-            y = sfft.irfft(lv.Y, n=2 * P, axis=-1, workers=w)
-            ring_add(self._acc, T - P + lv.off, np.ascontiguousarray(y[:, P:]))
-        ring_take(self._acc, T - B, self._outb)
+            _c2r(lv.Y, 2 * P, lv.yb, w)
+            if not own:
+                ring_add(self._acc, T - P + lv.off, lv.yb[:, P:])
+        if not own:
+            ring_take(self._acc, T - B, self._outb)
 
     def flush(self):
         """Return the rest of the output (``latency + len(h) - 1`` samples) and reset."""
@@ -412,7 +465,6 @@ class Convolver:
             self._setup(chan)
         chan = self._chan
         need = self.latency + self.K - 1
-        zeros = np.zeros(chan + (need,), self.dtype)
-        y = self.process(np.moveaxis(zeros, -1, self.axis))
+        y = self._run(None, need)
         self.reset()
-        return y
+        return np.moveaxis(y.reshape(chan + (need,)), -1, self.axis)

@@ -82,8 +82,8 @@ def test_partition_plan_is_nonuniform_and_covers_the_ir():
                                                (4096, 9000, True)])
 def test_long_blocks_threads_and_backends(backend, B, K, per_channel, rng):
     """Partitions >= BIG_BLOCK run one task per channel on the thread pool
-    (numba backend, 2 threads); silence inside the stream exercises the
-    skipped delay-line slots; the numpy backend gives the same answer."""
+    (numba backend, 2 threads); the flushed tail exercises the skipped
+    (silent) delay-line slots; the numpy backend gives the same answer."""
     x = rng.standard_normal((3, 90000))
     x[:, 20000:60000] = 0                  # silence longer than several partitions
     h = rng.standard_normal((3, K) if per_channel else (K,)) * np.exp(-np.arange(K) / 4000)
@@ -93,6 +93,22 @@ def test_long_blocks_threads_and_backends(backend, B, K, per_channel, rng):
     want = ss.fftconvolve(x, h if per_channel else h[None], axes=-1)
     assert_close(y[:, c.latency:], want, 1e-9 * np.abs(want).max())
     assert any(P >= 16384 for P, _, _ in c.levels) == (K > 16384)
+
+
+@pytest.mark.parametrize("B", [64, 16384])
+def test_transforms_without_pocketfft_binding(B, rng, monkeypatch):
+    """The transforms write into preallocated arrays through scipy's pocketfft
+    binding; without it (another scipy) the public scipy.fft path gives the
+    same stream."""
+    import fastconv.stream as fs
+
+    x = rng.standard_normal((2, 40000))
+    h = rng.standard_normal((2, 20000))
+    want = run_stream(Convolver(h, block_size=B), x, [7000, 1, 15000])
+    monkeypatch.setattr(fs, "_pocketfft", None)
+    got = run_stream(Convolver(h, block_size=B), x, [7000, 1, 15000])
+    assert_close(got, want, 1e-9 * np.abs(want).max())
+    assert_close(got[:, B:], ss.fftconvolve(x, h, axes=-1), 1e-9 * np.abs(want).max())
 
 
 def test_stream_errors(rng):
