@@ -14,9 +14,18 @@ import platform
 import sys
 import time
 
-import numpy as np
-import scipy.ndimage as ndi
-import scipy.signal as ss
+# Thread pools that spin after a call steal the next contender's cores (two
+# here): OpenBLAS's threads spin ~0.1 s after a GEMM (a 9x9 2048^2 filter run
+# right after one took 9-17 ms instead of 5.3), libgomp's (numba's
+# parallel loops, torch) several ms (cv2.filter2D after one of ours: 13 vs
+# 9 ms).  Each contender is timed without the previous one's residue: both
+# pools sleep as soon as their work is done.  Set before numpy loads BLAS.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import numpy as np  # noqa: E402
+import scipy.ndimage as ndi  # noqa: E402
+import scipy.signal as ss  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 import fastconv  # noqa: E402
