@@ -75,34 +75,6 @@ def fir_block(hist, h, out):  # pragma: no cover - jitted
             oc[i] = acc
 
 
-@jit
-def ring_write(buf, start, x):  # pragma: no cover - jitted
-    """buf[:, (start + i) % R] = x[:, i]."""
-    C, R = buf.shape
-    n = x.shape[1]
-    p = start % R
-    first = min(n, R - p)
-    for c in range(C):
-        for i in range(first):
-            buf[c, p + i] = x[c, i]
-        for i in range(first, n):
-            buf[c, i - first] = x[c, i]
-
-
-@jit
-def ring_read(buf, start, out):  # pragma: no cover - jitted
-    """out[:, i] = buf[:, (start + i) % R] (start may be negative)."""
-    C, R = buf.shape
-    n = out.shape[1]
-    p = start % R
-    first = min(n, R - p)
-    for c in range(C):
-        for i in range(first):
-            out[c, i] = buf[c, p + i]
-        for i in range(first, n):
-            out[c, i] = buf[c, i - first]
-
-
 @jit(parallel=True)
 def fdl_mac_parallel(X, H, slot, Y, chunk):  # pragma: no cover - jitted
     """fdl_mac with (channel, frequency chunk) units in parallel (long blocks)."""
