@@ -38,7 +38,7 @@ import operator
 
 import numpy as np
 
-from . import _validate as V
+from . import _pocket, _validate as V
 from ._config import run_tasks
 
 __all__ = ["Convolver", "partition_plan"]
@@ -77,32 +77,6 @@ def partition_plan(K, block_size, max_partition=None, growth=4):
         if P < Pmax and off >= nxt - B:
             P = nxt
     return levels
-
-
-try:  # pocketfft's binding writes into a given array (scipy.fft has no ``out=``)
-    from scipy.fft._pocketfft import pypocketfft as _pocketfft
-except ImportError:  # pragma: no cover - a scipy without it: the public API, one copy more
-    _pocketfft = None
-
-
-def _r2c(x, out, workers):
-    """``out[...] = rfft(x, axis=-1)`` without a temporary (``x`` may be a strided view)."""
-    if _pocketfft is not None:
-        _pocketfft.r2c(x, (x.ndim - 1,), True, 0, out, workers)
-    else:
-        import scipy.fft as sfft
-
-        out[...] = sfft.rfft(x, axis=-1, workers=workers)
-
-
-def _c2r(X, n, out, workers):
-    """``out[...] = irfft(X, n, axis=-1)`` unnormalised (the IR spectra carry the 1/n)."""
-    if _pocketfft is not None:
-        _pocketfft.c2r(X, (X.ndim - 1,), n, False, 0, out, workers)
-    else:
-        import scipy.fft as sfft
-
-        out[...] = sfft.irfft(X, n=n, axis=-1, norm="forward", workers=workers)
 
 
 def _spans(start, n, R):
@@ -152,9 +126,9 @@ def _channel_level(lv, c, zero_in, win, acc, start, kern, own_out):
     release the GIL, so the channels run in parallel and each one's
     transforms stay in its core's cache."""
     if not zero_in:
-        _r2c(win[c], lv.X[lv.slot, c], 1)
+        _pocket.r2c(win[c], -1, lv.X[lv.slot, c], 1)
     if kern.fdl_mac_chan(lv.X, lv.H, lv.slot, lv.zslot, lv.Y, c):
-        _c2r(lv.Y[c], 2 * lv.P, lv.yb[c], 1)
+        _pocket.c2r(lv.Y[c], -1, 2 * lv.P, lv.yb[c], 1)
         if not own_out:
             kern.ring_add(acc[c:c + 1], start, lv.yb[c:c + 1, lv.P:])
     elif own_out:
@@ -444,7 +418,7 @@ class Convolver:
                 continue
             w = threads if big else 1
             if not zero_in:
-                _r2c(win, lv.X[lv.slot], w)
+                _pocket.r2c(win, -1, lv.X[lv.slot], w)
             if ks is None:
                 _np_mac(lv.X, lv.H, lv.slot, lv.zslot, lv.Y, lv.tmp)
             elif big and lv.m * self._C * P >= 1 << 17:
@@ -452,7 +426,7 @@ class Convolver:
                 ks.fdl_mac_parallel(lv.X, lv.H, lv.slot, lv.Y, 4096)
             else:
                 ks.fdl_mac(lv.X, lv.H, lv.slot, lv.Y)
-            _c2r(lv.Y, 2 * P, lv.yb, w)
+            _pocket.c2r(lv.Y, -1, 2 * P, lv.yb, w)
             if not own:
                 ring_add(self._acc, T - P + lv.off, lv.yb[:, P:])
         if not own:

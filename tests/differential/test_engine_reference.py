@@ -184,3 +184,26 @@ def test_overlap_save_1d_in_chunks_on_threads(dtype, mode, op, bx, bk, monkeypat
     B = max(bx, bk)
     want = np.stack([f(x[i % bx], k[i % bk], mode=mode) for i in range(B)])
     assert_close(got, want, tolerance(dtype, x, k))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_fft_without_pocketfft_binding(dtype, ndim, monkeypatch, rng):
+    """The FFT method runs its transforms in place through scipy's pocketfft
+    binding (real views of the spectrum rows); without that binding the
+    public scipy.fft functions give the same results."""
+    import fastconv._pocket as fp
+    from fastconv.algorithms._common import shared_spectra_off
+
+    xs, ks = {1: ((40,), (7,)), 2: ((17, 12), (5, 4)), 3: ((9, 8, 10), (3, 4, 2))}[ndim]
+    x = make(rng, xs, dtype)
+    k = make(rng, ks, dtype)
+    for binding in (True, False):
+        if not binding:
+            monkeypatch.setattr(fp, "_pf", None)
+        for mode in MODES:
+            with shared_spectra_off():
+                got = fastconv.convolve(x, k, mode=mode, method="fft")
+            assert got.dtype == np.result_type(x, k)
+            assert_close(got, ref.convolve(x, k, mode), tolerance(got.dtype, x, k))

@@ -100,12 +100,12 @@ def test_transforms_without_pocketfft_binding(B, rng, monkeypatch):
     """The transforms write into preallocated arrays through scipy's pocketfft
     binding; without it (another scipy) the public scipy.fft path gives the
     same stream."""
-    import fastconv.stream as fs
+    import fastconv._pocket as fp
 
     x = rng.standard_normal((2, 40000))
     h = rng.standard_normal((2, 20000))
     want = run_stream(Convolver(h, block_size=B), x, [7000, 1, 15000])
-    monkeypatch.setattr(fs, "_pocketfft", None)
+    monkeypatch.setattr(fp, "_pf", None)
     got = run_stream(Convolver(h, block_size=B), x, [7000, 1, 15000])
     assert_close(got, want, 1e-9 * np.abs(want).max())
     assert_close(got[:, B:], ss.fftconvolve(x, h, axes=-1), 1e-9 * np.abs(want).max())
