@@ -324,8 +324,12 @@ def memory(spec, method: str, params) -> int:
         lead = float(np.prod(spec.n[:-1])) + 2 * float(np.prod(spec.out_shape[:-1]))
         return int(out + spec.batch * lead * M * it * 2)
     if method == "fft":
-        P = float(np.prod(params["lengths"]))
-        return int(out + (spec.batch + spec.bk) * P * h * cit + spec.batch * P * it)
+        # the spectra of the input(s) and the kernel(s) (the transforms run in
+        # place, the inverse too), a broadcast product's new array, the output
+        M = params["lengths"]
+        S = float(np.prod(M[:-1])) * (M[-1] // 2 + 1 if spec.real else M[-1]) * cit
+        prod = spec.batch * S if spec.bx < spec.batch else 0.0
+        return int(out + (spec.bx + spec.bk) * S + prod)
     if method == "overlap-save" and spec.ndim == 1 and params["blocks"][0] is not None:
         # chunked (algorithms/overlap._save_1d): the kernel spectrum, and per
         # thread one chunk's windows (a copy at the ends), spectra and inverse
