@@ -20,49 +20,49 @@ from ..algorithms.fft import lengths as fft_lengths
 from ..algorithms.overlap import choose_blocks
 
 # fitted by benchmarks/calibrate.py (seconds per feature unit, one thread);
-# 2026-12-02 evening refit: the calibration grid (seed 7, 300 problems) timed
-# twice, 20 minutes apart, one fit on both (600 rows) after the vector kernels
-# got faster; features the grid never exercises (N-D overlap-save: "fft",
-# "bytes") keep their earlier values.  'axes' (per transformed axis beyond the
-# first) is fitted with the rest now.  Held out (bench-planner grid, seed
-# 2026, timed twice): within 1.2x 96.0 / 97.0% -> 96.5 / 97.0%, and the
-# 43x25-kernel images that direct was wrongly given (1.4-2.3x) go to the FFT.
+# 2026-12-03 refit after the FFT method's in-place transforms (its per-point
+# cost fell ~40%): the calibration grid (seed 7, 300 problems) timed twice
+# back to back, one fit on both (600 rows), every method refitted; features
+# the grid never exercises (N-D overlap-save: "fft", "bytes") keep their
+# earlier values.  Held out (bench-planner grid, seed 2026, two runs): within
+# 1.2x 96.0 / 94.5% with only the FFT constants refitted -> 98.5 / 97.0%.
 COEF = {
     "direct": {
-        "c16": {"pass": 1.04e-09, "tap": 3.11e-10, "rows": 6.99e-08, "bytes": 2.57e-11,
-                "call": 3.18e-05},
-        "c8": {"pass": 1.22e-09, "tap": 0, "rows": 1.09e-07, "bytes": 0, "call": 2.93e-05},
-        "f4": {"pass": 2.41e-10, "tap": 0, "rows": 4.64e-08, "bytes": 3.65e-11,
-               "call": 4.67e-05,
-               "tap2": 1.13e-10, "rows2": 1.59e-07, "tap3": 1.1e-10},
-        "f8": {"pass": 3.5e-10, "tap": 1.08e-11, "rows": 5.94e-08, "bytes": 3.52e-11,
-               "call": 3.69e-05,
-               "tap2": 1.82e-10, "rows2": 2.39e-07, "tap3": 2.18e-10},
+        "c16": {"pass": 1.71e-09, "tap": 0, "rows": 3.67e-08, "bytes": 0, "call": 2.95e-05},
+        "c8": {"pass": 7.42e-10, "tap": 3.69e-11, "rows": 8.12e-08, "bytes": 0,
+               "call": 2.47e-05},
+        "f4": {"tap2": 7.82e-11, "rows2": 1.52e-07, "bytes": 1.22e-11, "call": 3.17e-05,
+               "tap3": 8.29e-11, "pass": 1.68e-10, "tap": 0, "rows": 2.29e-08},
+        "f8": {"tap2": 1.41e-10, "rows2": 1.67e-07, "bytes": 1.6e-11, "call": 2.73e-05,
+               "pass": 1.88e-10, "tap": 2.14e-11, "rows": 2.58e-08, "tap3": 1.61e-10},
     },
     "fft": {
-        "c16": {"fft": 1.22e-09, "bytes": 0, "call": 5.14e-05, "axes": 0.000308},
-        "c8": {"fft": 7.13e-10, "bytes": 0, "call": 0.000149, "axes": 0.000161},
-        "f4": {"fft": 7.99e-10, "bytes": 0, "call": 0.000136, "axes": 0.000198},
-        "f8": {"fft": 1.26e-09, "bytes": 0, "call": 0.000101, "axes": 0.000222},
+        "c16": {"fft": 7.2e-10, "bytes": 0, "call": 7.65e-05, "axes": 0.000158},
+        "c8": {"fft": 4.41e-10, "bytes": 0, "call": 0.000126, "axes": 9.27e-05},
+        "f4": {"fft": 4.43e-10, "bytes": 0, "call": 0.000127, "axes": 0.000109},
+        "f8": {"fft": 7.17e-10, "bytes": 0, "call": 9.44e-05, "axes": 0.000137},
     },
     "hybrid": {
-        "c16": {"fft": 7.73e-10, "mac": 1.22e-09, "rows": 1.99e-08, "bytes": 1.37e-10,
-                "call": 0.000209},
-        "c8": {"fft": 7.81e-10, "mac": 4.68e-10, "rows": 4.38e-08, "bytes": 0, "call": 0.000257},
-        "f4": {"fft": 0, "mac": 7.36e-10, "rows": 1.55e-08, "bytes": 6.55e-10, "call": 0.000282},
-        "f8": {"fft": 0, "mac": 1.5e-09, "rows": 1.08e-08, "bytes": 4.93e-10, "call": 0.000268},
+        "c16": {"fft": 8.16e-10, "mac": 1.08e-09, "rows": 5.41e-09, "bytes": 0,
+                "call": 0.00021},
+        "c8": {"fft": 4.91e-10, "mac": 4.4e-10, "rows": 2.27e-08, "bytes": 0,
+               "call": 0.000202},
+        "f4": {"fft": 6.24e-11, "mac": 5.55e-10, "rows": 5.22e-09, "bytes": 3.2e-10,
+               "call": 0.000219},
+        "f8": {"fft": 0, "mac": 1.2e-09, "rows": 8.67e-10, "bytes": 3.15e-10,
+               "call": 0.000208},
     },
     "overlap-add": {
-        "c16": {"fft": 1.63e-09, "bytes": 3.76e-11, "call": 0.000233},
-        "c8": {"fft": 9.39e-10, "bytes": 0, "call": 0.000423},
-        "f4": {"fft": 8.86e-10, "bytes": 9.65e-11, "call": 0.000295},
-        "f8": {"fft": 4.25e-10, "bytes": 3.8e-10, "call": 0.000263},
+        "c16": {"fft": 1.03e-09, "bytes": 0, "call": 0.00022},
+        "c8": {"fft": 5.74e-10, "bytes": 0, "call": 0.000302},
+        "f4": {"fft": 6.04e-10, "bytes": 0, "call": 0.000222},
+        "f8": {"fft": 1.05e-09, "bytes": 2.6e-11, "call": 0.000199},
     },
     "overlap-save": {
-        "c16": {"fft": 1.55e-09, "fft1": 1.07e-09, "bytes": 0, "call": 0.000147},
-        "c8": {"fft": 8.22e-10, "fft1": 5.86e-10, "bytes": 0, "call": 0.000255},
-        "f4": {"fft": 8.94e-10, "fft1": 6.62e-10, "bytes": 0, "call": 0.000184},
-        "f8": {"fft": 1.64e-09, "fft1": 1.05e-09, "bytes": 0, "call": 0.000167},
+        "c16": {"fft": 1.55e-09, "bytes": 0, "call": 0.000138, "fft1": 6.86e-10},
+        "c8": {"fft": 8.22e-10, "bytes": 0, "call": 0.000184, "fft1": 4.06e-10},
+        "f4": {"fft": 8.94e-10, "bytes": 0, "call": 0.000136, "fft1": 4.7e-10},
+        "f8": {"fft": 1.64e-09, "bytes": 0, "call": 0.00012, "fft1": 6.48e-10},
     },
 }
 # other dtype families relative to the fitted ones: (base family, factor)
