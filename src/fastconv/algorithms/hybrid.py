@@ -19,7 +19,7 @@ import numpy as np
 
 from ._common import is_real, kernel_spectrum
 from .direct import axis_map, row_layout
-from .fft import lengths as _fft_lengths
+from .fft import lengths as _fft_lengths, rows_forward, rows_inverse, spectrum_array
 
 name = "hybrid"
 
@@ -29,8 +29,6 @@ def last_length(n, m, starts, out_shape, real=True):
 
 
 def run(x, k, starts, out_shape, params, nthreads):
-    import scipy.fft as sfft
-
     from .._config import numba_threads
     from .direct import threads_for
     from .._kernels.mix import mix_rows
@@ -40,10 +38,16 @@ def run(x, k, starts, out_shape, params, nthreads):
     M = params.get("length") if params else None
     if M is None:
         M = last_length(n, m, starts, out_shape, real)
-    tr = sfft.rfft if real else sfft.fft
-    X = tr(x, n=M, axis=-1, workers=nthreads)
-    Kf = kernel_spectrum(params, ("hybrid", M, real), k,
-                         lambda: tr(k, n=M, axis=-1, workers=nthreads))
+    cdt = np.result_type(x.dtype, k.dtype, np.complex64)
+    X = spectrum_array(x.shape[0], n[:-1] + (M,), real, cdt)
+    rows_forward(x, X, M, real, nthreads)
+
+    def spectrum():   # carrying the unnormalised inverse's 1/M
+        S = spectrum_array(k.shape[0], m[:-1] + (M,), real, cdt)
+        rows_forward(k, S, M, real, nthreads, 1.0 / M)
+        return S
+
+    Kf = kernel_spectrum(params, ("hybrid/unnormalised", M, real), k, spectrum)
     F = X.shape[-1]
     B = max(x.shape[0], k.shape[0])
     D = len(n) - 1
@@ -52,7 +56,7 @@ def run(x, k, starts, out_shape, params, nthreads):
         maps, m[:D], out_shape[:D], n[:D], x.shape[0], k.shape[0], 1)
     flip = (slice(None),) + (slice(None, None, -1),) * D
     W = np.ascontiguousarray(Kf[flip]).reshape(k.shape[0], -1, F)
-    Xr = np.ascontiguousarray(X).reshape(-1, F).view(X.real.dtype)
+    Xr = X.reshape(-1, F).view(X.real.dtype)
     Wr = W.view(X.real.dtype)
     Y = np.empty((B * rows, F), dtype=X.dtype)
     numba_threads(threads_for(Y.size * krow.shape[0] * 4, nthreads))
@@ -60,8 +64,5 @@ def run(x, k, starts, out_shape, params, nthreads):
     chunk = max(16, -(-(B * rows) // (4 * nthreads)))
     mix_rows(Xr, obase, orow, krow, rmap, rstr, Wr, wdiv, Y.view(X.real.dtype), ftile, chunk)
     Y = Y.reshape((B,) + tuple(out_shape[:D]) + (F,))
-    if real:
-        y = sfft.irfft(Y, n=M, axis=-1, workers=nthreads, overwrite_x=True)
-    else:
-        y = sfft.ifft(Y, n=M, axis=-1, workers=nthreads, overwrite_x=True)
+    y = rows_inverse(Y, M, real, nthreads)
     return y[..., starts[-1]:starts[-1] + out_shape[-1]]
