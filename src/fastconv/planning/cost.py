@@ -70,6 +70,13 @@ FAMILY_SCALE = {"c8": ("f4", {"direct": 4.0, "fft": 2.0}),
                 "c16": ("f8", {"direct": 4.0, "fft": 2.0}),
                 "i8": ("f8", {"direct": 1.6, "fft": 1.0})}
 PARALLEL = 0.85    # efficiency of each extra thread
+# separable's passes are costed with direct's 1-D coefficients, but its fused
+# 2-D/3-D vector kernels run faster: best-of-3 times over estimates on 12
+# Gaussian problems (512^2-4096^2, 64^3-128^3, f4/f8, sigma 2-12; 2026-12-03)
+# were 0.33-0.78, median 0.58 (the random calibration grid has too few
+# low-rank kernels to fit it); without it 4096^2 sigma-8 went to the FFT
+# (1.4-3x slower than separable)
+SEPARABLE_SCALE = 0.6
 EDGE_COST = 6.0    # a scalar edge tap vs a vectorised interior tap (measured ~5-8x)
 
 
@@ -272,6 +279,8 @@ def estimate(method: str, spec, threads: int, params) -> float:
     coef = coefficients(method, _fam(spec.dtype))
     t = sum(coef.get(k, 0.0) * v for k, v in feats.items() if k not in SERIAL + ("par",))
     serial = sum(coef.get(k, 0.0) * feats.get(k, 1.0 if k == "call" else 0.0) for k in SERIAL)
+    if method == "separable":
+        t *= SEPARABLE_SCALE
     return float(t / speedup(threads, feats.get("par")) + serial)
 
 
