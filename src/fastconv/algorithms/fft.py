@@ -10,10 +10,11 @@ transforms the last axis first, so rows that are still all zero padding on
 the other axes are never transformed (a 31x31 kernel padded to 2160x2160
 costs 31 row transforms, not 2160); the inverse pass crops each axis to the
 outputs kept as soon as it is transformed.  The transforms run in place
-through scipy's pocketfft binding (:mod:`fastconv._pocket`): one padded copy
-of the input's last axis, one spectrum, one inverse output, nothing else;
-the kernel's spectrum carries the ``1/prod(M)`` so nothing is normalised
-twice.
+through scipy's pocketfft binding (:mod:`fastconv._pocket`): the input is
+copied into the spectrum array (the real view of its rows), transformed
+there, and the inverse lands there too, so a call allocates the spectrum
+and the caller's output, nothing else; the kernel's spectrum carries the
+``1/prod(M)`` so nothing is normalised twice.
 
 Error: about ``eps * log2(M) * ||x||_2 * ||k||_2`` in absolute terms, so
 small outputs next to large ones lose relative accuracy.
@@ -35,6 +36,11 @@ def lengths(n, m, starts, out_shape, real=True):
 
 def _sub(n):
     return tuple(slice(0, v) for v in n)
+
+
+def _crop(starts, out_shape):
+    """``(:, s0:s0+L0, s1:s1+L1, ...)`` over the axes given."""
+    return (slice(None),) + tuple(slice(s, s + L) for s, L in zip(starts, out_shape))
 
 
 def spectrum_array(B, M, real, cdt, zeroed=False):
@@ -112,13 +118,9 @@ def inverse(Y, M, starts, out_shape, real, workers):
     (strided) view of ``Y``."""
     nd = len(M)
     for ax in range(1, nd):
-        pre = (slice(None),) + tuple(slice(s, s + L) for s, L in
-                                     zip(starts[:ax - 1], out_shape[:ax - 1]))
-        blk = Y[pre]
+        blk = Y[_crop(starts[:ax - 1], out_shape[:ax - 1])]
         _pocket.c2c(blk, ax, False, blk, workers)
-    pre = (slice(None),) + tuple(slice(s, s + L) for s, L in
-                                 zip(starts[:-1], out_shape[:-1]))
-    y = rows_inverse(Y[pre], M[-1], real, workers)
+    y = rows_inverse(Y[_crop(starts[:-1], out_shape[:-1])], M[-1], real, workers)
     return y[..., starts[-1]:starts[-1] + out_shape[-1]]
 
 
