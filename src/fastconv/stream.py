@@ -54,15 +54,23 @@ def partition_plan(K, block_size, max_partition=None, growth=4):
     """Levels ``[(P, m, offset), ...]`` covering ``K`` taps.
 
     Level 0 has partitions of ``block_size``; each next level is ``growth``
-    times larger, up to ``max_partition`` (default ``max(block_size,
-    16384)``); a level of size ``P`` must start at a tap offset ``>= P -
-    block_size`` (so it delivers in time), which fixes how many partitions
+    times larger, up to the largest ``block_size * growth**j`` that does not
+    exceed ``max_partition`` (default ``max(block_size, 16384)``); a level
+    of size ``P`` must start at a tap offset ``>= P - block_size`` (so it
+    delivers in time), which fixes how many partitions
     each level needs before the next can start.  The last level takes as
     many partitions as the IR needs.  (Growth 4 measured faster here than
     Gardner's doubling: fewer levels to run per block, fewer multiply-adds.)
     """
     B = block_size
-    Pmax = max(B, max_partition or 16384)
+    # every partition size is B * growth**j, so that each level's period
+    # (P samples) is a whole number of blocks and its output lands on a
+    # block boundary; max_partition caps j (a cap that is not of that form,
+    # e.g. 16384 with B = 1000, rounds down to 16000)
+    cap = max(B, max_partition or 16384)
+    Pmax = B
+    while Pmax * growth <= cap:
+        Pmax *= growth
     levels = []
     off, P = 0, B
     while off < K:
@@ -210,13 +218,42 @@ class Convolver:
         if method == "auto":
             method = ("direct" if self.K <= DIRECT_TAPS and backend == "numba"
                       else "partitioned")
+        if max_partition is not None:
+            try:
+                max_partition = operator.index(max_partition)
+            except TypeError:
+                raise TypeError(f"max_partition must be an int or None, "
+                                f"got {max_partition!r}") from None
+            if max_partition < 1:
+                raise ValueError(f"max_partition must be >= 1, got {max_partition}")
         self.method = method
         self.max_partition = max_partition
         self.levels = (partition_plan(self.K, B, B if method == "uniform" else max_partition)
                        if method != "direct" else [])
+        per_channel = self._bytes_per_channel()
+        from ._config import max_memory
+
+        if per_channel > max_memory():
+            raise ValueError(
+                f"block_size={B} with a {self.K}-tap h needs about "
+                f"{per_channel / 2**30:.2f} GiB per channel, more than FASTCONV_MAX_MEMORY "
+                f"({max_memory() / 2**30:.2f} GiB)")
         self._chan = None
         self._hcache = {}
         self.reset()
+
+    def _bytes_per_channel(self):
+        """Working memory per channel (bytes) that ``_setup`` will allocate."""
+        B, it = self.block_size, self.dtype.itemsize
+        if self.method == "direct":
+            return (2 * B + self.K - 1 + B) * it + self.K * it
+        Pmax = max(P for P, _, _ in self.levels)
+        n = 2 * Pmax + max(4 * Pmax, 8 * B)                       # input history
+        span = max(off + m * P for P, m, off in self.levels) + 2 * Pmax + B
+        n += 2 ** int(np.ceil(np.log2(span))) + B                 # output ring, block
+        for P, m, _ in self.levels:
+            n += 2 * (m + 3) * (P + 1) + 2 * P + 2 * m * P        # spectra, delay line
+        return n * it
 
     # -------------------------------------------------------------- state
     def reset(self):
@@ -237,8 +274,16 @@ class Convolver:
         if full != chan:
             raise ValueError(f"h's channel shape {hch} needs chunks with channel shape "
                              f"{full}, got {chan}")
-        self._chan = chan
         C = int(np.prod(chan)) if chan else 1
+        from ._config import max_memory
+
+        if C * self._bytes_per_channel() > max_memory():
+            raise ValueError(
+                f"chunk has {C} channels; with block_size={self.block_size} and a "
+                f"{self.K}-tap h that needs about "
+                f"{C * self._bytes_per_channel() / 2**30:.2f} GiB, more than "
+                f"FASTCONV_MAX_MEMORY ({max_memory() / 2**30:.2f} GiB)")
+        self._chan = chan
         self._C = C
         B = self.block_size
         hh = self.h.reshape(-1, self.K)

@@ -77,6 +77,63 @@ def test_partition_plan_is_nonuniform_and_covers_the_ir():
     assert sum(m for _, m, _ in plan) < 20        # 17; uniform 256-partitions: 563
 
 
+@pytest.mark.parametrize("cap", [None, 1, 5, 1000, 4097, 16383, 65536])
+def test_partition_plan_every_block_size(cap):
+    """Every partition size is block_size * 4**j (a whole number of blocks,
+    so every level's output lands on a block boundary), sizes never shrink,
+    each level starts in time and the levels cover the IR: for every block
+    size 1..5000 and caps that are not of that form (issue 17: block sizes
+    96, 1000, 3000 gave 1-36% errors through a 16384 level)."""
+    for B in range(1, 5001):
+        K = 5 * max(B, cap or 16384) + 7
+        plan = partition_plan(K, B, cap)
+        off, prev = 0, B
+        for P, m, o in plan:
+            q, r = divmod(P, prev)
+            assert r == 0 and q in (1, 4), (B, cap, plan)
+            assert P <= max(B, cap or 16384)
+            assert o == off and o >= P - B and m >= 1
+            off += m * P
+            prev = P
+        assert off >= K
+
+
+def test_every_block_size_equals_convolve(rng):
+    """The stream against the one-shot convolution for every block size
+    1..5000, with an IR that reaches the largest partitions (a small cap
+    keeps it quick: two levels, three for every 25th block size; for every
+    third one the cap is 4B - 1, not of the form B * 4**j, where the old
+    plan made a level of 4B - 1 that never ran on a block boundary)."""
+    h_all = rng.standard_normal(5000 * 20)
+    x_all = rng.standard_normal(5000 * 24)
+    for B in range(1, 5001):
+        levels = 3 if B % 25 == 0 else 2
+        cap = 4 ** (levels - 1) * B
+        K = (3 if levels == 2 else 15) * B + 1 + (B % 5) * B // 2
+        if B % 3 == 0 and levels == 2 and B > 1:
+            cap, levels = 4 * B - 1, 1
+        h, x = h_all[:K], x_all[:K + 2 * B + B % 7]
+        c = Convolver(h, block_size=B, method="partitioned", max_partition=cap,
+                      backend="numpy")
+        assert len(c.levels) == levels, (B, c.levels)
+        y = np.concatenate([c.process(x[:B + 1]), c.process(x[B + 1:]), c.flush()])
+        want = ss.fftconvolve(x, h)
+        err = np.abs(y[B:] - want).max()
+        assert err <= 1e-9 * np.abs(want).max(), (B, K, cap, c.levels, err)
+
+
+@pytest.mark.parametrize("B", [96, 1000, 3000])
+def test_odd_block_sizes_long_ir_default_partitions(B, rng):
+    """The case of issue 17: a non-power-of-two block through a 3 s IR (the
+    default cap 16384 is not B * 4**j)."""
+    h = rng.standard_normal(48000 * 3) * np.exp(-np.arange(48000 * 3) / 30000)
+    x = rng.standard_normal(60000)
+    c = Convolver(h, block_size=B)
+    y = run_stream(c, x, [B * 3 + 1, 17])
+    want = ss.fftconvolve(x, h)
+    assert_close(y[B:], want, 1e-9 * np.abs(want).max())
+
+
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("B, K, per_channel", [(16384, 40000, True), (256, 40000, False),
                                                (4096, 9000, True)])
@@ -124,6 +181,12 @@ def test_stream_errors(rng):
         Convolver([1j])
     with pytest.raises(ValueError, match="NaN"):
         Convolver([np.nan])
+    with pytest.raises(ValueError, match="block_size=1099511627776"):
+        Convolver(np.ones(100), block_size=2**40)
+    with pytest.raises(ValueError, match="max_partition"):
+        Convolver(np.ones(100), max_partition=0)
+    with pytest.raises(TypeError, match="max_partition"):
+        Convolver(np.ones(100), max_partition=2.5)
     c = Convolver([1.0, 2.0])
     with pytest.raises(ValueError, match="NaN"):
         c.process([1.0, np.inf])
