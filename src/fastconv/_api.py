@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as V
-from ._core import convolve_impl, prepare
+from ._core import convolve_impl, plan_impl
 
 _COMMON_DOC = """
     Parameters
@@ -177,13 +177,4 @@ def plan(in1, in2, mode="full", method="auto", axes=None, *, boundary="constant"
     >>> np.allclose(p(x, np.ones(5)), np.convolve(x, np.ones(5)))
     True
     """
-    from .planning.planner import choose
-
-    if op not in ("convolve", "correlate"):
-        raise ValueError(f"op must be 'convolve' or 'correlate', got {op!r}")
-    method = V.check_method(method)
-    accuracy = V.check_accuracy(accuracy)
-    if not isinstance(measure, bool):
-        raise TypeError(f"measure must be a bool, got {measure!r}")
-    prep = prepare(in1, in2, mode=mode, axes=axes, boundary=boundary, cval=cval, op=op)
-    return choose(prep, method, accuracy, measure)
+    return plan_impl(in1, in2, mode, method, axes, boundary, cval, op, accuracy, measure)

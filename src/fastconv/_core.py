@@ -19,7 +19,7 @@ class Prepared:
     """A validated problem: spec, canonical arrays and how to undo the layout."""
 
     __slots__ = ("spec", "raw", "pads", "_x", "k", "batch_shape", "axes", "ndim",
-                 "result_dtype", "args", "_ints_ok")
+                 "result_dtype", "args", "_ints_ok", "_imax", "_terms")
 
     @property
     def x(self):
@@ -44,31 +44,38 @@ class Prepared:
         if self._ints_ok is None:
             from .planning.planner import fft_exact_for_ints
 
-            xmax = float(np.max(np.abs(self.raw)))
-            if self.spec.padded and self.args["boundary"] == "constant":
-                xmax = max(xmax, abs(complex(self.args["cval"])))
-            kmax = float(np.max(np.abs(self.k))) if self.k.size else 0.0
-            self._ints_ok = fft_exact_for_ints(self.spec, xmax, kmax)
+            # the extents found by prepare (exact Python ints: INT64_MIN's
+            # magnitude does not overflow), cval included
+            xmax, kmax = self._imax
+            self._ints_ok = fft_exact_for_ints(self.spec, float(xmax), float(kmax))
         return self._ints_ok
+
+    def factors(self):
+        """The kernel's low-rank factors (one computation per problem), or None."""
+        if self._terms is False:
+            spec = self.spec
+            self._terms = None
+            if not (spec.dtype[0] in "iu" or spec.bk > 1 or spec.ndim < 2 or spec.taps < 9):
+                from .algorithms.separable import factors
+
+                self._terms = factors(self.k[0], spec.dtype)
+        return self._terms
 
     def separable_terms(self):
         """Number of rank-1 terms if the kernel is usefully low-rank, else None."""
-        spec = self.spec
-        if spec.dtype[0] in "iu" or spec.bk > 1 or spec.ndim < 2 or spec.taps < 9:
-            return None
-        from .algorithms.separable import factors
-
-        t = factors(self.k[0], spec.dtype)
+        t = self.factors()
         return None if t is None else len(t)
 
     def finite(self) -> bool:
+        """True when the input (and cval) hold no NaN/Inf (non-finite kernel
+        taps are taken apart by ``execute``, whatever the method)."""
         if self.spec.dtype[0] in "iu":
             return True
         # a finite sum proves every term finite (no temporary); only an
         # overflowing sum needs the elementwise check
         if not np.isfinite(complex(self.args["cval"])):
             return False
-        for a in (self.k, self.raw):
+        for a in (self.raw,):
             if not np.isfinite(np.sum(a)) and not np.isfinite(a).all():
                 return False
         return True
@@ -92,12 +99,66 @@ def _flatten_batch(a, bshape, nd, name):
         return a.reshape((1,) + conv)
     if own != bshape:
         a = np.broadcast_to(a, bshape + conv)
-    return a.reshape((-1,) + conv)
+    return a.reshape((int(np.prod(bshape)),) + conv)
+
+
+def _copy_bytes(a, bshape, nd, dtype):
+    """Bytes that ``_flatten_batch(a).astype(dtype)`` allocates (0: a view)."""
+    own = a.shape[:a.ndim - nd]
+    rows = 1 if all(s == 1 for s in own) else int(np.prod(bshape))
+    size = rows * int(np.prod(a.shape[a.ndim - nd:]))
+    view = (a.dtype == dtype and (rows == 1 or own == bshape)
+            and (a.flags.c_contiguous or a.size <= 1))
+    return 0 if view else size * dtype.itemsize
+
+
+def unbroadcast(a):
+    """The part of ``a`` that holds its distinct elements: axes of stride 0
+    (a broadcast view) cut to length 1; a view, for scans that should not
+    visit the same memory a million times."""
+    if not any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape)):
+        return a
+    return a[tuple(slice(0, 1) if st == 0 and n > 1 else slice(None)
+                   for st, n in zip(a.strides, a.shape))]
+
+
+def int_extent(a) -> int:
+    """Largest ``|value|`` of a bool/integer array as a Python int (exact for
+    INT64_MIN and uint64; one pass, no temporaries)."""
+    u = unbroadcast(a)
+    if u.size == 0:
+        return 0
+    if u.dtype.kind == "b":
+        return int(bool(u.any()))
+    return max(abs(int(u.min())), abs(int(u.max())))
+
+
+def abs_sum(a) -> float:
+    """``sum |a|`` in float64, through pieces of at most 2^20 elements (no
+    temporary that grows with the data; broadcast axes counted once per
+    repeat)."""
+    u = unbroadcast(a)
+    reps = a.size // u.size if u.size else 0
+    if u.size <= 1 << 20 or u.ndim == 0:
+        return reps * float(np.abs(u.astype(np.float64)).sum())
+    if u.shape[0] == 1:
+        return reps * abs_sum(u[0])
+    step = max(1, (1 << 20) // max(1, u.size // u.shape[0]))
+    return reps * sum(abs_sum(u[i:i + step]) for i in range(0, u.shape[0], step))
 
 
 def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
             op="convolve", dtypes=None) -> Prepared:
-    """Validate and canonicalise; see module docstring."""
+    """Validate and canonicalise; see module docstring.
+
+    Before anything that grows with the data is allocated, integer problems
+    are checked for an exact result (``max|x| * max|k| * terms`` within the
+    accumulator's range) and the bytes of the canonical copies (dtype
+    conversion, broadcast, layout) plus the output are checked against
+    ``FASTCONV_MAX_MEMORY``; those bytes ride in ``spec.copies`` so that
+    every method's estimate includes them.  Kernel taps that reach no kept
+    output (a 'same' result shorter than the kernel) are dropped.
+    """
     a = V.as_array(in1, "in1")
     b = V.as_array(in2, "in2")
     mode = V.check_mode(mode)
@@ -112,12 +173,11 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
                 raise ValueError(f"{name} has length 0 along convolution axis {d}; "
                                  f"convolution with an empty array is not defined")
     cd, rd = V.dtype_policy(a.dtype, b.dtype) if dtypes is None else map(np.dtype, dtypes)
-    if cd.kind in "iu" and boundary == "constant" and cval != 0:
-        if complex(cval).imag != 0 or float(np.real(cval)) != int(np.real(cval)):
-            raise ValueError(f"cval={cval!r} is not an integer, but in1/in2 are "
-                             f"integers (computed exactly as {cd}); pass float arrays")
+    ints = cd.kind in "iu"
     if cd.kind != "c" and complex(cval).imag != 0:
         raise ValueError(f"cval={cval!r} is complex but in1/in2 are real")
+    if ints and boundary == "constant" and cval != 0:
+        V.check_int_cval(cval, cd)
     dest = tuple(range(a.ndim - nd, a.ndim))
     if ax != dest:
         a = np.moveaxis(a, ax, dest)
@@ -142,8 +202,6 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
         raise ValueError(
             f"the non-convolution (batch) axes of in1 {a.shape[:a.ndim - nd]} and "
             f"in2 {b.shape[:b.ndim - nd]} do not broadcast") from None
-    x = _flatten_batch(a, bshape, nd, "in1").astype(cd, copy=False)
-    k = _flatten_batch(b, bshape, nd, "in2").astype(cd, copy=False)
     if mode == "full":
         starts = (0,) * nd
         out_shape = tuple(N + K - 1 for N, K in zip(n, m))
@@ -154,6 +212,51 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
         starts = tuple(K - 1 for K in m)
         out_shape = tuple(N - K + 1 for N, K in zip(n, m))
     padded = mode != "valid" and not (boundary == "constant" and cval == 0)
+    if not padded:
+        # taps that meet no input sample for any kept output: output i reads
+        # taps i + s - (N - 1) .. i + s
+        cut = [(max(0, s - (N - 1)), min(K - 1, s + L - 1))
+               for N, K, s, L in zip(n, m, starts, out_shape)]
+        if any(lo > 0 or hi < K - 1 for (lo, hi), K in zip(cut, m)):
+            b = b[(Ellipsis,) + tuple(slice(lo, hi + 1) for lo, hi in cut)]
+            m = tuple(hi - lo + 1 for lo, hi in cut)
+            starts = tuple(s - lo for s, (lo, _) in zip(starts, cut))
+    imax = None
+    if ints:
+        imax = (int_extent(a), int_extent(b))
+        xmax = max(imax[0], abs(int(np.real(cval)))) if padded else imax[0]
+        imax = (xmax, imax[1])
+        terms = int(np.prod([min(N, K) for N, K in zip(n, m)]))
+        bound = xmax * imax[1] * terms
+        top = int(np.iinfo(cd).max)
+        if bound > top and dtypes is None:
+            # (front ends that name their dtypes, the scipy.signal drop-in's
+            # int8 -> int8 say, ask for modular integer results, as their
+            # originals give: the 64-bit accumulator wraps exactly like theirs)
+            # tighter: no output sums more than max|x| * sum|k| (float64 sum,
+            # with a margin for its rounding)
+            kb = abs_sum(b[(0,) * (b.ndim - nd)] if b.ndim > nd else b) \
+                if all(s == 1 for s in bb) else abs_sum(b)
+            bound = min(bound, int(xmax * kb * (1 + 1e-6)) + 1)
+        if bound > top and dtypes is None:
+            raise ValueError(
+                f"in1/in2: an exact integer result can reach {float(bound):.3g} in "
+                f"magnitude (max|in1| {xmax} x sum|in2| or max|in2| {imax[1]} x "
+                f"{terms} terms), beyond the {cd} accumulator; convert the inputs to "
+                f"float64 (rounded results) or to smaller values")
+    B = int(np.prod(bshape))
+    outputs = B * int(np.prod(out_shape))
+    copies = _copy_bytes(a, bshape, nd, cd) + _copy_bytes(b, bshape, nd, cd)
+    if rd != cd or ax != dest:      # the result converted or moved back (finish)
+        copies += outputs * rd.itemsize
+    need = copies + outputs * cd.itemsize
+    if need > _config.max_memory():
+        raise ValueError(
+            f"in1/in2 too large: the result and the inputs' working copies need "
+            f"{need / 2**30:.2f} GiB before any method runs, more than "
+            f"FASTCONV_MAX_MEMORY ({_config.max_memory() / 2**30:.2f} GiB)")
+    x = _flatten_batch(a, bshape, nd, "in1").astype(cd, copy=False)
+    k = _flatten_batch(b, bshape, nd, "in2").astype(cd, copy=False)
     p = Prepared()
     p.raw, p._x, p.pads = x, x, None
     if padded:                       # the padded copy is made lazily (see Prepared.x)
@@ -162,10 +265,10 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
         p._x = None
         n = tuple(N + lo + hi for N, (lo, hi) in zip(n, p.pads[1:]))
         starts = tuple(K - 1 for K in m)
-    p.spec = ConvSpec(n=tuple(n), m=tuple(m), batch=max(x.shape[0], k.shape[0]),
+    p.spec = ConvSpec(n=tuple(n), m=tuple(m), batch=B if B == 0 else max(x.shape[0], k.shape[0]),
                       bx=x.shape[0], bk=k.shape[0], dtype=cd.str.lstrip("<>=|"),
                       starts=starts, out_shape=out_shape, mode=mode,
-                      boundary=boundary, padded=padded)
+                      boundary=boundary, padded=padded, copies=int(copies))
     p.k = k
     p.batch_shape = tuple(bshape)
     p.axes = ax
@@ -174,6 +277,8 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
     p.args = dict(mode=mode, axes=axes, boundary=boundary, cval=cval, op=op,
                   dtypes=dtypes)
     p._ints_ok = None
+    p._imax = imax
+    p._terms = False
     return p
 
 
@@ -187,6 +292,66 @@ def execute(prep, method, params, threads):
     from .algorithms import FFT_METHODS, REGISTRY
 
     spec = prep.spec
+    if spec.batch == 0:               # an empty batch axis: nothing to compute
+        return np.empty((0,) + tuple(spec.out_shape), dtype=spec.dtype)
+    k = prep.k
+    if spec.dtype[0] in "fc" and not np.isfinite(np.sum(k)):
+        bad = ~np.isfinite(k)
+        if bad.any():
+            # NaN/Inf taps: the method runs on the finite taps, and each
+            # non-finite tap adds its own products with the (extended) input,
+            # so a non-finite tap spoils exactly the outputs whose window
+            # meets an input sample through it, whatever the method
+            y = _execute(prep, np.where(bad, 0, k), method, params, threads)
+            _add_taps(prep, y, bad)
+            return y
+    return _execute(prep, k, method, params, threads)
+
+
+def _add_taps(prep, y, bad):
+    """``y += `` the products of the taps marked in ``bad`` with the input."""
+    spec, raw, k = prep.spec, prep.raw, prep.k
+    n, starts, L = spec.n, spec.starts, spec.out_shape
+    maps = None
+    if prep.pads is not None:
+        # padded coordinates -> raw index (-1: the constant cval)
+        maps = [np.pad(np.arange(N, dtype=np.int64), p,
+                       **({"mode": "constant", "constant_values": -1}
+                          if spec.boundary == "constant" else {"mode": spec.boundary}))
+                for N, p in zip(raw.shape[1:], prep.pads[1:])]
+    for pos in np.argwhere(bad):
+        b, j = int(pos[0]), [int(v) for v in pos[1:]]
+        osl, xsl = [], []
+        for d in range(len(j)):
+            lo, hi = max(0, j[d] - starts[d]), min(L[d], n[d] + j[d] - starts[d])
+            if lo >= hi:
+                break
+            osl.append(slice(lo, hi))
+            xsl.append(slice(lo + starts[d] - j[d], hi + starts[d] - j[d]))
+        else:
+            yb = slice(None) if spec.bk == 1 else slice(b, b + 1)
+            xb = slice(None) if spec.bx == 1 or spec.bk == 1 else slice(b, b + 1)
+            if maps is None:
+                seg = raw[(xb,) + tuple(xsl)]
+            else:
+                idx = [mp[sl] for mp, sl in zip(maps, xsl)]
+                seg = raw[(xb,) + np.ix_(*[np.maximum(i, 0) for i in idx])]
+                if spec.boundary == "constant":
+                    out = np.zeros(seg.shape[1:], bool)
+                    for d, i in enumerate(idx):
+                        shp = [1] * len(idx)
+                        shp[d] = -1
+                        out = out | (i < 0).reshape(shp)
+                    seg = np.where(out, np.asarray(prep.args["cval"]).astype(seg.dtype), seg)
+            y[(yb,) + tuple(osl)] += k[(b,) + tuple(j)] * seg
+
+
+def _execute(prep, k, method, params, threads):
+    from .algorithms import FFT_METHODS, REGISTRY
+
+    spec = prep.spec
+    if method == "separable" and prep.factors() is not None:
+        params = dict(params or {}, _terms=prep.factors())
     chunks = (params or {}).get("chunks", 1)
     lo, hi = prep.pads[-1] if prep.pads else (0, 0)
     # direct applies the rule per edge column (scalar work ~ pad x taps per
@@ -203,13 +368,13 @@ def execute(prep, method, params, threads):
         from .algorithms import direct, separable
 
         y = (separable if method == "separable" else direct).run_virtual(
-            prep.raw, prep.k, prep.pads, spec.boundary, spec.out_shape, params, threads)
+            prep.raw, k, prep.pads, spec.boundary, spec.out_shape, params, threads)
         if y is not None:
             return y
-    x, k = prep.x, prep.k
+    x = prep.x
     run = REGISTRY[method]
     if chunks > 1:
-        sub = {kk: v for kk, v in params.items() if kk not in ("chunks", "lengths")}
+        sub = {kk: v for kk, v in params.items() if kk not in ("chunks", "lengths", "_terms")}
         run = _chunked(REGISTRY[method], chunks, sub)
     if method in FFT_METHODS and spec.dtype[0] in "iu":
         y = run(x.astype(np.float64), k.astype(np.float64), spec.starts,
@@ -304,3 +469,19 @@ def convolve_impl(in1, in2, mode, method, axes, boundary, cval, out, accuracy,
         V.check_out(out, result_shape(prep), prep.result_dtype)
     plan = choose(prep, method, accuracy, measure)
     return run_prepared(prep, plan, out)
+
+
+def plan_impl(in1, in2, mode, method, axes, boundary, cval, op, accuracy, measure,
+              dtypes=None):
+    """Validate, prepare and plan (the engine behind :func:`fastconv.plan`)."""
+    from .planning.planner import choose
+
+    if op not in ("convolve", "correlate"):
+        raise ValueError(f"op must be 'convolve' or 'correlate', got {op!r}")
+    method = V.check_method(method)
+    accuracy = V.check_accuracy(accuracy)
+    if not isinstance(measure, bool):
+        raise TypeError(f"measure must be a bool, got {measure!r}")
+    prep = prepare(in1, in2, mode=mode, axes=axes, boundary=boundary, cval=cval, op=op,
+                   dtypes=dtypes)
+    return choose(prep, method, accuracy, measure)

@@ -105,6 +105,20 @@ def check_cval(cval, name: str = "cval"):
     return cval
 
 
+def check_int_cval(cval, dtype, name="cval"):
+    """A boundary value for integer data: an integer that ``dtype`` holds."""
+    v = complex(cval)
+    if v.imag != 0 or not np.isfinite(v.real) or v.real != int(v.real):
+        raise ValueError(f"{name}={cval!r} is not an integer, but in1/in2 are "
+                         f"integers (computed exactly as {np.dtype(dtype)}); pass float "
+                         f"arrays")
+    info = np.iinfo(dtype)
+    if not info.min <= int(v.real) <= info.max:
+        raise ValueError(f"{name}={cval!r} is out of range for the exact integer "
+                         f"result dtype {np.dtype(dtype)} ({info.min}..{info.max})")
+    return int(v.real)
+
+
 # ---------------------------------------------------------------- dtype policy
 @functools.lru_cache(maxsize=64)
 def dtype_policy(dt1: np.dtype, dt2: np.dtype):

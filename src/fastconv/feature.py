@@ -221,7 +221,9 @@ def match_template(image, template, pad_input=False, mode="constant", constant_v
         return sqd.astype(fdt)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(zero, 1.0, sqd / den)
-    return np.clip(r, 0.0, 2.0).astype(fdt)
+    # >= 0 (no upper bound: a window much brighter or darker than the
+    # template scores far above 2, as cv2 and the exact value do)
+    return np.maximum(r, 0.0).astype(fdt)
 
 
 _CODES = {"sqdiff": 1, "sqdiff_normed": 2, "ccorr_normed": 3, "ccoeff_normed": 5}
@@ -288,11 +290,17 @@ def best_matches(score, n=1, *, min_distance=1, method="ccoeff_normed", threshol
         peaks &= (v >= (-threshold if lower else threshold))
     idx = np.flatnonzero(peaks)
     order = idx[np.argsort(-v.ravel()[idx], kind="stable")]
+    # a pick blocks the positions closer than max(md, 1) to it (a box), so
+    # each candidate is one lookup: O(picks x box), not O(picks^2)
+    r = max(md, 1) - 1
+    blocked = np.zeros(s.shape, bool)
     chosen = []
     for flat in order:
         p = np.unravel_index(flat, s.shape)
-        if all(max(abs(a - b) for a, b in zip(p, q)) >= max(md, 1) for q in chosen):
-            chosen.append(p)
-            if len(chosen) == n:
-                break
+        if blocked[p]:
+            continue
+        chosen.append(p)
+        if len(chosen) == n:
+            break
+        blocked[tuple(slice(max(0, i - r), i + r + 1) for i in p)] = True
     return [(tuple(int(i) for i in p), float(s[p])) for p in chosen]

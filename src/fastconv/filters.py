@@ -174,6 +174,14 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
                          f"image ({len(axes)}), got a {k.ndim}-d kernel")
     if k.size == 0:
         raise ValueError("kernel is empty")
+    if x.dtype.kind in "biu":
+        # NaN/Inf in an integer image's result has no integer to become
+        if boundary == "constant" and not np.isfinite(complex(cval)):
+            raise ValueError(f"cval={cval!r} cannot border an integer image "
+                             f"({x.dtype}); pass a finite cval or a float image")
+        if not np.isfinite(k).all():
+            raise ValueError(f"kernel holds NaN or Inf, which an integer image "
+                             f"({x.dtype}) cannot store; pass a float image")
     cd = _compute_dtype(x.dtype)
     if k.dtype.kind == "c":
         cd = np.promote_types(cd, np.complex64)
@@ -290,7 +298,20 @@ def _size(size, ndim, name="size"):
     return sizes
 
 
-def _outer(vectors):
+def _check_kernel_shape(shape, name):
+    """A kernel of this shape (float64) must fit FASTCONV_MAX_MEMORY."""
+    from ._config import max_memory
+
+    size = math.prod(int(s) for s in shape)
+    if size * 8 > max_memory():
+        raise ValueError(f"{name} gives a kernel of shape {tuple(shape)} "
+                         f"({size * 8 / 2**30:.3g} GiB), more than FASTCONV_MAX_MEMORY "
+                         f"({max_memory() / 2**30:.3g} GiB)")
+    return shape
+
+
+def _outer(vectors, name="sigma"):
+    _check_kernel_shape([len(v) for v in vectors], name)
     k = np.asarray(vectors[0], dtype=np.float64)
     for v in vectors[1:]:
         k = np.multiply.outer(k, v)
@@ -302,12 +323,13 @@ _positive = V.check_positive
 
 def box_kernel(size, ndim=2):
     """Mean filter: ones / count, ``size`` per axis (int or tuple)."""
-    sizes = _size(size, ndim)
+    sizes = _check_kernel_shape(_size(size, ndim), "size")
     return np.full(sizes, 1.0 / math.prod(sizes))
 
 
 def _gauss1d(sigma, truncate, order=0):
     r = int(truncate * sigma + 0.5)
+    _check_kernel_shape((2 * r + 1,), "sigma")
     t = np.arange(-r, r + 1, dtype=np.float64)
     g = np.exp(-0.5 * (t / sigma) ** 2)
     g /= g.sum()
@@ -411,6 +433,8 @@ def unsharp_kernel(sigma, amount=1.0, truncate=4.0, ndim=2):
     ``unsharp_mask(image, r, a, preserve_range=True)``.
     """
     a = float(amount)
+    if not math.isfinite(a):
+        raise ValueError(f"amount must be a finite number, got {amount!r}")
     k = -a * gaussian_kernel(sigma, truncate, ndim)
     k[tuple(s // 2 for s in k.shape)] += 1.0 + a
     return k
@@ -432,8 +456,11 @@ def motion_kernel(length, angle=0.0):
     n = operator.index(length)
     if n < 1:
         raise ValueError(f"length must be >= 1, got {length!r}")
+    if not math.isfinite(float(angle)):
+        raise ValueError(f"angle must be a finite number of degrees, got {angle!r}")
     if n % 2 == 0:
         n += 1
+    _check_kernel_shape((n, n), "length")
     c = n // 2
     k = np.zeros((n, n))
     th = math.radians(float(angle))
@@ -449,6 +476,7 @@ def disk_kernel(radius):
     r = operator.index(radius)
     if r < 0:
         raise ValueError(f"radius must be >= 0, got {radius!r}")
+    _check_kernel_shape((2 * r + 1, 2 * r + 1), "radius")
     t = np.arange(-r, r + 1)
     k = ((t[:, None] ** 2 + t[None, :] ** 2) <= r * r).astype(np.float64)
     return k / k.sum()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as V
-from ._core import convolve_impl
+from ._core import convolve_impl, plan_impl
 
 __all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d", "lfilter",
            "deconvolve",
@@ -36,9 +36,12 @@ def _check_mode(mode):
 
 
 def _direct_dtypes(a, b):
-    """scipy.signal.convolve's result dtype; ints computed exactly."""
+    """scipy.signal.convolve's result dtype; integer results computed in a
+    64-bit accumulator (exact, or wrapping like the original where it
+    overflows); integers whose common type is float (uint64 with a signed
+    type) computed in that float type, as scipy does."""
     rd = np.result_type(a, b)
-    cd, _ = V.dtype_policy(a.dtype, b.dtype)
+    cd, _ = V.dtype_policy(a.dtype, b.dtype) if rd.kind in "biu" else V.dtype_policy(rd, rd)
     return cd, rd
 
 
@@ -222,15 +225,14 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     >>> signal.choose_conv_method(np.ones(100), np.ones(3))
     'direct'
     """
-    from ._api import plan
-
     a, b = _arrays(in1, in2)
     _check_mode(mode)
     if a.ndim != b.ndim:
         raise ValueError("in1 and in2 should have the same dimensionality")
     if a.size == 0 or b.size == 0 or a.ndim == 0:
         return ("direct", {"direct": 0.0, "fft": 0.0}) if measure else "direct"
-    p = plan(a, b, mode=mode, measure=bool(measure))
+    p = plan_impl(a, b, mode, "auto", None, "constant", 0, "convolve", "default",
+                  bool(measure), dtypes=_direct_dtypes(a, b))
     method = "direct" if p.method == "direct" else "fft"
     if not measure:
         return method
@@ -290,15 +292,17 @@ def lfilter(b, a, x, axis=-1, zi=None):
 
     from ._core import convolve_impl
 
-    b = np.atleast_1d(np.asarray(b))
-    a = np.atleast_1d(np.asarray(a))
+    b = np.atleast_1d(V.as_array(b, "b"))
+    a = np.atleast_1d(V.as_array(a, "a"))
     if b.ndim != 1 or a.ndim != 1 or b.size == 0 or a.size == 0:
         raise ValueError("b and a must be non-empty 1-D sequences")
     if a[0] == 0:
         raise ValueError("a[0] must be nonzero (it normalises the filter)")
     if np.any(a[1:] != 0):
         return ss.lfilter(b, a, x, axis=axis, zi=zi)          # IIR: scipy's recursion
-    x = np.asarray(x)
+    x = V.as_array(x, "x")
+    if zi is not None:
+        zi = V.as_array(zi, "zi")
     if x.ndim == 0:
         raise ValueError("x must be at least 1-D")
     ax = V.check_axes(axis, x.ndim, "axis")[0]

@@ -79,7 +79,7 @@ def scores(xc, s1, s2, n, t_ss, t_ssd, tol, zero_floor, method, out):  # pragma:
                 elif q2 <= zero_floor or t_ss == 0.0:
                     r = 1.0
                 else:
-                    r = min(d / np.sqrt(q2 * t_ss), 2.0)
+                    r = d / np.sqrt(q2 * t_ss)
             out[i, j] = r
 
 

@@ -2,10 +2,13 @@
 
 A kernel of rank ``r`` is written as ``sum_t (u_t (x) v_t (x) ...)``:
 
-* 2-D: from the SVD, keeping the singular values above
-  ``tol = eps(dtype) * max(shape) * s_max`` (the numerical rank);
-* N-D: rank 1 only (every mode unfolding numerically rank 1), otherwise the
-  whole kernel is kept as one dense term.
+* 2-D: from the SVD (a randomized range finder for kernels wider than
+  ``SVD_SIZE``: O(taps) planning), keeping the singular values above
+  ``tol = eps(dtype) * max(shape) * s_max`` (the numerical rank), at most
+  ``MAX_TERMS`` of them;
+* N-D: rank 1 only (the fibres through the largest entry reproduce the
+  kernel), otherwise the whole kernel is kept as one dense term;
+* kernels holding NaN or Inf are never factored.
 
 Each term runs as one direct 1-D pass per axis (a column pass on the kept
 output rows, then a row pass), so a KxK Gaussian costs ``2K`` instead of
@@ -30,27 +33,42 @@ def _eps(dtype):
 _CACHE: dict = {}
 
 
+#: kernels up to this many bytes keep their factors in the cache below,
+#: keyed by their bytes (so the cache holds at most 32 x 256 KiB of keys);
+#: larger ones are factored once per call (``Prepared.factors``)
+CACHE_KERNEL_BYTES = 256 << 10
+#: most rank-1 terms tried: more passes than that rarely beat the other methods
+MAX_TERMS = 8
+#: 2-D kernels up to this size get a full SVD; larger ones a randomized range
+#: finder whose cost is O(taps x MAX_TERMS) (a 3000^2 SVD took 10.7 s)
+SVD_SIZE = 64
+
+
 def factors(k2d, dtype):
     """Low-rank factors of one kernel: list of per-axis 1-D vectors per term.
 
-    Returns None when the kernel is not (numerically) low-rank enough to gain.
-    The SVDs run with BLAS limited to one thread (a spinning multi-threaded
-    BLAS slows the numba kernel that follows, see ``_config``), and the
-    factors of the last few kernels are kept, keyed by their bytes, so a
-    filter applied again is not factored again.
+    Returns None when the kernel is not (numerically) low-rank enough to gain,
+    or holds NaN/Inf (no factorisation reproduces those).  The linear algebra
+    runs with BLAS limited to one thread (a spinning multi-threaded BLAS slows
+    the numba kernel that follows, see ``_config``), and the factors of the
+    last few small kernels are kept, keyed by their bytes, so a filter applied
+    again is not factored again.
     """
     from contextlib import nullcontext
 
     from .._config import blas_single_threaded
 
-    key = (k2d.shape, k2d.dtype.str, np.dtype(dtype).str, k2d.tobytes())
-    if key in _CACHE:
-        return _CACHE[key]
+    key = None
+    if k2d.nbytes <= CACHE_KERNEL_BYTES:
+        key = (k2d.shape, k2d.dtype.str, np.dtype(dtype).str, k2d.tobytes())
+        if key in _CACHE:
+            return _CACHE[key]
     with blas_single_threaded() or nullcontext():
         res = _factors(k2d, dtype)
-    if len(_CACHE) >= 32:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = res
+    if key is not None:
+        if len(_CACHE) >= 32:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = res
     return res
 
 
@@ -58,40 +76,76 @@ def _factors(k2d, dtype):
     m = k2d.shape
     if len(m) == 1 or min(m) == 1:
         return None
+    if not np.isfinite(np.sum(k2d)) and not np.isfinite(k2d).all():
+        return None
     tol_eps = _eps(dtype)
-    kk = k2d.astype(np.complex128 if np.iscomplexobj(k2d) else np.float64)
+    kk = np.asarray(k2d, dtype=np.complex128 if np.iscomplexobj(k2d) else np.float64)
     if len(m) == 2:
-        U, s, Vh = np.linalg.svd(kk, full_matrices=False)
+        rmax = min(MAX_TERMS, (m[0] * m[1] - 1) // (m[0] + m[1]))
+        if rmax < 1:
+            return None
+        if max(m) <= SVD_SIZE:
+            U, s, Vh = np.linalg.svd(kk, full_matrices=False)
+        else:
+            U, s, Vh = _range_svd(kk, rmax)
         if s[0] == 0:
             return [[np.zeros(m[0]), np.zeros(m[1])]]
         r = int(np.sum(s > tol_eps * max(m) * s[0]))
-        if r * (m[0] + m[1]) >= m[0] * m[1]:
+        if r > rmax:
             return None
+        if max(m) > SVD_SIZE:
+            # a sketch sees only its own range: check what it leaves out
+            if _residual(kk, U[:, :r] * s[:r], Vh[:r]) > \
+                    tol_eps * max(m) * s[0] * np.sqrt(min(m)):
+                return None
         if r == 1:
-            # a column and a row of the kernel through its largest entry:
-            # exact factors for integer stencils (Sobel: [1, 2, 1] x [-1, 0, 1])
-            i0, j0 = np.unravel_index(np.argmax(np.abs(kk)), m)
+            # a column and a row of the kernel through its largest entry (where
+            # the leading singular vectors peak): exact factors for integer
+            # stencils (Sobel: [1, 2, 1] x [-1, 0, 1])
+            i0, j0 = int(np.argmax(np.abs(U[:, 0]))), int(np.argmax(np.abs(Vh[0])))
             return [[kk[:, j0].copy(), kk[i0, :] / kk[i0, j0]]]
         return [[U[:, t] * s[t], Vh[t, :]] for t in range(r)]
-    # N-D: rank-1 test on every mode unfolding
-    vecs = []
+    # N-D: rank 1 or nothing.  The fibres through the largest entry are the
+    # factors of an exactly rank-1 kernel (up to a scale); accept them when
+    # their outer product reproduces the kernel to the SVD test's tolerance
     scale = np.linalg.norm(kk)
     if scale == 0:
         return [[np.zeros(K) for K in m]]
+    idx = np.unravel_index(np.argmax(np.abs(kk)), m)
+    vecs = []
     for d in range(len(m)):
-        unf = np.moveaxis(kk, d, 0).reshape(m[d], -1)
-        U, s, _ = np.linalg.svd(unf, full_matrices=False)
-        if len(s) > 1 and s[1] > tol_eps * max(m) * s[0]:
-            return None
-        vecs.append(U[:, 0])
-    # scale so that the outer product reproduces the kernel
+        sl = list(idx)
+        sl[d] = slice(None)
+        vecs.append(kk[tuple(sl)].copy())
+    vecs[0] = vecs[0] / kk[idx] ** (len(m) - 1)
     outer = vecs[0]
     for v in vecs[1:]:
         outer = np.multiply.outer(outer, v)
-    idx = np.unravel_index(np.argmax(np.abs(kk)), m)
-    c = kk[idx] / outer[idx]
-    vecs[0] = vecs[0] * c
+    outer -= kk
+    if np.linalg.norm(outer) > tol_eps * max(m) * scale:
+        return None
     return [vecs]
+
+
+def _residual(kk, US, Vh, rows=32):
+    """``||kk - US @ Vh||_F`` through blocks of rows (no kernel-sized temporary)."""
+    acc = 0.0
+    for i in range(0, kk.shape[0], rows):
+        d = kk[i:i + rows] - US[i:i + rows] @ Vh
+        acc += float(np.vdot(d, d).real)
+    return acc ** 0.5
+
+
+def _range_svd(kk, rmax):
+    """Leading singular triplets of ``kk`` from a randomized range finder
+    (Halko, Martinsson & Tropp 2011) with ``rmax + 4`` samples: exact for a
+    kernel of rank <= rmax + 4, O(taps x rmax) flops (fixed seed: plans are
+    deterministic)."""
+    p = min(rmax + 4, min(kk.shape))
+    G = np.random.default_rng(0).standard_normal((kk.shape[1], p))
+    Q, _ = np.linalg.qr(kk @ G)
+    U, s, Vh = np.linalg.svd(Q.conj().T @ kk, full_matrices=False)
+    return Q @ U, s, Vh
 
 
 def gain(m, nterms):
@@ -107,7 +161,7 @@ def run(x, k, starts, out_shape, params, nthreads):
     # are computed per call, as a reused plan may be handed a new kernel
     terms = None
     if k.shape[0] == 1 and x.dtype.kind in "fc":
-        terms = factors(k[0], x.dtype)
+        terms = (params or {}).get("_terms") or factors(k[0], x.dtype)
     if terms is None:                 # not low-rank: the dense kernel is the only term
         return direct.run(x, k, starts, out_shape, params, nthreads)
     if nd == 2:
@@ -152,7 +206,7 @@ def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
     m = k.shape[1:]
     if len(m) != 2 or k.shape[0] != 1 or x.dtype.kind not in "fc":
         return None
-    terms = factors(k[0], x.dtype)
+    terms = (params or {}).get("_terms") or factors(k[0], x.dtype)
     if terms is None:
         return None
     (r0, r1), (c0, c1) = pads[1], pads[2]

@@ -289,7 +289,21 @@ SERIAL = ("call", "axes")
 
 
 def memory(spec, method: str, params) -> int:
-    """Estimated peak working memory (bytes) of a method, output included."""
+    """Estimated peak working memory (bytes) of a method, output included,
+    with the copies every method shares (``spec.copies``: dtype conversion,
+    broadcast, the result's conversion back) and, for the FFT methods on
+    integers, their float64 copies of the operands and the result."""
+    extra = spec.copies
+    if method not in ("direct", "separable"):
+        if spec.dtype[0] in "iu":
+            extra += 8 * (spec.bx * float(np.prod(spec.n)) + spec.bk * spec.taps
+                          + 2 * spec.outputs)
+        if spec.padded and spec.boundary != "constant":    # prep.x pads a copy
+            extra += spec.bx * float(np.prod(spec.n)) * spec.itemsize
+    return int(extra + _memory(spec, method, params))
+
+
+def _memory(spec, method, params):
     it = spec.itemsize
     out = spec.outputs * it
     # a padded copy is made only for a non-zero constant boundary; the other

@@ -191,6 +191,8 @@ def clear_caches() -> None:
 def choose(prep, method, accuracy, measure):
     """Return a Plan for the prepared problem."""
     spec = prep.spec
+    if spec.batch == 0:
+        return Plan(prep, "direct", {}, [], "empty batch: nothing to compute", method)
     threads = _config.get_threads()
     ints_fft_ok = prep.ints_fft_ok()
     sep_terms = prep.separable_terms()

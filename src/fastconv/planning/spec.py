@@ -15,7 +15,9 @@ class ConvSpec:
     ``bx``/``bk`` the batch sizes of the two operands (1 or ``batch``).
     ``starts``/``out_shape`` select the outputs from the full convolution of
     the (boundary-extended) input; ``padded`` says whether a boundary
-    extension is applied before the algorithm runs.
+    extension is applied before the algorithm runs.  ``copies`` counts the
+    bytes that preparing the problem and restoring the caller's layout and
+    dtype allocate, whatever the method (part of every memory estimate).
     """
 
     n: tuple
@@ -29,6 +31,7 @@ class ConvSpec:
     mode: str
     boundary: str
     padded: bool
+    copies: int = 0       # bytes of the canonical copies and result conversion
 
     @property
     def ndim(self) -> int:

@@ -50,7 +50,18 @@ def state():
 
 
 def lookup(key: str):
-    return load().get(key)
+    """The entry for ``key`` if it is well formed (a method name and a dict of
+    method -> seconds), else None: a damaged or hand-edited file is ignored
+    entry by entry, never an error in every call."""
+    e = load().get(key)
+    if not isinstance(e, dict) or not isinstance(e.get("method"), str):
+        return None
+    times = e.get("times", {})
+    if not isinstance(times, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            for k, v in times.items()):
+        return None
+    return e
 
 
 def record(key: str, entry: dict) -> bool:
@@ -63,10 +74,17 @@ def record(key: str, entry: dict) -> bool:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".wisdom-")
+    except OSError:
+        return False
+    try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=1, sort_keys=True)
         os.replace(tmp, path)
-    except OSError:
+    except (OSError, TypeError, ValueError):
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
         return False
     with _lock:
         _cache.update(dir=path, data=data, gen=_cache["gen"] + 1)
