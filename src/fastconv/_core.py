@@ -451,8 +451,9 @@ def run_prepared(prep, plan, out):
                 method, params = "direct", {}
             else:
                 warnings.warn(
-                    f"method={method!r} with NaN or Inf in the input spreads them to "
-                    "every output; use method='direct' (or 'auto') to keep them local",
+                    f"Use of fft convolution on input with NaN or Inf results in NaN "
+                    f"or Inf output: method={method!r} spreads them to every output; "
+                    "use method='direct' (or 'auto') to keep them local",
                     RuntimeWarning, stacklevel=3)
     return finish(prep, execute(prep, method, params, threads), out)
 

@@ -1,0 +1,85 @@
+"""numpy.convolve / numpy.correlate drop-ins on fastconv's planner.
+
+Same signatures, defaults, result dtypes and shapes as numpy's (``'same'``
+has ``max(len(a), len(v))`` samples; integer results wrap at the result
+dtype like numpy's, computed exactly in a 64-bit accumulator first), and
+numpy's errors for empty and multi-dimensional inputs.  The work goes
+through :func:`fastconv.convolve`'s engine, so long inputs take an FFT or
+overlap-add path where numpy would take O(N x K) time.
+
+Examples
+--------
+>>> from fastconv import numpy as fnp
+>>> fnp.convolve([1, 2, 3], [0, 1, 0.5])
+array([0. , 1. , 2.5, 4. , 1.5])
+>>> fnp.correlate([1, 2, 3], [0, 1, 0.5])
+array([3.5])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as V
+from ._core import convolve_impl
+
+__all__ = ["convolve", "correlate"]
+
+_MODES = {"valid": 0, "same": 1, "full": 2, "v": 0, "s": 1, "f": 2, 0: 0, 1: 1, 2: 2}
+
+
+def _mode(mode):
+    try:
+        return _MODES[mode]
+    except (KeyError, TypeError):
+        raise ValueError(f"mode must be one of 'valid', 'same', or 'full' "
+                         f"(got {mode!r})") from None
+
+
+def _operands(a, v):
+    a = np.array(a, ndmin=1, copy=None)
+    v = np.array(v, ndmin=1, copy=None)
+    if a.ndim > 1 or v.ndim > 1:
+        raise ValueError("object too deep for desired array")
+    if a.size == 0:
+        raise ValueError("a cannot be empty")
+    if v.size == 0:
+        raise ValueError("v cannot be empty")
+    V.as_array(a, "a")
+    V.as_array(v, "v")
+    return a, v
+
+
+def _run(a, v, mode):
+    rd = np.result_type(a, v)
+    cd = V.dtype_policy(a.dtype, v.dtype)[0] if rd.kind in "biu" else V.dtype_policy(rd, rd)[0]
+    full = convolve_impl(a, v, "full", "auto", None, "constant", 0, None, "default",
+                         "convolve", dtypes=(cd, rd))
+    n, L = min(a.size, v.size), max(a.size, v.size)
+    if mode == 2:
+        return full
+    if mode == 1:
+        s = (n - 1) // 2
+        return full[s:s + L]
+    return full[n - 1:L]
+
+
+def convolve(a, v, mode="full"):
+    """Discrete linear convolution of two 1-D sequences (numpy.convolve)."""
+    a, v = _operands(a, v)
+    return _run(a, v, _mode(mode))
+
+
+def correlate(a, v, mode="valid"):
+    """Cross-correlation of two 1-D sequences (numpy.correlate):
+    ``c[k] = sum_n a[n + k] * conj(v[n])``."""
+    a, v = _operands(a, v)
+    m = _mode(mode)
+    w = v[::-1]
+    if w.dtype.kind == "c":
+        w = np.conj(w)
+    if m == 1 and v.size > a.size:
+        # numpy centres 'same' on the longer input: swap, then mirror
+        w2 = a[::-1]
+        r = _run(v, np.conj(w2) if w2.dtype.kind == "c" else w2, 1)[::-1]
+        return np.conj(r) if r.dtype.kind == "c" else r
+    return _run(a, w, m)
