@@ -19,8 +19,15 @@ demo: $(STAMP)
 # file's numba kernels compile once; a kernel that both workers need compiles
 # in each unless the other has already written it to numba's on-disk cache
 TEST_WORKERS ?= 2
+# the originals' own test files (shipped in their wheels), with the functions
+# fastconv replaces rerouted to its drop-ins (tests/originals/reroute.py)
+ORIGINALS := scipy.signal.tests.test_signaltools scipy.ndimage.tests.test_filters \
+             numpy._core.tests.test_numeric astropy.convolution.tests.test_convolve \
+             astropy.convolution.tests.test_convolve_fft
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) -p tests.originals.reroute -p no:cacheprovider \
+	    -o addopts="-q -rxX" --pyargs $(ORIGINALS)
 
 # benchmarks never run in the tests; BLAS env overrides are dropped for them only
 bench: $(STAMP)

@@ -46,8 +46,29 @@ class KernelSizeError(ValueError):
     """A kernel with an even axis given to ``convolve`` (astropy's error)."""
 
 
-class ConvolutionWarning(UserWarning):
-    """NaN left in an interpolated result (astropy's AstropyUserWarning)."""
+try:                                   # astropy's own warning class, when it is there
+    from astropy.utils.exceptions import AstropyUserWarning as _WarningBase
+except ImportError:                    # pragma: no cover - astropy not installed
+    _WarningBase = UserWarning
+
+
+class ConvolutionWarning(_WarningBase):
+    """NaN left in an interpolated result (an AstropyUserWarning, as astropy's)."""
+
+
+def _with_unit(func):
+    """astropy Quantity in, Quantity out: the array's unit rides on the result
+    (as astropy's functions do); the computation sees plain values."""
+    import functools
+
+    @functools.wraps(func)
+    def call(array, kernel, *args, **kwargs):
+        unit = getattr(array, "unit", None)
+        if unit is None:
+            return func(array, kernel, *args, **kwargs)
+        y = func(getattr(array, "value", array), kernel, *args, **kwargs)
+        return y << unit
+    return call
 
 
 _BOUNDARIES = {"fill": "constant", "extend": "edge", "wrap": "wrap"}
@@ -86,6 +107,7 @@ def _check_normalizable(k, tol, interpolate):
                          "custom normalization function to normalize_kernel.")
 
 
+@_with_unit
 def convolve(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="interpolate",
              normalize_kernel=True, mask=None, preserve_nan=False,
              normalization_zero_tol=1e-8):
@@ -112,6 +134,11 @@ def convolve(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="inte
     k = _kernel(kernel)
     if x.ndim == 0:
         raise ValueError("cannot convolve 0-dimensional arrays")
+    if x.ndim > 3:
+        # astropy's convolve stops at 3-D (drop-in parity; fastconv.convolve
+        # with nan_policy='interpolate' handles any number of dimensions)
+        raise NotImplementedError("convolve only supports 1, 2, and 3-dimensional "
+                                  "arrays at this time")
     if x.ndim != k.ndim:
         raise ValueError("array and kernel have differing number of dimensions.")
     if x.size == 0:
@@ -152,6 +179,7 @@ def convolve(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="inte
     return y.astype(in_dtype, copy=False) if in_dtype.kind == "f" else y
 
 
+@_with_unit
 def convolve_fft(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="interpolate",
                  normalize_kernel=True, normalization_zero_tol=1e-8, preserve_nan=False,
                  mask=None, crop=True, return_fft=False, fft_pad=None, psf_pad=None,
@@ -187,6 +215,13 @@ def convolve_fft(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="
                       stacklevel=2)
         boundary = "fill"
     if boundary == "wrap":
+        for name, val in (("psf_pad", psf_pad), ("fft_pad", fft_pad), ("dealias", dealias)):
+            if val:
+                raise ValueError(f"With boundary='wrap', {name} cannot be enabled.")
+        fill_value = 0
+    elif np.isnan(fill_value) and nan_treatment == "fill":
+        # astropy's FFT grid counts a NaN border as zeros with full weight
+        # (its weights are re-set to 1 outside the image)
         fill_value = 0
     data, mask = _array_and_mask(array, mask)
     if data.dtype.kind not in "biufc":

@@ -15,6 +15,7 @@ truncation toward zero that scipy's C cast does) and wrap like it.
 from __future__ import annotations
 
 import operator
+import warnings
 
 import numpy as np
 
@@ -43,18 +44,33 @@ def _check_mode(mode):
 
 
 def _output_dtype(output, input, complex_out):
-    """Result dtype from ``output`` (None, a dtype or an array)."""
+    """Result dtype from ``output`` (None, a dtype or an array), with scipy's
+    rules: a dtype object or class is promoted to complex (with a warning)
+    when the result is complex; a dtype string or an array must be complex
+    already (RuntimeError)."""
     if output is None:
         dt = input.dtype
         return np.promote_types(dt, np.complex64) if complex_out else dt
     if isinstance(output, np.ndarray):
         dt = output.dtype
+    elif isinstance(output, (type, np.dtype)):
+        try:
+            dt = np.dtype(output)
+        except TypeError as exc:
+            raise TypeError(f"output must be None, a dtype or an ndarray, got "
+                            f"{output!r}") from exc
+        if complex_out and dt.kind != "c":
+            warnings.warn("promoting specified output dtype to complex", UserWarning,
+                          stacklevel=4)
+            dt = np.promote_types(dt, np.complex64)
     else:
         try:
             dt = np.dtype(output)
         except TypeError as exc:
             raise TypeError(f"output must be None, a dtype or an ndarray, got "
                             f"{output!r}") from exc
+        if dt.kind not in "biufc":
+            raise RuntimeError("output must have numeric dtype")
     if complex_out and dt.kind != "c":
         raise RuntimeError("output must have complex dtype")
     return dt
@@ -65,7 +81,15 @@ def _filter(input, weights, output, mode, cval, origin, axes, convolution):
     w = V.as_array(weights, "weights")
     pad_mode = _check_mode(mode)
     V.check_cval(cval)
+    if x.dtype.kind != "c" and complex(cval).imag != 0:
+        raise ValueError(f"cval={cval!r} is complex but input is real (scipy refuses "
+                         f"a complex cval with a real image)")
     ax = V.check_axes(axes, x.ndim) if x.ndim else ()
+    # the axes in the order given: origins follow it (the weights' dimensions
+    # follow the array's axis order, as in scipy)
+    given = ax if axes is None or np.isscalar(axes) else \
+        tuple(operator.index(a) % x.ndim for a in axes)
+    perm = sorted(range(len(given)), key=lambda i: given[i])
     complex_out = x.dtype.kind == "c" or w.dtype.kind == "c"
     out_dt = _output_dtype(output, x, complex_out)
     # weights may carry size-1 axes for the non-filtered dimensions
@@ -83,6 +107,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, convolution):
         origins = [operator.index(o) for o in origin]
         if len(origins) != len(ax):
             raise RuntimeError("sequence argument must have length equal to input rank")
+        origins = [origins[i] for i in perm]
     if convolution:
         w = w[(slice(None, None, -1),) * w.ndim]
         origins = [-o - (1 - (L & 1)) for o, L in zip(origins, w.shape)]
@@ -176,6 +201,10 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 def _one_d(input, weights, axis, output, mode, cval, origin, convolution):
     x = V.as_array(input, "input")
     w = V.as_array(weights, "weights")
+    V.check_cval(cval)
+    if x.dtype.kind != "c" and complex(cval).imag != 0:
+        raise ValueError(f"cval={cval!r} is complex but input is real (scipy refuses "
+                         f"a complex cval with a real image)")
     if w.ndim != 1:
         raise RuntimeError("no filter weights given" if w.size == 0
                            else "weights must be one-dimensional")

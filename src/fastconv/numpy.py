@@ -24,15 +24,19 @@ from ._core import convolve_impl
 
 __all__ = ["convolve", "correlate"]
 
-_MODES = {"valid": 0, "same": 1, "full": 2, "v": 0, "s": 1, "f": 2, 0: 0, 1: 1, 2: 2}
+_MODES = {"valid": 0, "same": 1, "full": 2}
 
 
 def _mode(mode):
-    try:
+    if isinstance(mode, (int, np.integer)) and not isinstance(mode, bool):
+        if mode in (0, 1, 2):
+            return int(mode)
+    elif not isinstance(mode, str):
+        raise TypeError(f"mode must be a str ('valid', 'same' or 'full') or 0/1/2, "
+                        f"got {mode!r}")
+    elif mode in _MODES:
         return _MODES[mode]
-    except (KeyError, TypeError):
-        raise ValueError(f"mode must be one of 'valid', 'same', or 'full' "
-                         f"(got {mode!r})") from None
+    raise ValueError(f"mode must be one of 'valid', 'same', or 'full' (got {mode!r})")
 
 
 def _operands(a, v):
@@ -44,12 +48,28 @@ def _operands(a, v):
         raise ValueError("a cannot be empty")
     if v.size == 0:
         raise ValueError("v cannot be empty")
-    V.as_array(a, "a")
-    V.as_array(v, "v")
+    if a.dtype.kind != "O" and v.dtype.kind != "O":
+        V.as_array(a, "a")
+        V.as_array(v, "v")
     return a, v
 
 
+def _object_full(a, v):
+    """Object arrays (Fractions, Decimals, ...): exact shifted sums in the
+    elements' own arithmetic, as numpy does for them."""
+    y = np.empty(a.size + v.size - 1, dtype=object)
+    y[...] = 0
+    for j in range(v.size):
+        y[j:j + a.size] = y[j:j + a.size] + v[j] * a
+    return y
+
+
 def _run(a, v, mode):
+    if a.dtype.kind == "O" or v.dtype.kind == "O":
+        full = _object_full(a.astype(object), v.astype(object))
+        n, L = min(a.size, v.size), max(a.size, v.size)
+        return full if mode == 2 else full[(n - 1) // 2:(n - 1) // 2 + L] if mode == 1 \
+            else full[n - 1:L]
     rd = np.result_type(a, v)
     cd = V.dtype_policy(a.dtype, v.dtype)[0] if rd.kind in "biu" else V.dtype_policy(rd, rd)[0]
     full = convolve_impl(a, v, "full", "auto", None, "constant", 0, None, "default",
@@ -75,7 +95,7 @@ def correlate(a, v, mode="valid"):
     a, v = _operands(a, v)
     m = _mode(mode)
     w = v[::-1]
-    if w.dtype.kind == "c":
+    if w.dtype.kind in "cO":
         w = np.conj(w)
     if m == 1 and v.size > a.size:
         # numpy centres 'same' on the longer input: swap, then mirror

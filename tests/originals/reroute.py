@@ -10,6 +10,7 @@ are marked xfail(strict) with the reason (``DIFFERENCES``), and the README
 lists them.
 """
 import importlib
+import sys
 
 import pytest
 
@@ -51,13 +52,22 @@ def _swap():
             _same_capabilities(getattr(mod, name), ours)
             setattr(mod, name, ours)
     # astropy's test modules import from the submodule too
-    try:
-        import astropy.convolution.convolve as acc
-
+    # (the package attribute 'convolve' is the function, so the submodule is
+    # taken from sys.modules)
+    acc = sys.modules.get("astropy.convolution.convolve")
+    if acc is not None:
         import fastconv.astropy as fa
+
         acc.convolve, acc.convolve_fft = fa.convolve, fa.convolve_fft
-    except ImportError:
-        pass
+
+
+def _check_rerouted():
+    """Fail loudly if a test module would still see an original."""
+    for modname, names in REROUTES.items():
+        mod = sys.modules.get(modname)
+        for name in names:
+            if mod is not None and not getattr(mod, name).__module__.startswith("fastconv"):
+                raise RuntimeError(f"{modname}.{name} was not rerouted to fastconv")
 
 
 def pytest_configure(config):
@@ -66,6 +76,7 @@ def pytest_configure(config):
     for m in ("fastconv.signal", "fastconv.ndimage", "fastconv.numpy", "fastconv.astropy"):
         importlib.import_module(m)
     _swap()
+    _check_rerouted()
 
 
 def _matches(nodeid, patterns):
