@@ -74,7 +74,7 @@ def timed(label, fn, *args, **kw):
 def audio_demo(out):
     """Reverb through a synthetic room (streamed CLI) and the room's IR measured back."""
     from fastconv import _wav, cli, lti
-    from fastconv.audio_cli import synthetic_room
+    from fastconv.lti import synthetic_room
 
     fs = 48000
     t = np.arange(4 * fs) / fs

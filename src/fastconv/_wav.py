@@ -173,7 +173,9 @@ class WavWriter:
         self._f.write(self._header(self._frames))
         self._f.close()
         self._f = None
-        os.chmod(self._tmp, 0o644)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(self._tmp, 0o666 & ~mask)     # as a new file under the umask
         os.replace(self._tmp, self.path)
 
     def abort(self):

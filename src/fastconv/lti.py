@@ -28,7 +28,7 @@ import numpy as np
 from . import _validate as V
 
 __all__ = ["LTISystem", "exponential_sweep", "measure_impulse_response",
-           "regularized_deconvolve", "estimate_delay"]
+           "regularized_deconvolve", "estimate_delay", "synthetic_room"]
 
 
 def _1d(a, name):
@@ -295,3 +295,31 @@ def estimate_delay(x, y, *, method="xcorr", max_delay=None):
         if den < 0:
             d += 0.5 * (a - c) / den
     return float(d)
+
+
+def synthetic_room(fs, seconds, rt60, channels, seed):
+    """A plausible room impulse response: direct sound, sparse early
+    reflections, then exponentially decaying noise that darkens over time."""
+    rng = np.random.default_rng(seed)
+    n = max(int(seconds * fs), 16)
+    t = np.arange(n) / fs
+    out = np.zeros((n, channels))
+    for c in range(channels):
+        h = np.zeros(n)
+        h[0] = 1.0
+        for _ in range(12):                                   # early reflections, 2-60 ms
+            k = int(rng.uniform(0.002, 0.06) * fs)
+            if k < n:
+                h[k] += rng.uniform(-0.6, 0.6)
+        tail = rng.standard_normal(n) * np.exp(-6.91 * t / rt60)   # -60 dB at rt60
+        a = np.exp(-2 * np.pi * 3000.0 / fs)                        # one-pole low-pass
+        from scipy.signal import lfilter
+
+        dark = lfilter([1 - a], [1, -a], tail)
+        mixw = np.clip(t / max(rt60, 1e-3), 0, 1)                    # darker later
+        tail = (1 - mixw) * tail + mixw * dark * 2
+        onset = min(int(0.005 * fs), n)
+        tail[:onset] *= np.linspace(0, 1, onset) if onset else 1
+        h += 0.3 * tail
+        out[:, c] = h
+    return out / np.max(np.abs(out)) * 0.9

@@ -20,11 +20,13 @@ import time
 
 import numpy as np
 
+from ._common import CLIError, check_output
+
 READ_FRAMES = 65536
 
 
-def _open_wav(path, CLIError):
-    from ._wav import WavError, WavReader
+def _open_wav(path):
+    from .._wav import WavError, WavReader
 
     if not os.path.isfile(path):
         raise CLIError(f"{path}: no such file")
@@ -48,22 +50,21 @@ def _progress(done, total, t0, quiet):
     sys.stderr.flush()
 
 
-def cmd_reverb(args, CLIError):
-    from ._wav import WavWriter
-    from .cli import check_output
-    from .stream import Convolver
+def cmd_reverb(args):
+    from .._wav import WavWriter
+    from ..stream import Convolver
 
-    check_output(args.output, [args.input, args.ir])
+    check_output(args.output, [args.input, args.ir], (".wav",))
     if not 0.0 <= args.mix <= 1.0:
         raise CLIError(f"--mix must be between 0 and 1, got {args.mix}")
     if args.block < 1:
         raise CLIError(f"--block must be >= 1, got {args.block}")
-    with _open_wav(args.ir, CLIError) as r:
+    with _open_wav(args.ir) as r:
         ir = r.read(r.frames)
         ir_rate = r.rate
     if ir.shape[0] == 0:
         raise CLIError(f"{args.ir}: the impulse response is empty")
-    dry = _open_wav(args.input, CLIError)
+    dry = _open_wav(args.input)
     try:
         if dry.rate != ir_rate:
             raise CLIError(f"sample rates differ: {args.input} is {dry.rate} Hz, {args.ir} "
@@ -141,46 +142,26 @@ def cmd_reverb(args, CLIError):
     print(msg)
 
 
-def synthetic_room(fs, seconds, rt60, channels, seed):
-    """A plausible room impulse response: direct sound, sparse early
-    reflections, then exponentially decaying noise that darkens over time."""
-    rng = np.random.default_rng(seed)
-    n = max(int(seconds * fs), 16)
-    t = np.arange(n) / fs
-    out = np.zeros((n, channels))
-    for c in range(channels):
-        h = np.zeros(n)
-        h[0] = 1.0
-        for _ in range(12):                                   # early reflections, 2-60 ms
-            k = int(rng.uniform(0.002, 0.06) * fs)
-            if k < n:
-                h[k] += rng.uniform(-0.6, 0.6)
-        tail = rng.standard_normal(n) * np.exp(-6.91 * t / rt60)   # -60 dB at rt60
-        a = np.exp(-2 * np.pi * 3000.0 / fs)                        # one-pole low-pass
-        from scipy.signal import lfilter
-
-        dark = lfilter([1 - a], [1, -a], tail)
-        mixw = np.clip(t / max(rt60, 1e-3), 0, 1)                    # darker later
-        tail = (1 - mixw) * tail + mixw * dark * 2
-        onset = int(0.005 * fs)
-        tail[:onset] *= np.linspace(0, 1, onset) if onset else 1
-        h += 0.3 * tail
-        out[:, c] = h
-    return out / np.max(np.abs(out)) * 0.9
-
-
-def cmd_ir(args, CLIError):
-    from ._wav import WavWriter
-    from .cli import check_output
+def cmd_ir(args):
+    from .._wav import WavWriter
 
     if args.synthetic != "room":
         raise CLIError(f"--synthetic {args.synthetic!r}: only 'room' is available")
     for name in ("seconds", "rt60"):
         if not getattr(args, name) > 0:
             raise CLIError(f"--{name} must be positive")
-    if args.fs < 1000 or args.channels < 1:
-        raise CLIError("--fs must be >= 1000 and --channels >= 1")
-    check_output(args.output, [])
+    if args.fs < 1000 or not 1 <= args.channels <= 256:
+        raise CLIError("--fs must be >= 1000 and --channels between 1 and 256")
+    from .._config import max_memory
+
+    need = 3 * 8 * max(int(args.seconds * args.fs), 16) * args.channels
+    if need > max_memory():
+        raise CLIError(f"--seconds {args.seconds} x --channels {args.channels} at {args.fs} "
+                       f"Hz needs about {need / 2**30:.2f} GiB, more than "
+                       f"FASTCONV_MAX_MEMORY ({max_memory() / 2**30:.2f} GiB)")
+    check_output(args.output, [], (".wav",))
+    from ..lti import synthetic_room
+
     h = synthetic_room(args.fs, args.seconds, args.rt60, args.channels, args.seed)
     w = WavWriter(args.output, args.fs, args.channels, "float", 4)
     try:
@@ -193,7 +174,7 @@ def cmd_ir(args, CLIError):
           f"RT60 {args.rt60} s, {args.fs} Hz")
 
 
-def add_commands(sub, CLIError):
+def add_commands(sub):
     r = sub.add_parser("reverb", help="convolve a WAV file with an impulse response "
                        "(streamed from disk)")
     r.add_argument("input", help="dry WAV file")
@@ -205,7 +186,7 @@ def add_commands(sub, CLIError):
     r.add_argument("--no-normalize", action="store_true",
                    help="keep the IR's gain (default: scale it to unit energy)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.set_defaults(func=lambda a: cmd_reverb(a, CLIError))
+    r.set_defaults(func=cmd_reverb)
 
     i = sub.add_parser("ir", help="make an impulse response WAV (synthetic room)")
     i.add_argument("--synthetic", required=True, help="'room'")
@@ -215,4 +196,4 @@ def add_commands(sub, CLIError):
     i.add_argument("--rt60", type=float, default=0.7)
     i.add_argument("--channels", type=int, default=2)
     i.add_argument("--seed", type=int, default=0)
-    i.set_defaults(func=lambda a: cmd_ir(a, CLIError))
+    i.set_defaults(func=cmd_ir)

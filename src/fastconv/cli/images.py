@@ -1,114 +1,9 @@
-"""The ``fastconv`` command line.
-
-Images (PNG/TIFF/JPEG through imageio: ``pip install 'fastconv[image]'``)::
-
-    fastconv filter in.png -k sobel -o edges.png
-    fastconv filter in.png -k gaussian:2 -o blur.png [--mode reflect]
-    fastconv deblur in.png --psf gaussian:2 -o sharp.png [--method rl|wiener]
-    fastconv match scene.png template.png -o heat.png [--top 5]
-
-Audio (WAV, streamed from disk; see fastconv.audio_cli)::
-
-    fastconv ir --synthetic room -o ir.wav
-    fastconv reverb dry.wav --ir ir.wav -o wet.wav [--mix 0.3] [--block 256]
-
-Every command reads its inputs, never writes over one of them, and writes
-its output atomically (a temporary file in the output's folder, then a
-rename), so an interrupted run leaves either the old file or the new one.
-8- and 16-bit data and colour are preserved (an alpha channel is passed
-through unfiltered).  Errors (missing or unreadable files, bad kernel specs,
-bad options) print one line and exit with status 2.
-"""
+"""Image commands: filter, deblur, match."""
 from __future__ import annotations
-
-import argparse
-import os
-import sys
-import tempfile
-import zlib
 
 import numpy as np
 
-
-class CLIError(Exception):
-    """A user error: printed as one line, exit status 2."""
-
-
-# ------------------------------------------------------------------ files
-def _imageio():
-    try:
-        import imageio.v3 as iio
-    except ImportError:
-        raise CLIError("reading and writing images needs imageio: "
-                       "pip install 'fastconv[image]'") from None
-    return iio
-
-
-def read_image(path):
-    if not os.path.isfile(path):
-        raise CLIError(f"{path}: no such file")
-    from . import _png16
-
-    try:
-        if _png16.is_16bit_colour(path):      # Pillow would reduce these to 8 bits
-            return _png16.read(path)
-    except (OSError, ValueError, zlib.error) as exc:
-        raise CLIError(f"{path}: cannot read it as an image ({exc})") from None
-    iio = _imageio()
-    try:
-        img = np.asarray(iio.imread(path))
-    except Exception as exc:           # imageio raises many types for bad files
-        raise CLIError(f"{path}: cannot read it as an image ({exc.__class__.__name__}: "
-                       f"{str(exc).splitlines()[0] if str(exc) else 'unknown format'})") from None
-    if img.ndim == 3 and img.shape[-1] not in (1, 2, 3, 4) or img.ndim not in (2, 3):
-        raise CLIError(f"{path}: unsupported image layout {img.shape} (expected HxW or "
-                       "HxWxC with 1-4 channels)")
-    return img
-
-
-def check_output(out, inputs):
-    """Refuse to overwrite an input; the folder must exist."""
-    real_out = os.path.realpath(out)
-    for p in inputs:
-        if os.path.exists(p) and os.path.realpath(p) == real_out:
-            raise CLIError(f"refusing to overwrite the input {p}; choose another -o")
-    d = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(d):
-        raise CLIError(f"{out}: folder {d} does not exist")
-
-
-def atomic_write(path, write):
-    """Call ``write(tmp_path)`` then rename onto ``path`` (same folder)."""
-    d = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    suffix = os.path.splitext(base)[1]
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{base}.", suffix=suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_image(path, img):
-    iio = _imageio()
-    ext = os.path.splitext(path)[1].lower()
-    if ext in (".jpg", ".jpeg") and img.dtype != np.uint8:
-        img = np.clip(np.rint(img.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
-
-    def write(tmp):
-        if ext == ".png" and img.dtype == np.uint16 and img.ndim == 3:
-            from . import _png16
-
-            return _png16.write(tmp, img)      # 16-bit colour: Pillow cannot
-        try:
-            iio.imwrite(tmp, img, extension=ext or None)
-        except Exception as exc:
-            raise CLIError(f"{path}: cannot write it ({exc})") from None
-    atomic_write(path, write)
+from ._common import IMAGE_EXTENSIONS, CLIError, check_output, read_image, write_image
 
 
 # -------------------------------------------------------------- helpers
@@ -146,7 +41,7 @@ def _from_unit(f, dtype, scale):
 
 
 def _kernel(spec):
-    from . import filters
+    from .. import filters
 
     try:
         return filters.kernel(spec)
@@ -157,14 +52,14 @@ def _kernel(spec):
 _MAGNITUDE = ("sobel", "scharr", "prewitt")
 
 
-# ------------------------------------------------------------- commands
 def cmd_filter(args):
-    from . import filters
+    from .. import filters
 
-    check_output(args.output, [args.input])
+    check_output(args.output, [args.input], IMAGE_EXTENSIONS)
+    name = args.kernel.strip().lower()
+    k = None if name in _MAGNITUDE else _kernel(args.kernel)     # checked before reading
     img = read_image(args.input)
     colour, alpha, ch = _split_alpha(img)
-    name = args.kernel.strip().lower()
     if name in _MAGNITUDE:
         # the gradient magnitude, in the image's units and dtype
         f = filters.edges(colour, name, "magnitude", mode=args.mode, channel_axis=ch)
@@ -174,18 +69,21 @@ def cmd_filter(args):
         else:
             out = f.astype(img.dtype)
     else:
-        k = _kernel(args.kernel)
         out = filters.filter(colour, k, mode=args.mode, channel_axis=ch)
     write_image(args.output, _join_alpha(out, alpha))
     print(f"{args.input} -> {args.output}: {args.kernel} on {img.shape} {img.dtype}")
 
 
 def cmd_deblur(args):
-    from . import restoration
+    from .. import restoration
 
-    check_output(args.output, [args.input])
-    img = read_image(args.input)
+    check_output(args.output, [args.input], IMAGE_EXTENSIONS)
+    if args.iterations < 1:
+        raise CLIError(f"--iterations must be >= 1, got {args.iterations}")
+    if not (args.balance > 0 and np.isfinite(args.balance)):
+        raise CLIError(f"--balance must be a positive finite number, got {args.balance}")
     psf = _kernel(args.psf)
+    img = read_image(args.input)
     if np.any(psf < 0) or psf.sum() <= 0:
         raise CLIError(f"--psf {args.psf!r}: a point-spread function must be non-negative "
                        "with a positive sum (e.g. gaussian:2, box:5, disk:3, motion:9,30)")
@@ -207,9 +105,11 @@ def cmd_deblur(args):
 
 
 def cmd_match(args):
-    from .feature import best_matches, match_template
+    from ..feature import best_matches, match_template
 
-    check_output(args.output, [args.scene, args.template])
+    check_output(args.output, [args.scene, args.template], IMAGE_EXTENSIONS)
+    if args.top < 1:
+        raise CLIError(f"--top must be >= 1, got {args.top}")
     scene = read_image(args.scene)
     templ = read_image(args.template)
     gray = []
@@ -233,13 +133,8 @@ def cmd_match(args):
               f"score {val:.4f}")
 
 
-# ---------------------------------------------------------------- parser
-def build_parser():
-    from .filters import _MODES
-
-    ap = argparse.ArgumentParser(prog="fastconv", description="Convolution tools: image "
-                                 "filters, deblurring, template matching, reverb.")
-    sub = ap.add_subparsers(dest="command", required=True)
+def add_commands(sub):
+    from ..filters import _MODES
 
     f = sub.add_parser("filter", help="filter an image with a kernel")
     f.add_argument("input")
@@ -273,27 +168,3 @@ def build_parser():
     m.add_argument("--same-size", action="store_true",
                    help="score map the size of the scene (pad_input=True)")
     m.set_defaults(func=cmd_match)
-    _add_signal_commands(sub)
-    return ap
-
-
-def _add_signal_commands(sub):
-    """Audio commands (reverb, ir) live in fastconv.audio_cli."""
-    from . import audio_cli
-
-    audio_cli.add_commands(sub, CLIError)
-
-
-def main(argv=None):
-    ap = build_parser()
-    args = ap.parse_args(argv)
-    try:
-        args.func(args)
-    except CLIError as exc:
-        print(f"fastconv {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
