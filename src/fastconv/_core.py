@@ -80,6 +80,14 @@ class Prepared:
                 return False
         return True
 
+    def run(self, plan, out=None):
+        """Run ``plan`` on this problem (what :class:`Plan` calls)."""
+        return run_prepared(self, plan, out)
+
+    def execute(self, method, params, threads):
+        """One algorithm on this problem's arrays (the planner times this)."""
+        return execute(self, method, params, threads)
+
     def rebind(self, in1, in2):
         new = prepare(in1, in2, **self.args)
         if new.spec != self.spec or new.result_dtype != self.result_dtype:

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .. import _config
 from ..algorithms import direct as direct_alg
 from ..algorithms._common import fast_len
 from ..algorithms.fft import lengths as fft_lengths
@@ -237,6 +238,36 @@ FEATURES = {
 
 
 _LOADED = {"done": False}
+#: bumped whenever the coefficients change: the planner's caches are keyed by it
+_GENERATION = [0]
+TUNED_FILENAME = "coefficients-v1.json"
+
+
+def generation() -> int:
+    return _GENERATION[0]
+
+
+def tuned_path():
+    """The file tune() writes its fit to (None when wisdom is disabled)."""
+    import os
+
+    d = _config.wisdom_dir()
+    return None if d is None else os.path.join(d, TUNED_FILENAME)
+
+
+def load_saved():
+    """Coefficients saved by an earlier tune() (None when absent/disabled)."""
+    import json
+
+    path = tuned_path()
+    if not path:
+        return None
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
 
 
 def apply(coef: dict) -> None:
@@ -248,14 +279,11 @@ def apply(coef: dict) -> None:
                     # merged: features newer than the saved fit keep their shipped values
                     COEF[method][fam] = {**COEF[method].get(fam, {}),
                                          **{k: float(v) for k, v in c.items()}}
-    from . import planner
-    planner.clear_caches()
+    _GENERATION[0] += 1
 
 
 def _load_tuned():
     _LOADED["done"] = True
-    from .tune import load_saved
-
     saved = load_saved()
     if saved:
         apply(saved)

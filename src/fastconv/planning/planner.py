@@ -86,10 +86,10 @@ class Plan:
         return "\n".join(lines)
 
     def __call__(self, in1, in2, out=None):
-        from .._core import run_prepared
-
+        # the prepared problem knows how to run (the engine, above the
+        # planner, made it): the planner never imports the engine
         prep = self._prep.rebind(in1, in2)
-        return run_prepared(prep, self, out)
+        return prep.run(self, out)
 
 
 #: direct is kept when its estimate is within this factor of the best: its
@@ -107,10 +107,11 @@ def candidates_for(spec, threads, *, ints_fft_ok, accuracy, sep_terms=None):
     ``sep_terms``: number of rank-1 terms of the kernel (None: not low-rank
     or not known), which decides whether the separable method is a candidate.
     """
-    key = (spec, threads, ints_fft_ok, accuracy, sep_terms, _config.max_memory())
+    key = (spec, threads, ints_fft_ok, accuracy, sep_terms, _config.max_memory(),
+           cost.generation())
     cached = _CANDIDATES.get(key)
     if cached is None:
-        cached = _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, key[-1])
+        cached = _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, key[-2])
         if len(_CANDIDATES) > 512:
             _CANDIDATES.clear()
         _CANDIDATES[key] = cached
@@ -199,7 +200,7 @@ def choose(prep, method, accuracy, measure):
     if measure:
         return _choose(prep, method, accuracy, True, threads, ints_fft_ok, sep_terms)
     key = (spec, method, accuracy, threads, ints_fft_ok, sep_terms, _config.max_memory(),
-           wisdom.state())
+           wisdom.state(), cost.generation())
     hit = _DECISIONS.get(key)
     if hit is None:
         plan = _choose(prep, method, accuracy, False, threads, ints_fft_ok, sep_terms)
@@ -258,11 +259,9 @@ def _choose(prep, method, accuracy, measure, threads, ints_fft_ok, sep_terms):
 
 
 def _time_candidate(prep, c, threads, repeat=3):
-    from .._core import execute
-
     best = np.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
-        execute(prep, c["method"], c["params"], threads)
+        prep.execute(c["method"], c["params"], threads)
         best = min(best, time.perf_counter() - t0)
     return best

@@ -20,7 +20,7 @@ import numpy as np
 from .. import _config
 from . import cost
 
-FILENAME = "coefficients-v1.json"
+FILENAME = cost.TUNED_FILENAME
 FAMILIES = {"float32": "f4", "float64": "f8", "complex64": "c8", "complex128": "c16"}
 
 
@@ -125,22 +125,10 @@ def fit(rows, threads):
     return coef, report
 
 
-def _path():
-    d = _config.wisdom_dir()
-    return None if d is None else os.path.join(d, FILENAME)
-
-
-def load_saved():
-    """Coefficients saved by an earlier tune() (None when absent/disabled)."""
-    path = _path()
-    if not path:
-        return None
-    try:
-        with open(path) as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
+# where the fit is kept and how it is read live with the cost model (which
+# reads it at first use and must not import this module, which times runs)
+_path = cost.tuned_path
+load_saved = cost.load_saved
 
 
 def tune(problems=40, *, seed=7, save=True, verbose=False):
