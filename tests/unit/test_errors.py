@@ -59,7 +59,9 @@ k = np.ones(3)
     (lambda: fn.convolve1d(x, np.ones((2, 2))), RuntimeError, "one-dimensional"),
     (lambda: fn.convolve1d(x, []), RuntimeError, "no filter weights"),
     (lambda: fn.convolve(x, k, output=np.empty(3)), RuntimeError, "output shape"),
-    (lambda: fn.convolve(x, k + 1j, output=np.float64), RuntimeError, "complex dtype"),
+    (lambda: fn.convolve(x, k + 1j, output="float64"), RuntimeError, "complex dtype"),
+    (lambda: fn.convolve(x, k + 1j, output=np.zeros(x.shape)), RuntimeError,
+     "complex dtype"),
     (lambda: fn.correlate1d(x, k, axis=3), ValueError, "axis contains 3"),
 ])
 def test_error(call, exc, match):
@@ -97,3 +99,11 @@ def test_gpu_array_rejected():
         __cuda_array_interface__ = {}
     with pytest.raises(TypeError, match="GPU array"):
         fastconv.convolve(FakeCupy(), k)
+
+
+def test_ndimage_real_output_dtype_with_complex_weights_is_promoted():
+    # scipy's rule: a dtype class or object is promoted to complex, with a warning
+    x = np.arange(12.0).reshape(3, 4)
+    with pytest.warns(UserWarning, match="promoting specified output dtype to complex"):
+        y = fn.convolve(x, np.ones((2, 2)) + 1j, output=np.float64)
+    assert y.dtype == np.complex128
