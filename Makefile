@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(PY) -m fastconv warmup
 	$(PY) examples/demo.py --out demo_out
 
 # two worker processes (CI has 2 cores), each test file on one worker, so a

@@ -16,12 +16,22 @@ def tune(problems=40, *, seed=7, save=True, verbose=False):
     return _tune(problems, seed=seed, save=save, verbose=verbose)
 
 
+def warmup(verbose=False):
+    """Compile every kernel the public functions use, ahead (see
+    :mod:`fastconv._warmup`); returns the seconds taken."""
+    from ._warmup import warmup as _warmup
+
+    return _warmup(verbose)
+
+
 __version__ = "0.1.0"
 
-__all__ = ["convolve", "correlate", "plan", "tune", "set_threads", "get_threads", "threads",
-           "signal", "ndimage", "filters", "feature", "restoration", "astropy", "stream", "lti", "__version__"]
+__all__ = ["convolve", "correlate", "plan", "tune", "warmup", "set_threads", "get_threads", "threads",
+           "signal", "ndimage", "numpy", "filters", "feature", "restoration", "astropy",
+           "stream", "lti", "__version__"]
 
-_LAZY = ("signal", "ndimage", "filters", "feature", "restoration", "astropy", "stream", "lti")
+_LAZY = ("signal", "ndimage", "numpy", "filters", "feature", "restoration", "astropy",
+         "stream", "lti")
 
 
 def __getattr__(name):

@@ -1,7 +1,17 @@
 """Top-level functions: convolve, correlate, plan."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, Sequence, Union
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:                      # for the annotations only
+    from .planning.planner import Plan
+
+Mode = Literal["full", "same", "valid"]
+Boundary = Literal["constant", "edge", "symmetric", "reflect", "wrap"]
+Axes = Union[int, Sequence[int], None]
 
 from . import _validate as V
 from ._core import convolve_impl, plan_impl
@@ -72,10 +82,12 @@ _COMMON_DOC = """
 """
 
 
-def convolve(in1, in2, mode="full", method="auto", axes=None, *,
-             boundary="constant", cval=0, out=None, accuracy="default",
-             nan_policy="propagate", mask=None, normalize_kernel=False,
-             preserve_nan=False):
+def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = "auto",
+             axes: Axes = None, *, boundary: Boundary = "constant", cval: complex = 0,
+             out: np.ndarray | None = None, accuracy: Literal["default", "high"] = "default",
+             nan_policy: Literal["propagate", "interpolate", "fill"] = "propagate",
+             mask: ArrayLike | None = None, normalize_kernel: bool = False,
+             preserve_nan: bool = False) -> np.ndarray:
     """N-D convolution along any axes, with boundary modes and a planner.
     {common}
     See Also
@@ -102,10 +114,12 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, *,
                          accuracy, "convolve")
 
 
-def correlate(in1, in2, mode="full", method="auto", axes=None, *,
-              boundary="constant", cval=0, out=None, accuracy="default",
-              nan_policy="propagate", mask=None, normalize_kernel=False,
-              preserve_nan=False):
+def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = "auto",
+              axes: Axes = None, *, boundary: Boundary = "constant", cval: complex = 0,
+              out: np.ndarray | None = None, accuracy: Literal["default", "high"] = "default",
+              nan_policy: Literal["propagate", "interpolate", "fill"] = "propagate",
+              mask: ArrayLike | None = None, normalize_kernel: bool = False,
+              preserve_nan: bool = False) -> np.ndarray:
     """N-D cross-correlation: convolution with `in2` reversed and conjugated.
     {common}
     See Also
@@ -146,8 +160,10 @@ convolve.__doc__ = convolve.__doc__.replace("{common}", _COMMON_DOC)
 correlate.__doc__ = correlate.__doc__.replace("{common}", _COMMON_DOC)
 
 
-def plan(in1, in2, mode="full", method="auto", axes=None, *, boundary="constant",
-         cval=0, op="convolve", accuracy="default", measure=False):
+def plan(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = "auto",
+         axes: Axes = None, *, boundary: Boundary = "constant", cval: complex = 0,
+         op: Literal["convolve", "correlate"] = "convolve",
+         accuracy: Literal["default", "high"] = "default", measure: bool = False) -> Plan:
     """Choose an algorithm for a problem and return a reusable Plan.
 
     Parameters

@@ -35,7 +35,17 @@ def build_parser():
 
     images.add_commands(sub)
     audio.add_commands(sub)
+    w = sub.add_parser("warmup", help="compile every kernel ahead (cached on disk), so "
+                       "that first calls in later processes are fast")
+    w.set_defaults(func=_cmd_warmup)
     return ap
+
+
+def _cmd_warmup(args):
+    from .._warmup import warmup
+
+    print("fastconv warmup: compiling kernels (cached on disk for later processes)")
+    print(f"fastconv warmup: done in {warmup(verbose=True):.1f} s")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,91 @@
+"""Compile (and cache on disk) the numba kernels every public function uses.
+
+numba compiles a kernel for each argument type on its first call and keeps
+the machine code in its on-disk cache (``cache=True``), so a first call in a
+later process only loads it.  :func:`warmup` makes those first calls on small
+arrays: every method x dtype family of the engine, the image filters (float
+and 8/16-bit fused paths), template matching, the stream convolver.
+``fastconv warmup`` (run by ``make demo``) calls it.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+__all__ = ["warmup"]
+
+
+def _engine(dt):
+    from . import _api
+
+    rng = np.random.default_rng(0)
+    cplx = np.dtype(dt).kind == "c"
+
+    def arr(shape):
+        a = rng.standard_normal(shape)
+        return (a + 1j * rng.standard_normal(shape) if cplx else a).astype(dt)
+
+    methods = ("direct", "fft", "overlap-add", "overlap-save", "hybrid", "separable")
+    cases = [((300,), (7,)), ((300,), (64,)), ((64, 70), (3, 3)), ((64, 70), (5, 5)),
+             ((64, 70), (7, 7)), ((64, 70), (9, 9)), ((64, 70), (4, 6)),
+             ((64, 70), (17, 17)), ((20, 22, 24), (3, 3, 3)), ((20, 22, 24), (5, 4, 3))]
+    g = np.hanning(9)
+    for n, m in cases:
+        x, k = arr(n), arr(m)
+        for method in methods:
+            for boundary in ("constant", "reflect"):
+                try:
+                    _api.convolve(x, k, mode="same", method=method, boundary=boundary)
+                except ValueError:           # a method that does not apply here
+                    pass
+        if len(m) == 2:
+            sep = np.outer(g, g).astype(dt)
+            _api.convolve(x, sep, mode="same", method="separable", boundary="reflect")
+            _api.convolve(x, sep, mode="same", method="separable")
+
+
+def warmup(verbose: bool = False) -> float:
+    """Compile every kernel the public functions use; returns seconds taken.
+
+    Parameters
+    ----------
+    verbose : bool
+        Print each stage and its time.
+    """
+    from . import _api, feature, filters
+    from .stream import Convolver
+
+    t0 = time.perf_counter()
+    stages = [(f"engine {dt}", lambda dt=dt: _engine(dt))
+              for dt in (np.float32, np.float64, np.complex64, np.complex128)]
+    stages.append(("integers", lambda: _api.convolve(np.arange(300), np.arange(9))))
+
+    def images():
+        rng = np.random.default_rng(1)
+        for dt in (np.uint8, np.uint16, np.float32, np.float64):
+            img = (rng.random((80, 90)) * 200).astype(dt)
+            filters.gaussian(img, 1.5)
+            filters.filter(img, filters.box_kernel(5))
+            filters.filter(img, filters.sobel_kernel())
+            filters.edges(img, "sobel")
+        rgb = (rng.random((80, 90, 3)) * 200).astype(np.uint8)
+        filters.gaussian(rgb, 1.5, channel_axis=-1)
+        img = rng.random((80, 90))
+        for m in feature.METHODS:
+            feature.match_template(img, img[10:30, 20:45], method=m)
+    stages.append(("images", images))
+
+    def stream():
+        for dt in (np.float32, np.float64):
+            for K in (40, 3000):
+                c = Convolver(np.hanning(K).astype(dt), block_size=256)
+                c.process(np.ones(1000, dt))
+                c.flush()
+    stages.append(("stream", stream))
+    for name, run in stages:
+        t = time.perf_counter()
+        run()
+        if verbose:
+            print(f"  {name}: {time.perf_counter() - t:.1f} s", flush=True)
+    return time.perf_counter() - t0
