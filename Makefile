@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-planner calibrate clean
+.PHONY: demo test docs bench bench-planner calibrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 	$(PY) -m pytest -n $(TEST_WORKERS) -p tests.originals.reroute -p no:cacheprovider \
 	    -o addopts="-q -rxX" --pyargs $(ORIGINALS)
+
+# the documentation site (Sphinx; the docs extra is part of the test extra)
+docs: $(STAMP)
+	$(PY) -m sphinx -q -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
 
 # benchmarks never run in the tests; BLAS env overrides are dropped for them only
 bench: $(STAMP)
