@@ -281,6 +281,7 @@ def best_matches(score, n=1, *, min_distance=1, method="ccoeff_normed", threshol
         raise ValueError(f"min_distance must be >= 0, got {md}")
     if s.size == 0:
         return []
+    md = min(md, max(s.shape))       # farther than the map is wide: one pick per map
     lower = _method(method).startswith("sqdiff")
     v = -s if lower else s
     v = np.where(np.isnan(v), -np.inf, v)

@@ -57,7 +57,22 @@ def _check_mode(mode):
     return _MODES[mode]
 
 
+def _check_ndim(ndim):
+    """A kernel's number of dimensions: an int from 1 to 32 (numpy's limit is 64)."""
+    if isinstance(ndim, bool):
+        raise TypeError(f"ndim must be an int, got {ndim!r}")
+    try:
+        n = operator.index(ndim)
+    except TypeError:
+        raise TypeError(f"ndim must be an int, got {ndim!r}") from None
+    if not 1 <= n <= 32:
+        raise ValueError(f"ndim must be between 1 and 32, got {ndim!r}")
+    return n
+
+
 def _spatial_axes(ndim, channel_axis):
+    if ndim == 0:
+        raise ValueError("image must have at least one dimension, got a 0-d array")
     if channel_axis is None:
         return tuple(range(ndim))
     try:
@@ -323,7 +338,7 @@ _positive = V.check_positive
 
 def box_kernel(size, ndim=2):
     """Mean filter: ones / count, ``size`` per axis (int or tuple)."""
-    sizes = _check_kernel_shape(_size(size, ndim), "size")
+    sizes = _check_kernel_shape(_size(size, _check_ndim(ndim)), "size")
     return np.full(sizes, 1.0 / math.prod(sizes))
 
 
@@ -343,6 +358,7 @@ def gaussian_kernel(sigma, truncate=4.0, ndim=2):
 
     ``sigma`` per axis or one for all; radius ``int(truncate * sigma + 0.5)``.
     """
+    ndim = _check_ndim(ndim)
     sig = (sigma,) * ndim if np.ndim(sigma) == 0 else tuple(sigma)
     if len(sig) != ndim:
         raise ValueError(f"sigma must be a number or {ndim} numbers, got {sigma!r}")
@@ -380,8 +396,8 @@ def prewitt_kernel(axis="x"):
 
 def laplacian_kernel(ndim=2):
     """Discrete Laplacian (the 5-point stencil in 2-D; cv2.Laplacian ksize=1)."""
-    if operator.index(ndim) < 1:
-        raise ValueError(f"ndim must be >= 1, got {ndim!r}")
+    ndim = _check_ndim(ndim)
+    _check_kernel_shape((3,) * ndim, "ndim")
     k = np.zeros((3,) * ndim)
     c = (1,) * ndim
     k[c] = -2.0 * ndim
@@ -399,6 +415,7 @@ def log_kernel(sigma, truncate=4.0, ndim=2):
     The sum over axes of (second-derivative Gaussian on that axis) x
     (Gaussian on the others), each 1-D factor as scipy samples it.
     """
+    ndim = _check_ndim(ndim)
     s = _positive(sigma, "sigma")
     truncate = _positive(truncate, "truncate")
     g = _gauss1d(s, truncate)

@@ -31,6 +31,17 @@ __all__ = ["LTISystem", "exponential_sweep", "measure_impulse_response",
            "regularized_deconvolve", "estimate_delay", "synthetic_room"]
 
 
+def _check_samples(n, name, per_sample=8):
+    """``n`` samples (``per_sample`` bytes each, temporaries included) must fit
+    FASTCONV_MAX_MEMORY: refused before anything is allocated."""
+    from ._config import max_memory
+
+    if n * per_sample > max_memory():
+        raise ValueError(f"{name} asks for {n} samples ({n * per_sample / 2**30:.3g} GiB), "
+                         f"more than FASTCONV_MAX_MEMORY ({max_memory() / 2**30:.3g} GiB)")
+    return n
+
+
 def _1d(a, name):
     a = V.as_array(a, name)
     if a.ndim != 1 or a.size == 0:
@@ -76,6 +87,7 @@ class LTISystem:
         if a[0] == 0:
             raise ValueError("a[0] must be nonzero")
         tol = _positive(tol, "tol")
+        _check_samples(operator.index(max_length), "max_length", 32)
         n = 1024
         while True:
             imp = np.zeros(n)
@@ -115,7 +127,7 @@ class LTISystem:
         n = operator.index(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        out = np.zeros(n)
+        out = np.zeros(_check_samples(n, "n", 16))
         out[:min(n, self.h.size)] = self.h[:n]
         return out
 
@@ -127,7 +139,10 @@ class LTISystem:
         """``(frequencies, H)`` at ``n`` frequencies from 0 to fs/2 (or fs)."""
         import scipy.signal as ss
 
-        return ss.freqz(self.h, worN=operator.index(n), whole=whole, fs=self.fs)
+        n = operator.index(n)
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        return ss.freqz(self.h, worN=_check_samples(n, "n", 64), whole=whole, fs=self.fs)
 
     def apply(self, x, axis=-1):
         """Filter ``x`` along ``axis`` (causal; output as long as the input)."""
@@ -164,6 +179,7 @@ def exponential_sweep(f0, f1, duration, fs, *, fade=0.01):
     n = int(round(T * fs))
     if n < 16:
         raise ValueError("the sweep is shorter than 16 samples")
+    _check_samples(n, "duration x fs", 8 * 6)
     t = np.arange(n) / fs
     L = T / math.log(f1 / f0)
     s = np.sin(2 * np.pi * f0 * L * (np.exp(t / L) - 1.0))
@@ -204,6 +220,7 @@ def measure_impulse_response(excitation, recording, *, length=None, inverse=None
     length = operator.index(length)
     if length < 1:
         raise ValueError(f"length must be >= 1, got {length}")
+    _check_samples(length, "length", 32)
     if inverse is not None:
         inv = _1d(inverse, "inverse")
         full = fastconv.convolve(r, inv)
@@ -302,6 +319,7 @@ def synthetic_room(fs, seconds, rt60, channels, seed):
     reflections, then exponentially decaying noise that darkens over time."""
     rng = np.random.default_rng(seed)
     n = max(int(seconds * fs), 16)
+    _check_samples(n * int(channels), "seconds x fs x channels", 8 * 4)
     t = np.arange(n) / fs
     out = np.zeros((n, channels))
     for c in range(channels):
