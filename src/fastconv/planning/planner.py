@@ -154,8 +154,12 @@ def _fit_budget(spec, c, budget):
     whole batch entries or slabs of the first convolution axis.  Excluded
     when no split fits.
     """
-    out = spec.outputs * spec.itemsize
-    rest = c["memory"] - out
+    # what pieces cannot share: the output, the problem's copies, and (a
+    # chunked run reads the extended input) the whole padded copy
+    out = spec.outputs * spec.itemsize + spec.copies
+    if spec.padded:
+        out += spec.bx * float(np.prod(spec.n)) * spec.itemsize
+    rest = max(c["memory"] - spec.outputs * spec.itemsize - spec.copies, 0)
     room = budget - out
     limit = max(spec.batch, spec.out_shape[0])
     chunks = int(np.ceil(rest / room)) if room > 0 and rest > 0 else limit + 1
