@@ -218,7 +218,7 @@ def convolve_fft(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="
         for name, val in (("psf_pad", psf_pad), ("fft_pad", fft_pad), ("dealias", dealias)):
             if val:
                 raise ValueError(f"With boundary='wrap', {name} cannot be enabled.")
-        fill_value = 0
+        # (fill_value still fills NaNs under nan_treatment='fill'; the border wraps)
     elif np.isnan(fill_value) and nan_treatment == "fill":
         # astropy's FFT grid counts a NaN border as zeros with full weight
         # (its weights are re-set to 1 outside the image)
@@ -228,6 +228,10 @@ def convolve_fft(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="
         raise TypeError(f"array must be numeric, got dtype {data.dtype}")
     x = data.astype(np.complex128 if data.dtype.kind == "c" else np.float64)
     k = np.nan_to_num(_kernel(kernel), nan=0.0, posinf=0.0, neginf=0.0)
+    size = int(np.prod(x.shape, dtype=np.int64)) * np.dtype(complex_dtype).itemsize
+    if size > 10**9 and not allow_huge:        # astropy's guard, its message
+        raise ValueError(f"Size Error: Arrays will be {size / 1e9:.1f}G.  Use "
+                         f"allow_huge=True to override this exception.")
     if x.ndim != k.ndim:
         raise ValueError("Image and kernel must have same number of dimensions")
     bad = ~np.isfinite(x)

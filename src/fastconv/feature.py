@@ -27,8 +27,10 @@ are accepted for ``method``.  The cross-correlation goes through fastconv's
 planner (FFT for large templates); window sums use running sums in
 float64, and every normalisation (means, variances, denominators) is
 computed in float64; normalised scores are clipped to their mathematical
-range ([-1, 1], [0, 1] for ccorr_normed of non-negative data is not
-enforced) so round-off cannot produce 1.0000001.
+range ([-1, 1] for the correlation coefficients, [0, inf) for
+'sqdiff_normed', which exceeds 2 where a window is much brighter or darker
+than the template; cv2 clamps its unmasked 'sqdiff_normed' at 1, its masked
+one not) so round-off cannot produce 1.0000001.
 
 Zero-variance windows (documented choices; the anchors disagree):
 
