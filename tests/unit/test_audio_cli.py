@@ -124,6 +124,27 @@ def test_reverb_streams_in_bounded_memory(tmp_path, rng):
         assert r.frames == 60 * fs + fs - 1
 
 
+def test_reverb_odd_block_through_a_long_ir(tmp_path, rng):
+    """issue 17: --block 1000 through a 3 s IR wrote garbage with exit 0 (a
+    partition level that never ran on a block boundary)."""
+    import scipy.signal as ss
+
+    fs = 16000
+    dry = (rng.standard_normal(fs * 2) * 3000).astype(np.int16)
+    ir = (rng.standard_normal(fs * 3) * np.exp(-np.arange(fs * 3) / 12000.0)).astype(
+        np.float32)
+    d = write(tmp_path / "dry.wav", dry, fs)
+    i = write(tmp_path / "ir.wav", ir, fs)
+    out = tmp_path / "wet.wav"
+    assert cli.main(["reverb", d, "--ir", i, "-o", str(out), "--mix", "1", "--block",
+                     "1000", "--quiet"]) == 0
+    _, got = wavfile.read(out)
+    h = ir.astype(np.float64)
+    want = ss.fftconvolve(dry / 32768.0, h / np.sqrt(np.sum(h ** 2)))
+    want_i = np.clip(np.rint(want * 32768), -32768, 32767)
+    assert np.abs(got.astype(int) - want_i.astype(int)).max() <= 1
+
+
 def test_process_tail_matches_fastconv(rng):
     # the same numbers as the library call the CLI is built on
     from fastconv.stream import Convolver
