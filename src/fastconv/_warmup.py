@@ -32,6 +32,10 @@ def _engine(dt):
              ((64, 70), (17, 17)), ((20, 22, 24), (3, 3, 3)), ((20, 22, 24), (5, 4, 3)),
              ((24, 24, 24), (5, 5, 5)), ((48, 40, 40), (5, 5, 5)), ((48, 40, 40), (3, 3, 3)),
              ((6, 8, 200), (3, 3, 3)), ((6, 8, 200), (5, 5, 5))]
+    # the generated fixed-tap row kernels, one per tap count (1-D passes of
+    # every separable and row problem use them)
+    for taps in range(2, 17):
+        _api.convolve(arr((300,)), arr((taps,)), mode="same", method="direct")
     g = np.hanning(9)
     for n, m in cases:
         x, k = arr(n), arr(m)
@@ -41,6 +45,9 @@ def _engine(dt):
                     _api.convolve(x, k, mode="same", method=method, boundary=boundary)
                 except ValueError:           # a method that does not apply here
                     pass
+        if len(m) == 3:
+            sep = np.multiply.outer(np.outer(g[:5], g[:5]), g[:5]).astype(dt)
+            _api.convolve(x, sep, mode="same", method="separable")
         if len(m) == 2:
             sep = np.outer(g, g).astype(dt)
             _api.convolve(x, sep, mode="same", method="separable", boundary="reflect")
