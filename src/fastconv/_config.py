@@ -243,6 +243,14 @@ def _default_budget() -> int:
     return int(0.8 * phys)
 
 
+def new_file_mode(mode=0o666):
+    """``mode`` as the process's umask lets a new file have it (for files made
+    by mkstemp, which creates them 0600, then renamed into place)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 _POOL = {"pool": None, "n": 0}
 _POOL_LOCK = threading.Lock()
 

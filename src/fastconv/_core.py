@@ -243,9 +243,8 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
             # originals give: the 64-bit accumulator wraps exactly like theirs)
             # tighter: no output sums more than max|x| * sum|k| (float64 sum,
             # with a margin for its rounding)
-            kb = abs_sum(b[(0,) * (b.ndim - nd)] if b.ndim > nd else b) \
-                if all(s == 1 for s in bb) else abs_sum(b)
-            bound = min(bound, int(xmax * kb * (1 + 1e-6)) + 1)
+            # (over every kernel of a batch: still a bound for each)
+            bound = min(bound, int(xmax * abs_sum(b) * (1 + 1e-6)) + 1)
         if bound > top and dtypes is None:
             raise ValueError(
                 f"in1/in2: an exact integer result can reach {float(bound):.3g} in "

@@ -173,9 +173,9 @@ class WavWriter:
         self._f.write(self._header(self._frames))
         self._f.close()
         self._f = None
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(self._tmp, 0o666 & ~mask)     # as a new file under the umask
+        from ._config import new_file_mode
+
+        os.chmod(self._tmp, new_file_mode())   # as a new file under the umask
         os.replace(self._tmp, self.path)
 
     def abort(self):

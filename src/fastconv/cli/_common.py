@@ -12,6 +12,8 @@ import zlib
 
 import numpy as np
 
+from .._config import new_file_mode
+
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
@@ -30,13 +32,6 @@ def _imageio():
         raise CLIError("reading and writing images needs imageio: "
                        "pip install 'fastconv[image]'") from None
     return iio
-
-
-def umask_mode(mode=0o666):
-    """``mode`` as the umask lets a new file have it."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mode & ~mask
 
 
 def _check_pixels(path, shape):
@@ -114,7 +109,7 @@ def atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, umask_mode())       # mkstemp made it 0600
+        os.chmod(tmp, new_file_mode())    # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
