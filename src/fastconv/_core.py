@@ -6,6 +6,7 @@ ConvSpec plus canonical arrays), ``choose`` (planner) picks the algorithm,
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -90,7 +91,10 @@ class Prepared:
 
     def rebind(self, in1, in2):
         new = prepare(in1, in2, **self.args)
-        if new.spec != self.spec or new.result_dtype != self.result_dtype:
+        # the same problem, whatever the arrays' layout (which only changes
+        # the copies preparing it makes)
+        same = dataclasses.replace(new.spec, copies=self.spec.copies) == self.spec
+        if not same or new.result_dtype != self.result_dtype:
             raise ValueError(
                 "in1/in2 do not match the plan: it was made for input "
                 f"{self.spec.n} x kernel {self.spec.m} (batch {self.spec.batch}, "

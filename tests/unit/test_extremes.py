@@ -240,3 +240,18 @@ def test_memory_refused_before_allocating():
     finally:
         tracemalloc.stop()
     assert peak < 1 << 20
+
+
+def test_plan_accepts_any_layout_of_the_same_problem():
+    """A plan made on C-ordered arrays runs Fortran-ordered, strided and
+    converted ones of the same shapes and dtypes (their copies differ)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((60, 70))
+    k = rng.standard_normal((5, 5))
+    p = fastconv.plan(x, k, mode="same")
+    want = ref.convolve(x, k, "same")
+    for xx in (np.asfortranarray(x), x[:, ::-1].copy()[:, ::-1], np.ascontiguousarray(x)):
+        np.testing.assert_allclose(p(xx, k), want, atol=1e-10)
+    big = np.empty((60, 140))
+    big[:, ::2] = x
+    np.testing.assert_allclose(p(big[:, ::2], k), want, atol=1e-10)
