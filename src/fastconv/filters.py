@@ -318,7 +318,9 @@ def _check_kernel_shape(shape, name):
     from ._config import max_memory
 
     size = math.prod(int(s) for s in shape)
-    if size * 8 > max_memory():
+    # the builders hold about three kernel-sized arrays at once (an outer
+    # product, a normalised copy, the caller's float conversion)
+    if 3 * size * 8 > max_memory():
         raise ValueError(f"{name} gives a kernel of shape {tuple(shape)} "
                          f"({size * 8 / 2**30:.3g} GiB), more than FASTCONV_MAX_MEMORY "
                          f"({max_memory() / 2**30:.3g} GiB)")

@@ -86,6 +86,14 @@ def param_names(func, kwargs, nargs):
                                        "length", "fillvalue", "output", "mode", "method"}
 
 
+@pytest.fixture(autouse=True)
+def modest_budget(monkeypatch):
+    """Sizes the fuzz draws must be refused (or run) within 1 GiB: under the
+    default budget (80% of RAM per call) two test workers drawing large but
+    legal sizes at once would exhaust the machine."""
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", "1G")
+
+
 @pytest.mark.parametrize("name", sorted(TARGETS))
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
