@@ -18,6 +18,7 @@ array([3.5])
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 from ._core import convolve_impl
@@ -83,13 +84,13 @@ def _run(a, v, mode):
     return full[n - 1:L]
 
 
-def convolve(a, v, mode="full"):
+def convolve(a: ArrayLike, v: ArrayLike, mode: str | int = "full") -> np.ndarray:
     """Discrete linear convolution of two 1-D sequences (numpy.convolve)."""
     a, v = _operands(a, v)
     return _run(a, v, _mode(mode))
 
 
-def correlate(a, v, mode="valid"):
+def correlate(a: ArrayLike, v: ArrayLike, mode: str | int = "valid") -> np.ndarray:
     """Cross-correlation of two 1-D sequences (numpy.correlate):
     ``c[k] = sum_n a[n + k] * conj(v[n])``."""
     a, v = _operands(a, v)

@@ -17,6 +17,7 @@ exact integers).  Differences, all deliberate:
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 from ._core import convolve_impl, plan_impl
@@ -79,7 +80,8 @@ def _generic(in1, in2, mode, method, op):
                          op, dtypes=_direct_dtypes(a, b))
 
 
-def convolve(in1, in2, mode="full", method="auto"):
+def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
+             method: str = "auto") -> np.ndarray:
     """Convolve two N-D arrays (scipy.signal.convolve, same semantics).
 
     Examples
@@ -91,7 +93,8 @@ def convolve(in1, in2, mode="full", method="auto"):
     return _generic(in1, in2, mode, method, "convolve")
 
 
-def correlate(in1, in2, mode="full", method="auto"):
+def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
+              method: str = "auto") -> np.ndarray:
     """Cross-correlate two N-D arrays (scipy.signal.correlate, same semantics).
 
     ``z[k] = sum_l in1[l] * conj(in2[l - k + N - 1])`` as in scipy.
@@ -168,7 +171,8 @@ def _fft_family(in1, in2, mode, axes, method):
     return y
 
 
-def fftconvolve(in1, in2, mode="full", axes=None):
+def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
+                axes=None) -> np.ndarray:
     """Convolve two N-D arrays using FFT (scipy.signal.fftconvolve semantics).
 
     fastconv's planner may pick the direct or a blocked FFT method when it is
@@ -184,7 +188,8 @@ def fftconvolve(in1, in2, mode="full", axes=None):
     return _fft_family(in1, in2, mode, axes, "auto")
 
 
-def oaconvolve(in1, in2, mode="full", axes=None):
+def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
+               axes=None) -> np.ndarray:
     """Convolve two N-D arrays using overlap-add (scipy.signal.oaconvolve).
 
     Examples
@@ -248,7 +253,8 @@ def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
     return y
 
 
-def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
+               fillvalue: complex = 0) -> np.ndarray:
     """Convolve two 2-D arrays (scipy.signal.convolve2d semantics).
 
     Examples
@@ -262,7 +268,8 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     return _two_d(in1, in2, mode, boundary, fillvalue, "convolve", "convolve2d")
 
 
-def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
+                fillvalue: complex = 0) -> np.ndarray:
     """Cross-correlate two 2-D arrays (scipy.signal.correlate2d semantics).
 
     Like scipy, when 'valid' needs the inputs swapped the result is flipped
