@@ -235,11 +235,12 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
             starts = tuple(s - lo for s, (lo, _) in zip(starts, cut))
     imax = None
     if ints:
-        imax = (int_extent(a), int_extent(b))
-        xmax = max(imax[0], abs(int(np.real(cval)))) if padded else imax[0]
-        imax = (xmax, imax[1])
+        xmax, kmax = int_extent(a), int_extent(b)
+        if padded:                      # the boundary value is input data too
+            xmax = max(xmax, abs(int(np.real(cval))))
+        imax = (xmax, kmax)
         terms = int(np.prod([min(N, K) for N, K in zip(n, m)]))
-        bound = xmax * imax[1] * terms
+        bound = xmax * kmax * terms
         top = int(np.iinfo(cd).max)
         if bound > top and dtypes is None:
             # (front ends that name their dtypes, the scipy.signal drop-in's
@@ -252,7 +253,7 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
         if bound > top and dtypes is None:
             raise ValueError(
                 f"in1/in2: an exact integer result can reach {float(bound):.3g} in "
-                f"magnitude (max|in1| {xmax} x sum|in2| or max|in2| {imax[1]} x "
+                f"magnitude (max|in1| {xmax} x sum|in2| or max|in2| {kmax} x "
                 f"{terms} terms), beyond the {cd} accumulator; convert the inputs to "
                 f"float64 (rounded results) or to smaller values")
     B = int(np.prod(bshape))

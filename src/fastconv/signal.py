@@ -405,6 +405,8 @@ def lfilter(b, a, x, axis=-1, zi=None):
                              f"{tuple(want)}, found {zi.shape}.")
     dt = np.result_type(b.dtype, a.dtype, x.dtype, *(() if zi is None else (zi.dtype,)))
     if dt.char not in "fdgFDG":
+        # scipy's own error type and text for integer-only FIR filters
+        # (drop-in parity: its test_lfilter_notimplemented_input expects it)
         raise NotImplementedError(f"Parameter's dtypes produced result type '{dt}', "
                                   f"which is not supported!")
     bb = np.zeros(K, dtype=np.result_type(b.dtype, a.dtype, np.float32))

@@ -64,11 +64,10 @@ def read_image(path):
     iio = _imageio()
     if head is None:
         try:
-            _check_pixels(path, iio.improps(path).shape)
-        except CLIError:
-            raise
+            shape = iio.improps(path).shape
         except Exception:             # unreadable: imread below reports it
-            pass
+            shape = ()
+        _check_pixels(path, shape)
     try:
         img = np.asarray(iio.imread(path))
     except Exception as exc:           # imageio raises many types for bad files
