@@ -73,7 +73,8 @@ def timed(label, fn, *args, **kw):
 
 def audio_demo(out):
     """Reverb through a synthetic room (streamed CLI) and the room's IR measured back."""
-    from fastconv import _wav, cli, lti
+    from fastconv import cli, lti
+    from fastconv.io import wav as _wav
     from fastconv.lti import synthetic_room
 
     fs = 48000

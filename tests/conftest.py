@@ -52,3 +52,15 @@ def assert_close(got, want, atol):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def prefer_fused(monkeypatch):
+    """The planner chooses the fused image filter wherever it applies (its
+    estimate set to zero), so that small test images exercise it."""
+    from fastconv.planning import cost, planner
+
+    planner.clear_caches()
+    monkeypatch.setitem(cost.FEATURES, "fused", (cost.fused_params, lambda s, p: {"call": 0.0}))
+    yield
+    planner.clear_caches()

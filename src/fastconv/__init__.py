@@ -8,7 +8,8 @@ from ._api import convolve, correlate, plan
 from ._config import get_threads, set_threads, threads
 
 
-def tune(problems=40, *, seed=7, save=True, verbose=False):
+def tune(problems: int = 40, *, seed: int = 7, save: bool = True,
+         verbose: bool = False) -> dict:
     """Refit the planner's cost model on this machine (seconds); see
     :func:`fastconv.planning.tune.tune`."""
     from .planning.tune import tune as _tune
@@ -16,7 +17,7 @@ def tune(problems=40, *, seed=7, save=True, verbose=False):
     return _tune(problems, seed=seed, save=save, verbose=verbose)
 
 
-def warmup(verbose=False):
+def warmup(verbose: bool = False) -> float:
     """Compile every kernel the public functions use, ahead (see
     :mod:`fastconv._warmup`); returns the seconds taken."""
     from ._warmup import warmup as _warmup

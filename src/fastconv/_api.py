@@ -1,13 +1,12 @@
 """Top-level functions: convolve, correlate, plan."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Sequence, Union
+from typing import Literal, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-if TYPE_CHECKING:                      # for the annotations only
-    from .planning.planner import Plan
+from .planning.plan import Plan
 
 Mode = Literal["full", "same", "valid"]
 Boundary = Literal["constant", "edge", "symmetric", "reflect", "wrap"]

@@ -23,6 +23,7 @@ import contextlib
 import functools
 import os
 import threading
+from typing import Iterator
 
 __all__ = ["set_threads", "get_threads", "threads"]
 
@@ -113,7 +114,7 @@ def set_threads(n: int) -> None:
 
 
 @contextlib.contextmanager
-def threads(n: int):
+def threads(n: int) -> Iterator[int]:
     """Context manager: use ``n`` threads on this thread inside the block.
 
     The previous setting is restored on exit, even after an exception.

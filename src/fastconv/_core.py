@@ -19,8 +19,17 @@ from .planning.spec import ConvSpec
 class Prepared:
     """A validated problem: spec, canonical arrays and how to undo the layout."""
 
-    __slots__ = ("spec", "raw", "pads", "_x", "k", "batch_shape", "axes", "ndim",
-                 "result_dtype", "args", "_ints_ok", "_imax", "_terms")
+    __slots__ = ("spec", "src", "_raw", "pads", "_x", "k", "batch_shape", "axes", "ndim",
+                 "result_dtype", "args", "_ints_ok", "_imax", "_terms", "_fused", "ksrc")
+
+    @property
+    def raw(self):
+        """The canonical input in the compute dtype, before boundary extension
+        (``src``, the input in its stored dtype, converted on first use: a
+        method that reads the stored dtype itself never makes this copy)."""
+        if self._raw is None:
+            self._raw = to_compute(self.src, np.dtype(self.spec.dtype))
+        return self._raw
 
     @property
     def x(self):
@@ -32,7 +41,9 @@ class Prepared:
         """
         if self._x is None:
             boundary, cval = self.args["boundary"], self.args["cval"]
-            if boundary == "constant":
+            if self.pads is None:
+                self._x = self.raw
+            elif boundary == "constant":
                 self._x = np.pad(self.raw, self.pads, mode="constant",
                                  constant_values=np.asarray(cval).astype(self.raw.dtype))
             else:
@@ -66,6 +77,19 @@ class Prepared:
         """Number of rank-1 terms if the kernel is usefully low-rank, else None."""
         t = self.factors()
         return None if t is None else len(t)
+
+    def fused_kind(self):
+        """Which variant of the fused image filter computes this problem, or
+        None (see :mod:`fastconv.algorithms.fused`)."""
+        if self._fused is False:
+            from .algorithms import fused
+
+            spec = self.spec
+            starts = spec.starts if self.pads is None else tuple(
+                K - 1 - lo for K, (lo, _) in zip(spec.m, self.pads[1:]))
+            self._fused = None if spec.batch == 0 else fused.kind(
+                spec, self.ksrc, self.src.dtype, starts)
+        return self._fused
 
     def finite(self) -> bool:
         """True when the input (and cval) hold no NaN/Inf (non-finite kernel
@@ -160,7 +184,7 @@ def abs_sum(a) -> float:
 
 
 def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
-            op="convolve", dtypes=None) -> Prepared:
+            op="convolve", dtypes=None, saturate=False) -> Prepared:
     """Validate and canonicalise; see module docstring.
 
     Before anything that grows with the data is allocated, integer problems
@@ -170,6 +194,9 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
     ``FASTCONV_MAX_MEMORY``; those bytes ride in ``spec.copies`` so that
     every method's estimate includes them.  Kernel taps that reach no kept
     output (a 'same' result shorter than the kernel) are dropped.
+    ``saturate=True`` (with ``dtypes=(float compute, integer result)``)
+    rounds the result half to even and saturates it to the integer dtype,
+    as image filters store an integer image (``ConvSpec.io``).
     """
     a = V.as_array(in1, "in1")
     b = V.as_array(in2, "in2")
@@ -185,6 +212,9 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
                 raise ValueError(f"{name} has length 0 along convolution axis {d}; "
                                  f"convolution with an empty array is not defined")
     cd, rd = V.dtype_policy(a.dtype, b.dtype) if dtypes is None else map(np.dtype, dtypes)
+    if saturate and not (rd.kind in "iu" and cd.kind == "f"):
+        raise ValueError(f"saturate=True needs a float compute dtype and an integer "
+                         f"result dtype, got {cd} and {rd}")
     ints = cd.kind in "iu"
     if cd.kind != "c" and complex(cval).imag != 0:
         raise ValueError(f"cval={cval!r} is complex but in1/in2 are real")
@@ -267,31 +297,77 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
             f"in1/in2 too large: the result and the inputs' working copies need "
             f"{need / 2**30:.2f} GiB before any method runs, more than "
             f"FASTCONV_MAX_MEMORY ({_config.max_memory() / 2**30:.2f} GiB)")
-    x = _flatten_batch(a, bshape, nd, "in1").astype(cd, copy=False)
-    k = _flatten_batch(b, bshape, nd, "in2").astype(cd, copy=False)
+    src = _flatten_batch(a, bshape, nd, "in1")
+    ksrc = _flatten_batch(b, bshape, nd, "in2")
+    k = ksrc.astype(cd, copy=False)
     p = Prepared()
-    p.raw, p._x, p.pads = x, x, None
+    p.src, p._raw, p._x, p.pads = src, (src if src.dtype == cd else None), None, None
     if padded:                       # the padded copy is made lazily (see Prepared.x)
         p.pads = [(0, 0)] + [(K - 1 - s, s + L - N)
                              for N, K, s, L in zip(n, m, starts, out_shape)]
         p._x = None
         n = tuple(N + lo + hi for N, (lo, hi) in zip(n, p.pads[1:]))
         starts = tuple(K - 1 for K in m)
-    p.spec = ConvSpec(n=tuple(n), m=tuple(m), batch=B if B == 0 else max(x.shape[0], k.shape[0]),
-                      bx=x.shape[0], bk=k.shape[0], dtype=cd.str.lstrip("<>=|"),
+    p.spec = ConvSpec(n=tuple(n), m=tuple(m),
+                      batch=B if B == 0 else max(src.shape[0], k.shape[0]),
+                      bx=src.shape[0], bk=k.shape[0], dtype=cd.str.lstrip("<>=|"),
                       starts=starts, out_shape=out_shape, mode=mode,
-                      boundary=boundary, padded=padded, copies=int(copies))
+                      boundary=boundary, padded=padded, copies=int(copies),
+                      io=rd.str[1:] if saturate else "")
     p.k = k
+    p.ksrc = ksrc           # as given (the fused filter keeps its precision)
     p.batch_shape = tuple(bshape)
     p.axes = ax
     p.ndim = a.ndim
     p.result_dtype = np.dtype(rd)
     p.args = dict(mode=mode, axes=axes, boundary=boundary, cval=cval, op=op,
-                  dtypes=dtypes)
+                  dtypes=dtypes, saturate=saturate)
     p._ints_ok = None
     p._imax = imax
     p._terms = False
+    p._fused = False
     return p
+
+
+#: arrays at least this large are converted by the parallel kernels
+_PARALLEL_CONVERT = 1 << 16
+
+
+def to_compute(a, cd):
+    """``a`` in the compute dtype ``cd`` (large integer arrays in parallel)."""
+    if a.dtype == cd:
+        return a
+    if a.dtype.kind in "iu" and cd.kind == "f" and a.flags.c_contiguous \
+            and a.size >= _PARALLEL_CONVERT:
+        from ._kernels.window import to_float
+
+        out = np.empty(a.shape, dtype=cd)
+        _config.numba_threads(_config.get_threads())
+        to_float(a, out)
+        return out
+    return a.astype(cd)
+
+
+def saturate(y, dt):
+    """Float results rounded half to even and saturated to the integer dtype
+    ``dt`` (how image filters store an integer image's result); other dtypes
+    converted as numpy does."""
+    dt = np.dtype(dt)
+    if dt.kind == "b":
+        return y.astype(np.float32, copy=False)
+    if dt.kind not in "iu" or y.dtype.kind in "iu":
+        return y.astype(dt, copy=False)
+    info = np.iinfo(dt)
+    if y.flags.c_contiguous and y.size >= _PARALLEL_CONVERT:
+        from ._kernels.window import to_int_saturated
+
+        out = np.empty(y.shape, dtype=dt)
+        _config.numba_threads(_config.get_threads())
+        to_int_saturated(y, float(info.min), float(info.max), out)   # one pass
+        return out
+    y = np.rint(y, out=y if y.flags.writeable else None)
+    np.clip(y, info.min, info.max, out=y)
+    return y.astype(dt)
 
 
 def execute(prep, method, params, threads):
@@ -362,6 +438,14 @@ def _execute(prep, k, method, params, threads):
     from .algorithms import FFT_METHODS, REGISTRY
 
     spec = prep.spec
+    if method == "fused":
+        from .algorithms import fused
+
+        y = fused.run(prep.src, prep.ksrc, spec.boundary, params, threads)
+        if y is not None:
+            return y
+        # the data ruled it out (NaN in a float32 image): the runner-up
+        method, params = params["fallback"]
     if method == "separable" and prep.factors() is not None:
         params = dict(params or {}, _terms=prep.factors())
     chunks = (params or {}).get("chunks", 1)
@@ -441,6 +525,8 @@ def finish(prep, y, out):
     conv = tuple(range(y.ndim - nd, y.ndim))
     if conv != prep.axes:
         y = np.moveaxis(y, conv, prep.axes)
+    if prep.spec.io and y.dtype.kind == "f":
+        y = saturate(np.ascontiguousarray(y), prep.result_dtype)
     if out is not None:
         V.check_out(out, y.shape, prep.result_dtype)
         np.copyto(out, y, casting="unsafe")
@@ -471,17 +557,36 @@ def run_prepared(prep, plan, out):
 
 
 def convolve_impl(in1, in2, mode, method, axes, boundary, cval, out, accuracy,
-                  op, dtypes=None, measure=False):
+                  op, dtypes=None, measure=False, saturate=False):
     from .planning.planner import choose
 
     method = V.check_method(method)
     accuracy = V.check_accuracy(accuracy)
     prep = prepare(in1, in2, mode=mode, axes=axes, boundary=boundary, cval=cval,
-                   op=op, dtypes=dtypes)
+                   op=op, dtypes=dtypes, saturate=saturate)
     if out is not None:  # fail before computing
         V.check_out(out, result_shape(prep), prep.result_dtype)
     plan = choose(prep, method, accuracy, measure)
     return run_prepared(prep, plan, out)
+
+
+def match_scores(x, xc, tshape, method, n, t_ss, t_ssd, tol, dtype, threads):
+    """Template-matching scores from running window sums (the engine's entry
+    to :func:`fastconv.algorithms.window.match_scores`; O(1) per output,
+    no alternative to plan)."""
+    from .algorithms import window
+
+    return window.match_scores(x, xc, tshape, method, n, t_ss, t_ssd, tol, dtype, threads)
+
+
+def stream_engine(hh, C, block_size, method, levels, backend, dtype, hcache):
+    """The state machine of a streaming convolution (``fastconv.stream``),
+    for the method and partition levels the planner chose
+    (:mod:`fastconv.planning.stream`)."""
+    from .algorithms.partitioned import Engine
+
+    return Engine(hh, C, block_size, method, levels, backend, dtype, _config.get_threads(),
+                  hcache)
 
 
 def plan_impl(in1, in2, mode, method, axes, boundary, cval, op, accuracy, measure,

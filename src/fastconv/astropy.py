@@ -32,8 +32,10 @@ Not supported: astropy ``Kernel`` objects are accepted through their
 from __future__ import annotations
 
 import warnings
+from typing import Any, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._nan import masked_convolve
 
@@ -108,9 +110,10 @@ def _check_normalizable(k, tol, interpolate):
 
 
 @_with_unit
-def convolve(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="interpolate",
-             normalize_kernel=True, mask=None, preserve_nan=False,
-             normalization_zero_tol=1e-8):
+def convolve(array: ArrayLike, kernel: Any, boundary: Optional[str] = "fill",
+             fill_value: float = 0.0, nan_treatment: str = "interpolate",
+             normalize_kernel: Any = True, mask: Optional[ArrayLike] = None,
+             preserve_nan: bool = False, normalization_zero_tol: float = 1e-8) -> Any:
     """astropy.convolution.convolve, on fastconv's engine.
 
     Examples
@@ -180,11 +183,14 @@ def convolve(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="inte
 
 
 @_with_unit
-def convolve_fft(array, kernel, boundary="fill", fill_value=0.0, nan_treatment="interpolate",
-                 normalize_kernel=True, normalization_zero_tol=1e-8, preserve_nan=False,
-                 mask=None, crop=True, return_fft=False, fft_pad=None, psf_pad=None,
-                 min_wt=0.0, allow_huge=False, fftn=None, ifftn=None, complex_dtype=complex,
-                 dealias=False):
+def convolve_fft(array: ArrayLike, kernel: Any, boundary: Optional[str] = "fill",
+                 fill_value: float = 0.0, nan_treatment: str = "interpolate",
+                 normalize_kernel: Any = True, normalization_zero_tol: float = 1e-8,
+                 preserve_nan: bool = False, mask: Optional[ArrayLike] = None,
+                 crop: bool = True, return_fft: bool = False, fft_pad: Optional[bool] = None,
+                 psf_pad: Optional[bool] = None, min_wt: float = 0.0,
+                 allow_huge: bool = False, fftn: Any = None, ifftn: Any = None,
+                 complex_dtype: Any = complex, dealias: bool = False) -> Any:
     """astropy.convolution.convolve_fft, on fastconv's engine (any method).
 
     ``crop=False`` is not supported (it exposes astropy's padded FFT grid).

@@ -51,8 +51,10 @@ float64 otherwise; scores have that dtype.
 from __future__ import annotations
 
 import operator
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 
@@ -92,8 +94,10 @@ def _box_sums(a, shape):
     return s
 
 
-def match_template(image, template, pad_input=False, mode="constant", constant_values=0,
-                   *, method="ccoeff_normed", mask=None):
+def match_template(image: ArrayLike, template: ArrayLike, pad_input: bool = False,
+                   mode: str = "constant", constant_values: float = 0, *,
+                   method: Any = "ccoeff_normed",
+                   mask: Optional[ArrayLike] = None) -> np.ndarray:
     """Match a template over an image (2-D or 3-D; any N-D works).
 
     Parameters
@@ -228,32 +232,21 @@ def match_template(image, template, pad_input=False, mode="constant", constant_v
     return np.maximum(r, 0.0).astype(fdt)
 
 
-_CODES = {"sqdiff": 1, "sqdiff_normed": 2, "ccorr_normed": 3, "ccoeff_normed": 5}
-
-
 def _scores_2d(xf, xc, tshape, meth, n, tw, tf, tk, fdt):
     """2-D, no mask: running window sums and the score in two parallel passes."""
-    from ._config import get_threads, numba_threads
-    from ._kernels.window import box_sums_2d, scores
+    from ._config import get_threads
+    from ._core import match_scores
 
-    L0, L1 = xc.shape
-    s1 = np.empty((L0, L1))
-    s2 = np.empty((L0, L1))
-    threads = get_threads()
-    numba_threads(threads)
-    chunk = max(tshape[0] * 2, -(-L0 // (8 * threads)), 16)
-    box_sums_2d(np.ascontiguousarray(xf), tshape[0], tshape[1], s1, s2, chunk)
     t_ss = float(np.sum(tw * tf))
     t_ssd = float(np.sum(tk * tk))
     if t_ssd <= _TOL * t_ss:
         t_ssd = 0.0                 # constant template: no correlation defined
-    floor = _TOL * float(np.max(s2)) if meth in ("sqdiff_normed", "ccorr_normed") else 0.0
-    out = np.empty((L0, L1), dtype=fdt)
-    scores(np.ascontiguousarray(xc), s1, s2, n, t_ss, t_ssd, _TOL, floor, _CODES[meth], out)
-    return out
+    return match_scores(xf, xc, tshape, meth, n, t_ss, t_ssd, _TOL, fdt, get_threads())
 
 
-def best_matches(score, n=1, *, min_distance=1, method="ccoeff_normed", threshold=None):
+def best_matches(score: ArrayLike, n: int = 1, *, min_distance: int = 1,
+                 method: Any = "ccoeff_normed", threshold: Optional[float] = None
+                 ) -> List[Tuple[Tuple[int, ...], float]]:
     """The ``n`` best, mutually separated positions of a score map.
 
     Maxima for every method except the 'sqdiff' ones (minima).  A pick is

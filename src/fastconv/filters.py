@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import math
 import operator
+from typing import Any, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 
@@ -98,43 +100,9 @@ def _compute_dtype(dt):
     return np.dtype(np.float64)
 
 
-def _to_input_dtype(y, dt):
-    """Round and saturate to an integer dtype; floats keep their dtype."""
-    if dt.kind == "b":
-        return y.astype(np.float32, copy=False)
-    if dt.kind in "iu":
-        info = np.iinfo(dt)
-        if y.flags.c_contiguous and y.size >= 1 << 16:
-            from ._config import get_threads, numba_threads
-            from ._kernels.window import to_int_saturated
-
-            out = np.empty(y.shape, dtype=dt)
-            numba_threads(get_threads())
-            to_int_saturated(y, float(info.min), float(info.max), out)   # one pass
-            return out
-        y = np.rint(y, out=y if y.flags.writeable else None)
-        np.clip(y, info.min, info.max, out=y)
-        return y.astype(dt)
-    return y.astype(dt, copy=False)
-
-
-def _as_compute(x, cd):
-    """``x`` in the compute dtype; large integer images converted in parallel."""
-    if x.dtype == cd:
-        return x
-    if x.dtype.kind in "iu" and x.flags.c_contiguous and x.size >= 1 << 16:
-        from ._config import get_threads, numba_threads
-        from ._kernels.window import to_float
-
-        out = np.empty(x.shape, dtype=cd)
-        numba_threads(get_threads())
-        to_float(x, out)
-        return out
-    return x.astype(cd)
-
-
-def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
-           nan_policy="propagate", mask=None, preserve_nan=False):
+def filter(image: ArrayLike, kernel: ArrayLike, *, mode: str = "reflect", cval: complex = 0.0,
+           channel_axis: Optional[int] = None, nan_policy: str = "propagate",
+           mask: Optional[ArrayLike] = None, preserve_nan: bool = False) -> np.ndarray:
     """Correlate an image with a kernel (cv2.filter2D / ndimage.correlate).
 
     Parameters
@@ -174,7 +142,7 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
            [10, 10, 10],
            [10, 10, 10]], dtype=uint8)
     """
-    from ._core import convolve_impl
+    from ._core import convolve_impl, saturate
 
     x = V.as_array(image, "image")
     k = V.as_array(kernel, "kernel")
@@ -201,15 +169,15 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
     if k.dtype.kind == "c":
         cd = np.promote_types(cd, np.complex64)
     if x.size == 0:
-        return _to_input_dtype(np.zeros(x.shape, cd), x.dtype)
+        return saturate(np.zeros(x.shape, cd), x.dtype)
     shape = [1] * x.ndim
     for d, L in zip(axes, k.shape):
         shape[d] = L
-    kf = k.astype(cd).reshape(shape)
+    kf = k.reshape(shape)      # cast by the engine (the fused filter reads it as given)
     if nan_policy != "propagate" or mask is not None or preserve_nan:
         from ._nan import masked_convolve
 
-        y = masked_convolve(_as_compute(x, cd), kf, mode="same", method="auto",
+        y = masked_convolve(x, kf, mode="same", method="auto",
                             axes=axes, boundary=boundary, cval=cval, accuracy="default",
                             op="correlate", nan_policy=nan_policy, mask=mask,
                             normalize_kernel=False, preserve_nan=preserve_nan, dtype=cd)
@@ -218,42 +186,19 @@ def filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
                              "image's dtype (an invalid region larger than the kernel?); "
                              "pass a float image")
     else:
-        y = _filter_fused_2d(x, k, axes, boundary, cval)
-        if y is not None:
-            return y
-        y = convolve_impl(_as_compute(x, cd), kf, "same", "auto", axes, boundary,
-                          cval, None, "default", "correlate", dtypes=(cd, cd))
-    return _to_input_dtype(y, x.dtype)
+        # 8/16-bit images come back rounded and saturated to their own dtype
+        # (the planner may choose the fused filter that reads and writes it)
+        ints = x.dtype.kind in "iu"
+        rd = cd if x.dtype.kind == "b" or cd.kind == "c" else x.dtype
+        return convolve_impl(x, kf, "same", "auto", axes, boundary, cval, None, "default",
+                             "correlate", dtypes=(cd, rd), saturate=ints)
+    return saturate(y, x.dtype)
 
 
-def _filter_fused_2d(x, k, axes, boundary, cval):
-    """2-D images with a kernel one fused kernel handles, reading and writing
-    the image's own dtype: 8/16-bit images with a rank-1 kernel (sums in
-    float32 for 8-bit, float64 for 16-bit; rounded, saturated integers: the
-    same numbers as the general path, without its two float copies of the
-    image), and float32 images with a constant (box) kernel (running float64
-    sums).  None when neither applies."""
-    from .algorithms.separable import INT_IMAGES, box_float32_2d, filter_int_2d
-
-    if (x.dtype.str[1:] not in INT_IMAGES + ("f4",) or len(axes) != 2 or x.ndim > 3
-            or k.dtype.kind not in "biuf" or min(k.shape) < 2 or x.size < 1 << 12
-            or (boundary == "constant" and cval != 0) or not np.isfinite(k).all()):
-        return None
-    from ._config import get_threads
-
-    c = [d for d in range(x.ndim) if d not in axes]
-    xb = x[None] if not c else np.moveaxis(x, c[0], 0)
-    if x.dtype == np.float32:     # float32: only box kernels (running float64 sums)
-        y = box_float32_2d(xb, k, boundary, get_threads())
-    else:
-        y = filter_int_2d(xb, k, boundary, get_threads())
-    if y is None:
-        return None
-    return y[0] if not c else np.ascontiguousarray(np.moveaxis(y, 0, c[0]))
-
-
-def gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channel_axis=None,
-             nan_policy="propagate", mask=None, preserve_nan=False):
+def gaussian(image: ArrayLike, sigma: Any, *, truncate: float = 4.0, mode: str = "reflect",
+             cval: complex = 0.0, channel_axis: Optional[int] = None,
+             nan_policy: str = "propagate", mask: Optional[ArrayLike] = None,
+             preserve_nan: bool = False) -> np.ndarray:
     """Gaussian blur (scipy.ndimage.gaussian_filter's kernel, applied separably).
 
     ``sigma`` is a number or one per spatial axis; the kernel extends
@@ -271,8 +216,9 @@ _GRADIENTS = {"sobel": (np.array([1.0, 2.0, 1.0]), np.array([-1.0, 0.0, 1.0])),
               "prewitt": (np.array([1.0, 1.0, 1.0]), np.array([-1.0, 0.0, 1.0]))}
 
 
-def edges(image, operator="sobel", direction="magnitude", *, mode="reflect", cval=0.0,
-          channel_axis=None):
+def edges(image: ArrayLike, operator: str = "sobel", direction: str = "magnitude", *,
+          mode: str = "reflect", cval: complex = 0.0,
+          channel_axis: Optional[int] = None) -> np.ndarray:
     """Gradient of a 2-D image: x or y derivative, or the magnitude.
 
     ``operator`` is 'sobel', 'scharr' or 'prewitt' (unnormalised, as
@@ -338,7 +284,7 @@ def _outer(vectors, name="sigma"):
 _positive = V.check_positive
 
 
-def box_kernel(size, ndim=2):
+def box_kernel(size: Any, ndim: int = 2) -> np.ndarray:
     """Mean filter: ones / count, ``size`` per axis (int or tuple)."""
     sizes = _check_kernel_shape(_size(size, _check_ndim(ndim)), "size")
     return np.full(sizes, 1.0 / math.prod(sizes))
@@ -355,7 +301,7 @@ def _gauss1d(sigma, truncate, order=0):
     return g
 
 
-def gaussian_kernel(sigma, truncate=4.0, ndim=2):
+def gaussian_kernel(sigma: Any, truncate: float = 4.0, ndim: int = 2) -> np.ndarray:
     """Sampled, normalised Gaussian (as scipy.ndimage.gaussian_filter's).
 
     ``sigma`` per axis or one for all; radius ``int(truncate * sigma + 0.5)``.
@@ -381,22 +327,22 @@ def _gradient_kernel(op, axis):
     return np.outer(smooth, diff) if _axis_name(axis) == "x" else np.outer(diff, smooth)
 
 
-def sobel_kernel(axis="x"):
+def sobel_kernel(axis: str = "x") -> np.ndarray:
     """3x3 Sobel derivative along 'x' (columns) or 'y' (rows), as cv2.Sobel."""
     return _gradient_kernel("sobel", axis)
 
 
-def scharr_kernel(axis="x"):
+def scharr_kernel(axis: str = "x") -> np.ndarray:
     """3x3 Scharr derivative (weights 3, 10, 3), as cv2.Scharr."""
     return _gradient_kernel("scharr", axis)
 
 
-def prewitt_kernel(axis="x"):
+def prewitt_kernel(axis: str = "x") -> np.ndarray:
     """3x3 Prewitt derivative, as scipy.ndimage.prewitt."""
     return _gradient_kernel("prewitt", axis)
 
 
-def laplacian_kernel(ndim=2):
+def laplacian_kernel(ndim: int = 2) -> np.ndarray:
     """Discrete Laplacian (the 5-point stencil in 2-D; cv2.Laplacian ksize=1)."""
     ndim = _check_ndim(ndim)
     _check_kernel_shape((3,) * ndim, "ndim")
@@ -411,7 +357,7 @@ def laplacian_kernel(ndim=2):
     return k
 
 
-def log_kernel(sigma, truncate=4.0, ndim=2):
+def log_kernel(sigma: Any, truncate: float = 4.0, ndim: int = 2) -> np.ndarray:
     """Laplacian of Gaussian, as scipy.ndimage.gaussian_laplace builds it.
 
     The sum over axes of (second-derivative Gaussian on that axis) x
@@ -428,7 +374,8 @@ def log_kernel(sigma, truncate=4.0, ndim=2):
     return k
 
 
-def dog_kernel(sigma_low, sigma_high, truncate=4.0, ndim=2):
+def dog_kernel(sigma_low: Any, sigma_high: Any, truncate: float = 4.0,
+               ndim: int = 2) -> np.ndarray:
     """Difference of Gaussians ``G(sigma_low) - G(sigma_high)`` (band-pass)."""
     lo = gaussian_kernel(sigma_low, truncate, ndim)
     hi = gaussian_kernel(sigma_high, truncate, ndim)
@@ -439,12 +386,13 @@ def dog_kernel(sigma_low, sigma_high, truncate=4.0, ndim=2):
     return out
 
 
-def sharpen_kernel():
+def sharpen_kernel() -> np.ndarray:
     """3x3 sharpening: 5 at the centre, -1 at the four neighbours."""
     return np.array([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]])
 
 
-def unsharp_kernel(sigma, amount=1.0, truncate=4.0, ndim=2):
+def unsharp_kernel(sigma: Any, amount: float = 1.0, truncate: float = 4.0,
+                   ndim: int = 2) -> np.ndarray:
     """Unsharp mask ``(1 + amount) * delta - amount * G(sigma)``.
 
     ``filter(image, unsharp_kernel(r, a))`` equals
@@ -459,12 +407,12 @@ def unsharp_kernel(sigma, amount=1.0, truncate=4.0, ndim=2):
     return k
 
 
-def emboss_kernel():
+def emboss_kernel() -> np.ndarray:
     """3x3 emboss (relief lit from the top left)."""
     return np.array([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
 
 
-def motion_kernel(length, angle=0.0):
+def motion_kernel(length: int, angle: float = 0.0) -> np.ndarray:
     """Linear motion blur: a normalised line of ``length`` pixels at ``angle``.
 
     ``angle`` in degrees, counter-clockwise from the x axis (0: horizontal);
@@ -490,7 +438,7 @@ def motion_kernel(length, angle=0.0):
     return k / k.sum()
 
 
-def disk_kernel(radius):
+def disk_kernel(radius: float) -> np.ndarray:
     """Normalised disk ``x**2 + y**2 <= radius**2`` (skimage.morphology.disk)."""
     r = operator.index(radius)
     if r < 0:
@@ -517,7 +465,7 @@ _SPECS = {
 }
 
 
-def kernel(spec):
+def kernel(spec: str) -> np.ndarray:
     """Kernel from a short spec: ``name`` or ``name:arg[,arg]``.
 
     Names: box:SIZE, gaussian:SIGMA, sobel (= sobel-x), sobel-y, scharr-x,

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import math
 import operator
+from typing import Optional, Tuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
+from .stream import Convolver
 
 __all__ = ["LTISystem", "exponential_sweep", "measure_impulse_response",
            "regularized_deconvolve", "estimate_delay", "synthetic_room"]
@@ -68,12 +71,13 @@ class LTISystem:
     array([1.  , 0.5 , 0.25])
     """
 
-    def __init__(self, h, fs=1.0):
+    def __init__(self, h: ArrayLike, fs: float = 1.0) -> None:
         self.h = _1d(h, "h")
         self.fs = _positive(fs, "fs")
 
     @classmethod
-    def from_ba(cls, b, a, *, tol=1e-10, max_length=1 << 22, fs=1.0):
+    def from_ba(cls, b: ArrayLike, a: ArrayLike, *, tol: float = 1e-10,
+                max_length: int = 1 << 22, fs: float = 1.0) -> LTISystem:
         """FIR approximation of the IIR filter ``(b, a)``.
 
         The impulse response is computed until the energy after sample ``L``
@@ -111,7 +115,9 @@ class LTISystem:
             n = min(2 * n, max_length)
 
     @classmethod
-    def measured(cls, excitation, recording, *, length=None, inverse=None, reg=1e-6, fs=1.0):
+    def measured(cls, excitation: ArrayLike, recording: ArrayLike, *,
+                 length: Optional[int] = None, inverse: Optional[ArrayLike] = None,
+                 reg: float = 1e-6, fs: float = 1.0) -> LTISystem:
         """System measured from an excitation and its recording
         (see :func:`measure_impulse_response`)."""
         return cls(measure_impulse_response(excitation, recording, length=length,
@@ -120,7 +126,7 @@ class LTISystem:
     def __len__(self):
         return self.h.size
 
-    def impulse_response(self, n=None):
+    def impulse_response(self, n: Optional[int] = None) -> np.ndarray:
         """The first ``n`` samples of the impulse response (zero-padded)."""
         if n is None:
             return self.h.copy()
@@ -131,11 +137,12 @@ class LTISystem:
         out[:min(n, self.h.size)] = self.h[:n]
         return out
 
-    def step_response(self, n=None):
+    def step_response(self, n: Optional[int] = None) -> np.ndarray:
         """Response to a unit step: the running sum of the impulse response."""
         return np.cumsum(self.impulse_response(n))
 
-    def frequency_response(self, n=512, whole=False):
+    def frequency_response(self, n: int = 512,
+                           whole: bool = False) -> Tuple[np.ndarray, np.ndarray]:
         """``(frequencies, H)`` at ``n`` frequencies from 0 to fs/2 (or fs)."""
         import scipy.signal as ss
 
@@ -144,20 +151,19 @@ class LTISystem:
             raise ValueError(f"n must be >= 1, got {n}")
         return ss.freqz(self.h, worN=_check_samples(n, "n", 64), whole=whole, fs=self.fs)
 
-    def apply(self, x, axis=-1):
+    def apply(self, x: ArrayLike, axis: int = -1) -> np.ndarray:
         """Filter ``x`` along ``axis`` (causal; output as long as the input)."""
         from .signal import lfilter
 
         return lfilter(self.h, [1.0], x, axis=axis)
 
-    def stream(self, block_size=256):
+    def stream(self, block_size: int = 256) -> Convolver:
         """A :class:`fastconv.stream.Convolver` for this system."""
-        from .stream import Convolver
-
         return Convolver(self.h, block_size=block_size)
 
 
-def exponential_sweep(f0, f1, duration, fs, *, fade=0.01):
+def exponential_sweep(f0: float, f1: float, duration: float, fs: float, *,
+                      fade: float = 0.01) -> Tuple[np.ndarray, np.ndarray]:
     """Exponential sine sweep from ``f0`` to ``f1`` Hz and its inverse filter.
 
     ``s(t) = sin(2 pi f0 L (exp(t / L) - 1))`` with ``L = T / ln(f1 / f0)``
@@ -200,7 +206,10 @@ def exponential_sweep(f0, f1, duration, fs, *, fade=0.01):
     return s, inv
 
 
-def measure_impulse_response(excitation, recording, *, length=None, inverse=None, reg=1e-6):
+def measure_impulse_response(excitation: ArrayLike, recording: ArrayLike, *,
+                             length: Optional[int] = None,
+                             inverse: Optional[ArrayLike] = None,
+                             reg: float = 1e-6) -> np.ndarray:
     """Impulse response of a system from an excitation and its recording.
 
     With ``inverse`` (e.g. from :func:`exponential_sweep`): the recording is
@@ -239,7 +248,7 @@ def measure_impulse_response(excitation, recording, *, length=None, inverse=None
     return sfft.irfft(H, m)[:length]
 
 
-def regularized_deconvolve(y, h, *, reg=1e-3):
+def regularized_deconvolve(y: ArrayLike, h: ArrayLike, *, reg: float = 1e-3) -> np.ndarray:
     """Recover ``x`` from ``y = convolve(x, h) + noise`` (Tikhonov / Wiener).
 
     ``X = Y conj(H) / (|H|**2 + reg * max|H|**2)`` on a grid long enough
@@ -266,7 +275,8 @@ def regularized_deconvolve(y, h, *, reg=1e-3):
     return sfft.irfft(X, m)[:y.size - h.size + 1]
 
 
-def estimate_delay(x, y, *, method="xcorr", max_delay=None):
+def estimate_delay(x: ArrayLike, y: ArrayLike, *, method: str = "xcorr",
+                   max_delay: Optional[float] = None) -> float:
     """Delay of ``y`` relative to ``x`` in samples (``y[n] ~ x[n - d]``).
 
     ``method='xcorr'``: peak of the cross-correlation; ``'gcc-phat'``: peak
@@ -314,7 +324,8 @@ def estimate_delay(x, y, *, method="xcorr", max_delay=None):
     return float(d)
 
 
-def synthetic_room(fs, seconds, rt60, channels, seed):
+def synthetic_room(fs: float, seconds: float, rt60: float, channels: int,
+                   seed: int) -> np.ndarray:
     """A plausible room impulse response: direct sound, sparse early
     reflections, then exponentially decaying noise that darkens over time."""
     rng = np.random.default_rng(seed)

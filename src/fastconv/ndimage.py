@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import operator
 import warnings
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 from ._core import convolve_impl
@@ -170,8 +172,8 @@ def _deliver(y, output, out_dt=None):
     return y
 
 
-def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
-              axes=None):
+def correlate(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: Any = "reflect",
+              cval: complex = 0.0, origin: Any = 0, *, axes: Any = None) -> np.ndarray:
     """Multidimensional correlation (scipy.ndimage.correlate semantics).
 
     Examples
@@ -184,8 +186,8 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     return _filter(input, weights, output, mode, cval, origin, axes, False)
 
 
-def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
-             axes=None):
+def convolve(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: Any = "reflect",
+             cval: complex = 0.0, origin: Any = 0, *, axes: Any = None) -> np.ndarray:
     """Multidimensional convolution (scipy.ndimage.convolve semantics).
 
     Examples
@@ -216,8 +218,8 @@ def _one_d(input, weights, axis, output, mode, cval, origin, convolution):
     return _filter(x, w, output, mode, cval, origin, ax, convolution)
 
 
-def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0,
-                origin=0):
+def correlate1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: Any = None,
+                mode: str = "reflect", cval: complex = 0.0, origin: int = 0) -> np.ndarray:
     """1-D correlation along one axis (scipy.ndimage.correlate1d semantics).
 
     Examples
@@ -229,8 +231,8 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0,
     return _one_d(input, weights, axis, output, mode, cval, origin, False)
 
 
-def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0,
-               origin=0):
+def convolve1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: Any = None,
+               mode: str = "reflect", cval: complex = 0.0, origin: int = 0) -> np.ndarray:
     """1-D convolution along one axis (scipy.ndimage.convolve1d semantics).
 
     Examples

@@ -26,8 +26,10 @@ assumes non-negative data and PSF (Poisson statistics).
 from __future__ import annotations
 
 import functools
+from typing import Any, Optional, Tuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 
@@ -110,7 +112,8 @@ def _clip(a, clip):
     return a
 
 
-def wiener(image, psf, balance, reg=None, is_real=True, clip=True):
+def wiener(image: ArrayLike, psf: ArrayLike, balance: float, reg: Optional[ArrayLike] = None,
+           is_real: bool = True, clip: bool = True) -> np.ndarray:
     """Wiener-Hunt deconvolution (skimage.restoration.wiener).
 
     ``balance`` weighs the regulariser ``reg`` (default: the discrete
@@ -134,8 +137,9 @@ def wiener(image, psf, balance, reg=None, is_real=True, clip=True):
     return _clip(out, clip)
 
 
-def unsupervised_wiener(image, psf, reg=None, user_params=None, is_real=True, clip=True,
-                        *, rng=None):
+def unsupervised_wiener(image: ArrayLike, psf: ArrayLike, reg: Optional[ArrayLike] = None,
+                        user_params: Optional[dict] = None, is_real: bool = True,
+                        clip: bool = True, *, rng: Any = None) -> Tuple[np.ndarray, dict]:
     """Wiener-Hunt deconvolution with hyperparameters sampled by Gibbs MCMC.
 
     skimage.restoration.unsupervised_wiener: returns ``(image, chains)`` with
@@ -200,8 +204,9 @@ def unsupervised_wiener(image, psf, reg=None, user_params=None, is_real=True, cl
     return _clip(out, clip), {"noise": gn, "prior": gx}
 
 
-def richardson_lucy(image, psf, num_iter=50, clip=True, filter_epsilon=None, *,
-                    accelerate=False):
+def richardson_lucy(image: ArrayLike, psf: ArrayLike, num_iter: int = 50, clip: bool = True,
+                    filter_epsilon: Optional[float] = None, *,
+                    accelerate: bool = False) -> np.ndarray:
     """Richardson-Lucy deconvolution (skimage.restoration.richardson_lucy).
 
     Parameters

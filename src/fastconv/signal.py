@@ -16,6 +16,8 @@ exact integers).  Differences, all deliberate:
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence, Tuple, Union
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -172,7 +174,7 @@ def _fft_family(in1, in2, mode, axes, method):
 
 
 def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
-                axes=None) -> np.ndarray:
+                axes: Union[int, Sequence[int], None] = None) -> np.ndarray:
     """Convolve two N-D arrays using FFT (scipy.signal.fftconvolve semantics).
 
     fastconv's planner may pick the direct or a blocked FFT method when it is
@@ -189,7 +191,7 @@ def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
 
 
 def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
-               axes=None) -> np.ndarray:
+               axes: Union[int, Sequence[int], None] = None) -> np.ndarray:
     """Convolve two N-D arrays using overlap-add (scipy.signal.oaconvolve).
 
     Examples
@@ -286,7 +288,8 @@ def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: st
     return _two_d(in1, in2, mode, boundary, fillvalue, "correlate", "correlate2d")
 
 
-def choose_conv_method(in1, in2, mode="full", measure=False):
+def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
+                       measure: bool = False) -> Union[str, Tuple[str, dict]]:
     """Return 'direct' or 'fft' as fastconv's planner would choose.
 
     With ``measure=True`` returns ``(method, times)`` where ``times`` maps
@@ -320,7 +323,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     return method, {k: (np.inf if v is None else v) for k, v in times.items()}
 
 
-def correlation_lags(in1_len, in2_len, mode="full"):
+def correlation_lags(in1_len: int, in2_len: int, mode: str = "full") -> np.ndarray:
     """Lag of each output of a 1-D :func:`correlate` (scipy semantics).
 
     Output ``i`` of the full correlation is lag ``i - (in2_len - 1)``; 'same'
@@ -357,7 +360,8 @@ def _scipy_lfilter():
     return f
 
 
-def lfilter(b, a, x, axis=-1, zi=None):
+def lfilter(b: ArrayLike, a: ArrayLike, x: ArrayLike, axis: int = -1,
+            zi: Optional[ArrayLike] = None) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """scipy.signal.lfilter; FIR filters (``a`` = ``[a0]`` or ``[a0, 0, ...]``)
     go through fastconv's planner (FFT/overlap-save for long filters, all
     cores), IIR filters are passed to scipy.
@@ -445,7 +449,7 @@ def lfilter(b, a, x, axis=-1, zi=None):
     return y, np.moveaxis(zf, -1, ax)
 
 
-def deconvolve(signal, divisor):
+def deconvolve(signal: ArrayLike, divisor: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
     """scipy.signal.deconvolve: polynomial division ``signal = divisor * quot + rem``.
 
     Same algorithm and results as scipy (the quotient by running the

@@ -59,7 +59,7 @@ def test_integer_images_round_and_saturate_like_cv2(dtype, kname, rng):
 @pytest.mark.parametrize("kname", ["box:5", "gaussian:2", "sobel", "outer"])
 @pytest.mark.parametrize("channel_axis", [None, -1, 0])
 def test_fused_integer_path_rounds_and_saturates(dtype, mode, kname, channel_axis, rng,
-                                                 monkeypatch):
+                                                 monkeypatch, prefer_fused):
     """Rank-1 kernels on 8/16-bit images run one fused kernel that reads and
     writes the integer image (no float copies); same numbers as float64
     correlation rounded half to even and saturated (at most 1 off where the
@@ -91,7 +91,8 @@ def test_fused_integer_path_rounds_and_saturates(dtype, mode, kname, channel_axi
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("ksize,scale", [((5, 5), None), ((4, 6), None), ((3, 21), None),
                                          ((40, 2), None), ((300, 300), None), ((3, 3), 2.0)])
-def test_box_filters_on_integer_images_sum_exactly(dtype, mode, ksize, scale, rng, monkeypatch):
+def test_box_filters_on_integer_images_sum_exactly(dtype, mode, ksize, scale, rng, monkeypatch,
+                                                   prefer_fused):
     """Constant kernels on integer images run on exact integer running sums:
     the result is the correctly rounded (half to even), saturated
     ``sum * value``, checked against ndimage's exact int64 sums, and it
@@ -264,7 +265,7 @@ def test_bool_and_float16(rng):
 
 @pytest.mark.parametrize("size", [(3, 3), (5, 5), (7, 3), (2, 9), (21, 21)])
 @pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
-def test_float32_box_running_sums(size, mode, rng):
+def test_float32_box_running_sums(size, mode, rng, prefer_fused):
     """float32 box filters run on float64 running sums (O(1) per pixel): the
     float64 mean rounded to float32, within float32 rounding of ndimage."""
     x = rng.standard_normal((67, 131)).astype(np.float32) * 100
@@ -279,7 +280,7 @@ def test_float32_box_running_sums(size, mode, rng):
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_float32_box_with_nan_or_inf_takes_the_general_path(bad, rng):
+def test_float32_box_with_nan_or_inf_takes_the_general_path(bad, rng, prefer_fused):
     """A NaN or Inf would stay in the running sums: the result must equal the
     general path's (NaN/Inf only in the windows that hold it)."""
     x = rng.standard_normal((80, 90)).astype(np.float32)
@@ -290,3 +291,19 @@ def test_float32_box_with_nan_or_inf_takes_the_general_path(bad, rng):
     ok = np.isfinite(want)
     np.testing.assert_allclose(got[ok], want[ok], rtol=0, atol=1e-4)
     assert np.isfinite(got).sum() == 80 * 90 - 25
+
+
+def test_fused_filter_is_a_planned_algorithm(rng):
+    """The fused box filter is a candidate the planner costs and explains
+    (DESIGN.md: a front end's fast path is an algorithm), chosen for a large
+    float32 box, absent where it does not apply, and right either way."""
+    import fastconv
+
+    x = rng.standard_normal((1024, 1024)).astype(np.float32)
+    k = np.full((31, 31), 1 / 961, np.float32)
+    p = fastconv.plan(x, k, mode="same", boundary="reflect", op="correlate")
+    assert "fused" in p.explain() and p.method == "fused"
+    want = ndi.uniform_filter(x.astype(np.float64), 31, mode="mirror")
+    np.testing.assert_allclose(p(x, k), want, rtol=0, atol=1e-5)
+    q = fastconv.plan(x, k + rng.random(k.shape).astype(np.float32), mode="same")
+    assert "fused" not in [c["method"] for c in q.candidates]

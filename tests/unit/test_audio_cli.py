@@ -8,7 +8,8 @@ import pytest
 import scipy.io.wavfile as wavfile
 
 import fastconv
-from fastconv import _wav, cli
+from fastconv import cli
+from fastconv.io import wav as _wav
 
 FS = 8000
 

@@ -8,7 +8,8 @@ import zlib
 import numpy as np
 import pytest
 
-from fastconv import _wav, cli
+from fastconv import cli
+from fastconv.io import wav as _wav
 
 iio = pytest.importorskip("imageio.v3")
 

@@ -47,7 +47,7 @@ def _check_pixels(path, shape):
 def read_image(path):
     if not os.path.isfile(path):
         raise CLIError(f"{path}: no such file")
-    from .. import _png16
+    from ..io import png16 as _png16
 
     try:
         head = _png16.header(path)
@@ -124,7 +124,7 @@ def write_image(path, img):
 
     def write(tmp):
         if ext == ".png" and img.dtype == np.uint16 and img.ndim == 3:
-            from .. import _png16
+            from ..io import png16 as _png16
 
             return _png16.write(tmp, img)      # 16-bit colour: Pillow cannot
         try:

@@ -26,7 +26,7 @@ READ_FRAMES = 65536
 
 
 def _open_wav(path):
-    from .._wav import WavError, WavReader
+    from ..io.wav import WavError, WavReader
 
     if not os.path.isfile(path):
         raise CLIError(f"{path}: no such file")
@@ -51,7 +51,7 @@ def _progress(done, total, t0, quiet):
 
 
 def cmd_reverb(args):
-    from .._wav import WavWriter
+    from ..io.wav import WavWriter
     from ..stream import Convolver
 
     check_output(args.output, [args.input, args.ir], (".wav",))
@@ -143,7 +143,7 @@ def cmd_reverb(args):
 
 
 def cmd_ir(args):
-    from .._wav import WavWriter
+    from ..io.wav import WavWriter
 
     if args.synthetic != "room":
         raise CLIError(f"--synthetic {args.synthetic!r}: only 'room' is available")

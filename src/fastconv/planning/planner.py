@@ -23,6 +23,7 @@ import numpy as np
 from .. import _config
 from ..algorithms import FFT_METHODS
 from . import cost, wisdom
+from .plan import Plan
 
 EPS64 = np.finfo(np.float64).eps
 
@@ -39,59 +40,6 @@ def fft_exact_for_ints(spec, xmax: float, kmax: float) -> bool:
     return bool(bound < 0.25)
 
 
-class Plan:
-    """An executable choice of algorithm for one convolution problem.
-
-    Build it with :func:`fastconv.plan`.  ``p(in1, in2)`` computes the
-    convolution with the plan's method and parameters (arrays must have the
-    shapes and dtypes the plan was made for); ``p.method`` names the
-    algorithm; ``p.explain()`` returns every candidate with its estimated
-    cost, memory, measured time (if measured) and why it was or was not
-    chosen.
-    """
-
-    def __init__(self, prep, method, params, candidates, reason, requested):
-        self._prep = prep
-        self.spec = prep.spec
-        self.method = method
-        # this plan's own copy; '_kcache' keeps the kernel spectrum between calls
-        self.params = dict(params or {}, _kcache={})
-        self.candidates = candidates
-        self.reason = reason
-        self._requested = requested
-
-    def __repr__(self):
-        s = self.spec
-        return (f"<fastconv.Plan method={self.method!r} n={s.n} m={s.m} "
-                f"batch={s.batch} dtype={s.dtype} mode={s.mode!r}>")
-
-    def explain(self) -> str:
-        """Human-readable table of candidates, estimates and the choice."""
-        s = self.spec
-        lines = [
-            f"problem: input {s.n} x kernel {s.m}, batch {s.batch}, "
-            f"{s.dtype}, mode={s.mode!r}, boundary={s.boundary!r}, "
-            f"{s.outputs} outputs x {s.taps} taps",
-            f"{'method':<14}{'estimate':>12}{'measured':>12}{'memory':>12}  note",
-        ]
-        for c in self.candidates:
-            est = f"{c['estimate'] * 1e3:.3f} ms"
-            meas = "-" if c.get("measured") is None else f"{c['measured'] * 1e3:.3f} ms"
-            mem = f"{c['memory'] / 2**20:.1f} MiB"
-            mark = "<- chosen" if c["method"] == self.method else c.get("excluded", "")
-            if c.get("note"):
-                mark = f"{mark} ({c['note']})".strip()
-            lines.append(f"{c['method']:<14}{est:>12}{meas:>12}{mem:>12}  {mark}")
-        lines.append(f"chosen: {self.method} ({self.reason})")
-        return "\n".join(lines)
-
-    def __call__(self, in1, in2, out=None):
-        # the prepared problem knows how to run (the engine, above the
-        # planner, made it): the planner never imports the engine
-        prep = self._prep.rebind(in1, in2)
-        return prep.run(self, out)
-
-
 #: direct is kept when its estimate is within this factor of the best: its
 #: error is bounded per output (tiny problems then give exact-looking results)
 DIRECT_MARGIN = 1.1
@@ -101,17 +49,19 @@ TINY_S = 5e-4
 TINY_DIRECT_MARGIN = 1.3
 
 
-def candidates_for(spec, threads, *, ints_fft_ok, accuracy, sep_terms=None):
+def candidates_for(spec, threads, *, ints_fft_ok, accuracy, sep_terms=None, fused=None):
     """Estimate every method; mark exclusions (a fresh list of dicts).
 
     ``sep_terms``: number of rank-1 terms of the kernel (None: not low-rank
-    or not known), which decides whether the separable method is a candidate.
+    or not known), which decides whether the separable method is a candidate;
+    ``fused``: the fused image filter's variant for this problem (None: it
+    does not apply, and is not listed).
     """
-    key = (spec, threads, ints_fft_ok, accuracy, sep_terms, _config.max_memory(),
+    key = (spec, threads, ints_fft_ok, accuracy, sep_terms, fused, _config.max_memory(),
            cost.generation())
     cached = _CANDIDATES.get(key)
     if cached is None:
-        cached = _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, key[-2])
+        cached = _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, fused, key[-2])
         if len(_CANDIDATES) > 512:
             _CANDIDATES.clear()
         _CANDIDATES[key] = cached
@@ -121,15 +71,23 @@ def candidates_for(spec, threads, *, ints_fft_ok, accuracy, sep_terms=None):
 _CANDIDATES = {}
 
 
-def _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, budget):
+def _estimate(spec, threads, ints_fft_ok, accuracy, sep_terms, fused, budget):
     cands = []
     for name, (mkparams, _) in cost.FEATURES.items():
         params = mkparams(spec, threads)
         if name == "separable":
             params = {"nterms": sep_terms}
+        if name == "fused":
+            if fused is None:
+                continue
+            params = {"kind": fused, "const": fused.endswith("box")}
         c = {"method": name, "params": params,
              "estimate": cost.estimate(name, spec, threads, params),
              "memory": cost.memory(spec, name, params)}
+        if fused and fused.startswith("int") and name != "fused":
+            # the image's conversion to the compute dtype and back, which
+            # only the fused filter (reading the stored dtype) avoids
+            c["estimate"] += cost.conversion(spec, threads)
         if name in FFT_METHODS:
             if np.dtype(spec.dtype).kind in "iu" and not ints_fft_ok:
                 c["excluded"] = "integers: exactness not provable"
@@ -201,13 +159,14 @@ def choose(prep, method, accuracy, measure):
     threads = _config.get_threads()
     ints_fft_ok = prep.ints_fft_ok()
     sep_terms = prep.separable_terms()
+    fused = prep.fused_kind() if method == "auto" else None
     if measure:
-        return _choose(prep, method, accuracy, True, threads, ints_fft_ok, sep_terms)
-    key = (spec, method, accuracy, threads, ints_fft_ok, sep_terms, _config.max_memory(),
-           wisdom.state(), cost.generation())
+        return _choose(prep, method, accuracy, True, threads, ints_fft_ok, sep_terms, fused)
+    key = (spec, method, accuracy, threads, ints_fft_ok, sep_terms, fused,
+           _config.max_memory(), wisdom.state(), cost.generation())
     hit = _DECISIONS.get(key)
     if hit is None:
-        plan = _choose(prep, method, accuracy, False, threads, ints_fft_ok, sep_terms)
+        plan = _choose(prep, method, accuracy, False, threads, ints_fft_ok, sep_terms, fused)
         if len(_DECISIONS) > 512:
             _DECISIONS.clear()
         params = {k: v for k, v in plan.params.items() if k != "_kcache"}
@@ -218,10 +177,23 @@ def choose(prep, method, accuracy, measure):
     return Plan(prep, m, params, [dict(c) for c in cands], reason, requested)
 
 
-def _choose(prep, method, accuracy, measure, threads, ints_fft_ok, sep_terms):
+def _choose(prep, method, accuracy, measure, threads, ints_fft_ok, sep_terms, fused=None):
+    plan = _choose_one(prep, method, accuracy, measure, threads, ints_fft_ok, sep_terms,
+                       fused)
+    if plan.method == "fused":
+        # the fused filter can find NaN in a float32 image only while it
+        # runs: the best other candidate is its fallback
+        rest = [c for c in plan.candidates if c["method"] != "fused" and "excluded" not in c]
+        alt = min(rest, key=lambda c: c["estimate"]) if rest else \
+            {"method": "direct", "params": {}}
+        plan.params["fallback"] = (alt["method"], dict(alt["params"]))
+    return plan
+
+
+def _choose_one(prep, method, accuracy, measure, threads, ints_fft_ok, sep_terms, fused):
     spec = prep.spec
     cands = candidates_for(spec, threads, ints_fft_ok=ints_fft_ok, accuracy=accuracy,
-                           sep_terms=sep_terms)
+                           sep_terms=sep_terms, fused=fused)
     by_name = {c["method"]: c for c in cands}
     if method != "auto":
         c = by_name[method]

@@ -18,6 +18,8 @@ class ConvSpec:
     extension is applied before the algorithm runs.  ``copies`` counts the
     bytes that preparing the problem and restoring the caller's layout and
     dtype allocate, whatever the method (part of every memory estimate).
+    ``io`` names the integer dtype the result is rounded and saturated to
+    (the image filters' rule: an 8-bit image stays 8-bit), '' otherwise.
     """
 
     n: tuple
@@ -32,6 +34,7 @@ class ConvSpec:
     boundary: str
     padded: bool
     copies: int = 0       # bytes of the canonical copies and result conversion
+    io: str = ""          # integer result dtype (rounded, saturated), or ''
 
     @property
     def ndim(self) -> int:

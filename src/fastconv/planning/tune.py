@@ -79,6 +79,8 @@ def measure(problems, seed=7, per_call_budget=0.3, skip_slow=0.5, log=None):
         terms = prep.separable_terms()
         for method, (mkparams, feats) in cost.FEATURES.items():
             params = mkparams(spec, threads)
+            if method == "fused":
+                continue          # image filters only (random problems never qualify)
             if method == "separable":
                 if terms is None:
                     continue

@@ -173,7 +173,7 @@ class WavWriter:
         self._f.write(self._header(self._frames))
         self._f.close()
         self._f = None
-        from ._config import new_file_mode
+        from .._config import new_file_mode
 
         os.chmod(self._tmp, new_file_mode())   # as a new file under the umask
         os.replace(self._tmp, self.path)
