@@ -78,7 +78,16 @@ def _output_dtype(output, input, complex_out):
     return dt
 
 
-def _filter(input, weights, output, mode, cval, origin, axes, convolution):
+class _Job:
+    """A validated ndimage filter: what ``_filter`` computes, in pieces that
+    a blocked front end (``fastconv.dask.ndimage``) reuses per block."""
+
+    __slots__ = ("ax", "origins", "pad_mode", "cval", "out_dt", "cd", "wf", "accuracy",
+                 "pads")
+
+
+def _setup(input, weights, output, mode, cval, origin, axes, convolution):
+    """Validate (scipy's errors) and decide dtypes, weights and padding."""
     x = V.as_array(input, "input")
     w = V.as_array(weights, "weights")
     pad_mode = _check_mode(mode)
@@ -120,8 +129,6 @@ def _filter(input, weights, output, mode, cval, origin, axes, convolution):
             raise ValueError("Invalid origin; origin must satisfy "
                              "-(weights.shape[k] // 2) <= origin[k] <= "
                              "(weights.shape[k]-1) // 2")
-    if x.size == 0:
-        return _deliver(np.zeros(x.shape, out_dt), output)
     if x.dtype.kind in "biu" and w.dtype.kind in "biu":
         cd = np.dtype(np.int64)     # exact; wraps on output like scipy's cast
     elif complex_out:
@@ -130,32 +137,49 @@ def _filter(input, weights, output, mode, cval, origin, axes, convolution):
         cd = np.dtype(np.float32)
     else:
         cd = np.dtype(np.float64)
-    xc = x.astype(cd, copy=False)
+    job = _Job()
+    job.ax, job.origins, job.pad_mode, job.cval = ax, origins, pad_mode, cval
+    job.out_dt, job.cd = out_dt, cd
     # expand weights to full rank for the engine (size-1 on non-filtered axes)
     wshape = [1] * x.ndim
     for d, L in zip(ax, w.shape):
         wshape[d] = L
-    wf = w.astype(cd, copy=False).reshape(wshape)
+    job.wf = w.astype(cd, copy=False).reshape(wshape)
     # integer outputs truncate: keep sums exact-as-direct (no FFT round-off)
-    accuracy = "high" if out_dt.kind in "biu" else "default"
-    if all(o == 0 for o in origins):
+    job.accuracy = "high" if out_dt.kind in "biu" else "default"
+    job.pads = [(0, 0)] * x.ndim
+    for d, o, L in zip(ax, origins, w.shape):
+        before = L // 2 + o
+        job.pads[d] = (before, L - 1 - before)
+    return x, job
+
+
+def _valid(xp, job):
+    """The filter's result from the input already extended by ``job.pads``."""
+    y = convolve_impl(xp.astype(job.cd, copy=False), job.wf, "valid", "auto", job.ax,
+                      "constant", 0, None, job.accuracy, "correlate",
+                      dtypes=(job.cd, job.cd))
+    return _deliver(y, None, job.out_dt)
+
+
+def _filter(input, weights, output, mode, cval, origin, axes, convolution):
+    x, job = _setup(input, weights, output, mode, cval, origin, axes, convolution)
+    cd, out_dt, pad_mode = job.cd, job.out_dt, job.pad_mode
+    if x.size == 0:
+        return _deliver(np.zeros(x.shape, out_dt), output)
+    xc = x.astype(cd, copy=False)
+    if all(o == 0 for o in job.origins):
         # the engine's correlate 'same' centres a length-L kernel at L // 2,
         # as ndimage does with origin 0: the boundary rule is applied by the
         # engine (virtually where the method can)
-        y = convolve_impl(xc, wf, "same", "auto", ax, pad_mode, cval, None, accuracy,
-                          "correlate", dtypes=(cd, cd))
+        y = convolve_impl(xc, job.wf, "same", "auto", job.ax, pad_mode, cval, None,
+                          job.accuracy, "correlate", dtypes=(cd, cd))
         return _deliver(y, output, out_dt)
-    pads = [(0, 0)] * x.ndim
-    for d, o, L in zip(ax, origins, w.shape):
-        before = L // 2 + o
-        pads[d] = (before, L - 1 - before)
     if pad_mode == "constant":
-        xp = np.pad(xc, pads, mode="constant", constant_values=np.asarray(cval).astype(cd))
+        xp = np.pad(xc, job.pads, mode="constant", constant_values=np.asarray(cval).astype(cd))
     else:
-        xp = np.pad(xc, pads, mode=pad_mode)
-    y = convolve_impl(xp, wf, "valid", "auto", ax, "constant", 0, None, accuracy,
-                      "correlate", dtypes=(cd, cd))
-    return _deliver(y, output, out_dt)
+        xp = np.pad(xc, job.pads, mode=pad_mode)
+    return _deliver(_valid(xp, job), output, out_dt)
 
 
 def _deliver(y, output, out_dt=None):

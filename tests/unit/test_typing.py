@@ -13,7 +13,7 @@ import fastconv
 
 MODULES = ["fastconv", "fastconv.signal", "fastconv.numpy", "fastconv.ndimage",
            "fastconv.astropy", "fastconv.filters", "fastconv.feature", "fastconv.restoration",
-           "fastconv.stream", "fastconv.lti"]
+           "fastconv.stream", "fastconv.lti", "fastconv.dask", "fastconv.dask.ndimage"]
 
 
 def public_callables():
