@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test docs bench bench-planner calibrate clean
+.PHONY: demo test docs bench bench-planner bench-dask calibrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m fastconv warmup
 	$(PY) examples/demo.py --out demo_out
+	$(PY) examples/out_of_core.py --shape 192 192 192 --chunks 64
 
 # two worker processes (CI has 2 cores), each test file on one worker, so a
 # file's numba kernels compile once; a kernel that both workers need compiles
@@ -39,6 +40,12 @@ docs: $(STAMP)
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py --json bench.json
 	$(PY) benchmarks/table.py bench.json
+
+# fastconv.dask against dask_image.ndfilters and in-memory fastconv (the
+# issue's sizes: 16384^2 and 512^3 float32; SCALE=0.25 for a quick look)
+SCALE ?= 1.0
+bench-dask: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/dask_bench.py --scale $(SCALE) --json bench-dask.json
 
 # how often auto picks (nearly) the fastest method, on 200 random problems
 bench-planner: $(STAMP)

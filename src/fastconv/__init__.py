@@ -29,10 +29,10 @@ __version__ = "0.1.0"
 
 __all__ = ["convolve", "correlate", "plan", "tune", "warmup", "set_threads", "get_threads", "threads",
            "signal", "ndimage", "numpy", "filters", "feature", "restoration", "astropy",
-           "stream", "lti", "__version__"]
+           "stream", "lti", "dask", "__version__"]
 
 _LAZY = ("signal", "ndimage", "numpy", "filters", "feature", "restoration", "astropy",
-         "stream", "lti")
+         "stream", "lti", "dask")
 
 
 def __getattr__(name):

@@ -221,3 +221,18 @@ def test_import_fastconv_loads_no_dask():
             "print(any(m == 'dask' or m.startswith('dask.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_out_of_core_example_runs(tmp_path):
+    """examples/out_of_core.py (zarr in, zarr out, checked against scipy)."""
+    pytest.importorskip("zarr")
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[2] / "examples" / "out_of_core.py"
+    spec = importlib.util.spec_from_file_location("out_of_core", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--shape", "40", "48", "56", "--chunks", "16", "--sigma", "2",
+                     "--dir", str(tmp_path)]) == 0
+    assert (tmp_path / "filtered.zarr").exists()

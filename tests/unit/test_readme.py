@@ -20,6 +20,7 @@ def test_readme_snippets_run():
     n = sum(o.shape[-1] for o in ns["out"])
     assert n == 100_000 + 1000 - 1 + 256
     assert np.all(np.isfinite(ns["sharp"]))
+    assert ns["tile"].shape == (256, 256) and ns["blur"].shape == (4096, 4096)
 
 
 def test_readme_is_short():

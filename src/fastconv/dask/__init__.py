@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as V
-from . import _blocks
+from . import _blocks, ndimage  # noqa: F401  (fastconv.dask.ndimage)
 
 __all__ = ["convolve", "correlate", "plan", "BlockPlan"]
 
