@@ -95,10 +95,13 @@ def _fam(dtype: str) -> str:
     return {("f", 4): "f4", ("f", 8): "f8", ("c", 8): "c8", ("c", 16): "c16"}[(dt.kind, dt.itemsize)]
 
 
-def speedup(threads: int, par=None) -> float:
-    """Parallel speed-up with ``threads`` over ``par`` independent work units."""
+def speedup(threads: int, par=None, exp=None) -> float:
+    """Parallel speed-up with ``threads`` over ``par`` independent work units
+    (``exp``: a method that scales as ``threads ** exp`` instead)."""
     if par is not None:
         threads = max(1, min(threads, int(par)))
+    if exp is not None:
+        return float(threads) ** exp
     return 1.0 + PARALLEL * (threads - 1)
 
 
@@ -160,13 +163,28 @@ def fft_features(spec, params):
     # 'axes': transformed axes beyond the first; each adds library calls,
     # copies and a pass over the kernel and the product (what tiny N-D
     # problems cost; set from the residuals of the fit, see COEF)
-    return {"fft": _plog(n_tr * P, P), "bytes": 3 * spec.batch * P * 2 * spec.itemsize,
-            "call": 1.0, "axes": len(M) - 1.0, "par": par}
+    # one large N-D transform: pocketfft threads its passes over lines, which
+    # scales poorly (measured 1.5x from 1 to 2 threads here on 4096^2, 2.3x
+    # from 1 to 16 on a 16-core host: 'par_exp', speed-up = threads ** 0.5),
+    # and beyond BIG_SPECTRUM bytes its strided passes leave the caches
+    # (measured: 8192^2 x 63^2 float32 0.94 s against 0.35 s in 512^2 tiles,
+    # 16384^2 19 s against 2.0 s): the per-point cost grows with the size
+    big = 1.0
+    if len(M) > 1:
+        sbytes = P * 2 * spec.itemsize * spec.batch
+        big = 1.0 + max(0.0, math.log2(sbytes / BIG_SPECTRUM))
+    return {"fft": _plog(n_tr * P, P) * big, "bytes": 3 * spec.batch * P * 2 * spec.itemsize * big,
+            "call": 1.0, "axes": len(M) - 1.0, "par": par,
+            "par_exp": 0.5 if len(M) > 1 else None}
 
 
-def blocked_params(spec, threads=1):
+#: spectrum bytes beyond which one large transform slows per point (see fft_features)
+BIG_SPECTRUM = 64 << 20
+
+
+def blocked_params(spec, threads=1, tiled=True):
     return {"blocks": choose_blocks(spec.n, spec.m, spec.out_shape, spec.real, threads,
-                                    spec.batch)}
+                                    spec.batch, tiled)}
 
 
 def blocked_features(spec, params, save):
@@ -187,9 +205,12 @@ def blocked_features(spec, params, save):
     feats = {"fft": fft, "bytes": spec.batch * P * spec.itemsize * 2 * 3, "call": 1.0,
              "par": par}
     if save:
-        # 1-D blocked overlap-save runs in cache-sized chunks (algorithms/
-        # overlap._save_1d): its own coefficient, no whole-array traffic
-        chunked = spec.ndim == 1 and params["blocks"][0] is not None
+        # blocked overlap-save runs in cache-sized chunks (algorithms/overlap:
+        # _save_1d; N-D, _save_tiled, tile by tile, tiles shared among
+        # threads): its own coefficient, no whole-array traffic
+        chunked = any(M is not None for M in params["blocks"])
+        if chunked and spec.ndim > 1:
+            feats["par"] = spec.batch * P / block_P
         feats["fft1"] = fft if chunked else 0.0
         if chunked:
             feats["fft"] = feats["bytes"] = 0.0
@@ -266,7 +287,8 @@ def conversion(spec, threads) -> float:
 FEATURES = {
     "direct": (lambda spec, threads=1: {}, direct_features),
     "fft": (fft_params, fft_features),
-    "overlap-add": (blocked_params, lambda s, p: blocked_features(s, p, False)),
+    "overlap-add": (lambda spec, threads=1: blocked_params(spec, threads, False),
+                    lambda s, p: blocked_features(s, p, False)),
     "overlap-save": (blocked_params, lambda s, p: blocked_features(s, p, True)),
     "hybrid": (hybrid_params, hybrid_features),
     "separable": (lambda spec, threads=1: {"nterms": None}, separable_features),
@@ -342,11 +364,12 @@ def coefficients(method: str, fam: str) -> dict:
 def estimate(method: str, spec, threads: int, params) -> float:
     feats = FEATURES[method][1](spec, params)
     coef = coefficients(method, _fam(spec.dtype))
-    t = sum(coef.get(k, 0.0) * v for k, v in feats.items() if k not in SERIAL + ("par",))
+    t = sum(coef.get(k, 0.0) * v for k, v in feats.items()
+            if k not in SERIAL + ("par", "par_exp"))
     serial = sum(coef.get(k, 0.0) * feats.get(k, 1.0 if k == "call" else 0.0) for k in SERIAL)
     if method == "separable":
         t *= SEPARABLE_SCALE
-    return float(t / speedup(threads, feats.get("par")) + serial)
+    return float(t / speedup(threads, feats.get("par"), feats.get("par_exp")) + serial)
 
 
 #: features that cost the same whatever the thread count (Python and library calls)
@@ -432,6 +455,19 @@ def _memory(spec, method, params):
         per = chunk_blocks(M) * M
         chunk = per * (2 * it + h * cit) + M * it
         return int(out + spec.bk * M * h * cit + get_threads() * chunk)
+    if method == "overlap-save" and any(M is not None for M in params["blocks"]):
+        # tiled (algorithms/overlap._save_tiled): the kernel spectrum, and per
+        # thread one tile task's window, spectrum and inverse (batch entries
+        # grouped up to TILE_TASK_BYTES of spectrum)
+        from .._config import get_threads
+        from ..algorithms.overlap import TILE_TASK_BYTES
+
+        Ms = [M if M is not None else fast_len(L + K - 1, spec.real)
+              for L, K, M in zip(spec.out_shape, spec.m, params["blocks"])]
+        tp = float(np.prod(Ms))
+        per = tp * (h * cit + 2 * it)
+        group = max(1, min(spec.batch, TILE_TASK_BYTES // max(tp * h * cit, 1)))
+        return int(out + spec.bk * tp * h * cit + get_threads() * group * per)
     P = 1.0
     # overlap-add also pads the input to whole blocks and folds the block
     # outputs into a buffer of the output's size

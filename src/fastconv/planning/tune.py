@@ -113,9 +113,10 @@ def fit(rows, threads):
             continue
         names = []          # union over the rows (2-D direct has its own features)
         for d in data:
-            names += [n for n in d[0] if n != "par" and n not in names]
+            names += [n for n in d[0] if n not in ("par", "par_exp") and n not in names]
         A = np.array([[d[0].get(n, 0.0) / (1 if n in cost.SERIAL else
-                                           cost.speedup(threads, d[0].get("par")))
+                                           cost.speedup(threads, d[0].get("par"),
+                                                        d[0].get("par_exp")))
                        for n in names] for d in data])
         b = np.array([d[1] for d in data])
         w = 1.0 / b
