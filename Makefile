@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test docs bench bench-planner bench-dask calibrate clean
+.PHONY: demo test docs bench bench-planner bench-dask bench-threads calibrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: $(STAMP)
 SCALE ?= 1.0
 bench-dask: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/dask_bench.py --scale $(SCALE) --json bench-dask.json
+
+# each method at 1, 2, 4 ... all cores, against scipy (workers=all) and cv2
+bench-threads: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/threads.py
 
 # how often auto picks (nearly) the fastest method, on 200 random problems
 bench-planner: $(STAMP)
