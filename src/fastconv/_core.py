@@ -533,7 +533,30 @@ def finish(prep, y, out):
         return out
     if y.dtype != prep.result_dtype:
         return y.astype(prep.result_dtype)
-    return np.ascontiguousarray(y) if not y.flags.c_contiguous and y.base is not None else y
+    if not y.flags.c_contiguous and y.base is not None:
+        return _contiguous(y)
+    return y
+
+
+def _contiguous(y):
+    """A C-contiguous copy of ``y``, made in parallel pieces when large."""
+    from .algorithms._common import split_apply
+
+    out = np.empty(y.shape, dtype=y.dtype)
+    if y.ndim == 0:
+        out[...] = y
+        return out
+
+    def copy(a, b):
+        out[a:b] = y[a:b]
+
+    ax0 = y.shape[0]
+    if ax0 < _config.get_threads() and y.ndim > 1:
+        def copy(a, b):          # noqa: F811  (too few rows: split the next axis)
+            out[:, a:b] = y[:, a:b]
+        ax0 = y.shape[1]
+    split_apply(_config.get_threads(), ax0, y.size, copy)
+    return out
 
 
 def run_prepared(prep, plan, out):

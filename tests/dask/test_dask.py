@@ -201,12 +201,14 @@ def test_drop_in_for_dask_image(rng):
     assert_close(got.compute(), ndi.correlate(x.compute(), deep, mode="wrap"), 1e-12)
 
 
-def test_distributed_cluster(rng):
-    """The graph runs on a dask.distributed LocalCluster (worker processes)."""
+@pytest.mark.parametrize("processes", [True, False], ids=["processes", "threads"])
+def test_distributed_cluster(processes, rng):
+    """The graph runs on a dask.distributed LocalCluster (worker processes,
+    or worker threads in this process)."""
     distributed = pytest.importorskip("distributed")
     x = rng.standard_normal((120, 90))
     k = rng.standard_normal((9, 9))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         got = client.compute(fd.convolve(da.from_array(x, chunks=40), k, mode="same",

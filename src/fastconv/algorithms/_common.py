@@ -143,3 +143,34 @@ def _shared_spectrum(tag, k, compute):
             _, old = _SHARED.popitem(last=False)
             total -= old.nbytes
     return val
+
+
+#: arrays with fewer elements are copied / multiplied on the calling thread
+PARALLEL_ELEMENTS = 1 << 20
+
+
+def split_apply(nthreads, n, size, fn):
+    """``fn(a, b)`` over ``nthreads`` contiguous pieces of ``range(n)`` on
+    the thread pool (numpy's copies and ufuncs release the GIL, so the
+    pieces run in parallel); one call on this thread when ``size`` (the
+    elements touched) is small or ``n`` cannot be split."""
+    T = min(nthreads, n)
+    if T <= 1 or size < PARALLEL_ELEMENTS:
+        fn(0, n)
+        return
+    from .._config import run_tasks
+
+    cuts = [n * i // T for i in range(T + 1)]
+    run_tasks(T, fn, [(cuts[i], cuts[i + 1]) for i in range(T)])
+
+
+def multiply_into(X, K, nthreads):
+    """``X *= K`` (``K`` broadcasting over X's leading batch axis) in parallel
+    pieces along the first axis that both share in full."""
+    ax = 1 if X.ndim > 1 and (X.shape[0] < nthreads or K.shape[0] != X.shape[0]) else 0
+    if ax == 1:
+        split_apply(nthreads, X.shape[1], X.size,
+                    lambda a, b: np.multiply(X[:, a:b], K[:, a:b], out=X[:, a:b]))
+    else:
+        split_apply(nthreads, X.shape[0], X.size,
+                    lambda a, b: np.multiply(X[a:b], K[a:b], out=X[a:b]))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _pocket
-from ._common import fast_len, is_real, kernel_spectrum
+from ._common import fast_len, is_real, kernel_spectrum, multiply_into, split_apply
 
 name = "fft"
 
@@ -59,12 +59,19 @@ def rows_forward(x, Y, M, real, workers, scale=None, zeroed=False):
     x = x[..., :M]
     N = x.shape[-1]
     dst = (Y.view(np.finfo(Y.dtype).dtype) if real else Y)[..., :M]
-    if scale is None:
-        dst[..., :N] = x
-    else:
-        np.multiply(x, scale, out=dst[..., :N], casting="unsafe")
-    if not zeroed:
-        dst[..., N:] = 0
+    # the copy (and zero fill) in pieces along the first axis with room
+    ax = 0 if x.ndim < 3 or x.shape[0] >= workers else 1
+
+    def fill(a, b):
+        sl = (slice(None),) * ax + (slice(a, b),)
+        if scale is None:
+            dst[sl][..., :N] = x[sl]
+        else:
+            np.multiply(x[sl], scale, out=dst[sl][..., :N], casting="unsafe")
+        if not zeroed:
+            dst[sl][..., N:] = 0
+
+    split_apply(workers, x.shape[ax], dst.size, fill)
     if real:
         _pocket.r2c(dst, -1, Y, workers)
     else:
@@ -137,7 +144,7 @@ def run(x, k, starts, out_shape, params, nthreads):
     Kf = kernel_spectrum(params, ("fft/unnormalised", M, real), k,
                          lambda: forward(k, M, real, cdt, nthreads, scale))
     if X.shape[0] >= Kf.shape[0]:
-        X *= Kf
+        multiply_into(X, Kf, nthreads)
     else:
         X = X * Kf
     return inverse(X, M, starts, out_shape, real, nthreads)
