@@ -238,3 +238,30 @@ def test_out_of_core_example_runs(tmp_path):
     assert mod.main(["--shape", "40", "48", "56", "--chunks", "16", "--sigma", "2",
                      "--dir", str(tmp_path)]) == 0
     assert (tmp_path / "filtered.zarr").exists()
+
+
+def test_cli_filter_tiled_zarr(tmp_path, rng, capsys):
+    """`fastconv filter in.zarr -o out.zarr`: chunk by chunk, the in-memory
+    command's numbers (rounded, saturated uint8), one-line errors with exit 2
+    and nothing left behind (existing output, wrong output kind, bad input)."""
+    pytest.importorskip("zarr")
+    from fastconv import cli, filters
+
+    x = (rng.random((130, 90, 3)) * 255).astype(np.uint8)
+    src, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    da.from_array(x, chunks=(32, 40, 3)).to_zarr(str(src))
+    assert cli.main(["filter", str(src), "-k", "gaussian:2", "-o", str(out)]) == 0
+    got = np.asarray(da.from_zarr(str(out)))
+    want = filters.filter(x, filters.kernel("gaussian:2"), channel_axis=-1)
+    assert got.dtype == np.uint8 and np.abs(got.astype(int) - want).max() <= 1
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for argv in (["filter", str(src), "-k", "box:3", "-o", str(out)],           # exists
+                 ["filter", str(src), "-k", "box:3", "-o", str(tmp_path / "o.png")],
+                 ["filter", str(tmp_path / "missing.zarr"), "-k", "box:3", "-o",
+                  str(tmp_path / "m.zarr")],
+                 ["filter", str(src), "-k", "bogus:3", "-o", str(tmp_path / "b.zarr")]):
+        capsys.readouterr()
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err, (argv, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == before, argv

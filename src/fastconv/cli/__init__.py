@@ -4,6 +4,7 @@ Images (PNG/TIFF/JPEG through imageio: ``pip install 'fastconv[image]'``)::
 
     fastconv filter in.png -k sobel -o edges.png
     fastconv filter in.png -k gaussian:2 -o blur.png [--mode reflect]
+    fastconv filter big.zarr -k gaussian:2 -o blur.zarr     (tiled: chunk by chunk)
     fastconv deblur in.png --psf gaussian:2 -o sharp.png [--method rl|wiener]
     fastconv match scene.png template.png -o heat.png [--top 5]
 
