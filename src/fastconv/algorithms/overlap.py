@@ -203,11 +203,15 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads):
         Ms.append(M)
         Ss.append(S)
         nbs.append(-(-L // S))
-    axes = tuple(range(1, nd + 1))
-    fwd = sfft.rfftn if real else sfft.fftn
-    inv = sfft.irfftn if real else sfft.ifftn
-    H = kernel_spectrum(params, ("save-tiled", tuple(Ms), real), k,
-                        lambda: fwd(k, s=Ms, axes=axes, workers=nthreads))
+    from . import fft as _fft
+
+    Ms = tuple(int(M) for M in Ms)
+    cdt = np.result_type(x.dtype, k.dtype, np.complex64)
+    # the kernel spectrum carries the inverse's 1 / prod(M) (unnormalised
+    # in-place transforms, as the FFT method)
+    scale = 1.0 / float(np.prod(Ms, dtype=np.float64))
+    H = kernel_spectrum(params, ("save-tiled", Ms, real), k,
+                        lambda: _fft.forward(k, Ms, real, cdt, nthreads, scale))
     B = max(x.shape[0], k.shape[0])
     dt = np.result_type(x.dtype, k.dtype, np.float32)
     y = np.empty((B,) + tuple(out_shape), dtype=dt)
@@ -216,11 +220,14 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads):
     group = max(1, min(B, TILE_TASK_BYTES // max(per, 1)))
     tasks = [(b0, min(b0 + group, B), t) for t in tiles for b0 in range(0, B, group)]
     workers = 1 if len(tasks) >= nthreads else nthreads
+    import threading
+
+    local = threading.local()          # each thread's spectrum buffer, reused
 
     def work(b0, b1, t):
         xb = x[b0:b1] if x.shape[0] > 1 else x
         src, dst, shape, inside = [slice(None)], [slice(None)], [xb.shape[0]], True
-        osl, zsl = [slice(b0, b1)], [slice(None)]
+        osl, zsl = [slice(b0, b1)], []
         for d in range(nd):
             o = t[d] * Ss[d]
             ln = min(Ss[d], out_shape[d] - o)
@@ -231,21 +238,25 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads):
             dst.append(slice(u - a, max(v, u) - a))
             shape.append(Ms[d])
             osl.append(slice(o, o + ln))
-            zsl.append(slice(m[d] - 1, m[d] - 1 + ln))
-        if inside:
-            W = xb[tuple(src)]
+            zsl.append(ln)
+        if inside or all(sl.start == 0 for sl in dst[1:]):
+            W = xb[tuple(src)]                   # zeros beyond it: forward pads
         else:
             W = np.zeros(shape, dtype=x.dtype)
             if all(sl.stop > sl.start for sl in src[1:]):
                 W[tuple(dst)] = xb[tuple(src)]
-        X = fwd(W, s=Ms, axes=axes, workers=workers)
+        buf = getattr(local, "buf", None)
+        B_t = max(W.shape[0], 1)
+        if buf is None or buf.shape[0] != B_t:
+            buf = local.buf = _fft.spectrum_array(B_t, Ms, real, cdt)
+        X = _fft.forward(W, Ms, real, cdt, workers, out=buf)
         hb = H[b0:b1] if H.shape[0] > 1 else H
         if X.shape[0] >= hb.shape[0]:
             X *= hb
         else:
             X = X * hb
-        Z = inv(X, s=Ms, axes=axes, workers=workers, overwrite_x=True)
-        y[tuple(osl)] = Z[tuple(zsl)]
+        Z = _fft.inverse(X, Ms, tuple(K - 1 for K in m), tuple(zsl), real, workers)
+        y[tuple(osl)] = Z
 
     if workers > 1:
         for tk in tasks:
