@@ -46,6 +46,7 @@ def main(argv=None):
         return 0
     from scipy import ndimage as ndi
 
+    import fastconv.dask as fd
     from fastconv.dask import ndimage as fdn
 
     root = a.dir or tempfile.mkdtemp(prefix="fastconv-ooc-")
@@ -62,8 +63,9 @@ def main(argv=None):
         y = fdn.gaussian_filter(xin, a.sigma, mode="reflect")
         print(f"filtering (sigma {a.sigma}, chunks {chunks}) into {dst}")
         t0 = time.perf_counter()
-        with ProgressBar(dt=1.0):
-            y.to_zarr(dst, overwrite=True)
+        # group by group of output chunks: memory stays near one group's
+        # output and input, not the scheduler's read-ahead of the whole volume
+        fd.store(y, dst, max_bytes=64 << 20, progress=True)
         dt = time.perf_counter() - t0
         rss = peak_rss()        # writing and filtering (before the check below)
         # check a sub-volume against scipy.ndimage (enough halo around it)

@@ -265,3 +265,20 @@ def test_cli_filter_tiled_zarr(tmp_path, rng, capsys):
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and err, (argv, err)
         assert sorted(p.name for p in tmp_path.iterdir()) == before, argv
+
+
+def test_store_group_by_group(tmp_path, rng):
+    """fastconv.dask.store writes a result into zarr group by group of its
+    chunks (groups smaller than the whole, and a single chunk), the same
+    values as computing it whole; shape mismatches are refused."""
+    zarr = pytest.importorskip("zarr")
+    x = rng.standard_normal((50, 37, 20))
+    y = fd.correlate(da.from_array(x, chunks=(8, 10, 20)), rng.standard_normal((3, 5, 1)),
+                     mode="same", boundary="wrap")
+    want = y.compute()
+    for max_bytes in (1, 8 * 8 * 10 * 20 * 3, 1 << 30):
+        path = str(tmp_path / f"o{max_bytes}.zarr")
+        fd.store(y, path, max_bytes=max_bytes)
+        assert np.array_equal(np.asarray(zarr.open(path, mode="r")[...]), want)
+    with pytest.raises(ValueError, match="shape"):
+        fd.store(y, zarr.open(str(tmp_path / "bad.zarr"), mode="w", shape=(5,), dtype="f8"))

@@ -67,7 +67,6 @@ def _filter_zarr(args, name):
     try:
         import dask.array as da
         import zarr  # noqa: F401
-        from dask.diagnostics import ProgressBar
 
         from .. import dask as fdask
     except ImportError:
@@ -118,8 +117,7 @@ def _filter_zarr(args, name):
     tmp = tempfile.mkdtemp(dir=d, prefix=f".{os.path.basename(out)}.")
     try:
         store = os.path.join(tmp, "data.zarr")
-        with ProgressBar(dt=1.0):
-            y.to_zarr(store)
+        fdask.store(y, store, progress=True)     # group by group: bounded memory
         os.chmod(store, new_file_mode(0o777))         # a folder, under the umask
         os.rename(store, out)
     finally:

@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike
 from .. import _validate as V
 from . import _blocks, ndimage  # noqa: F401  (fastconv.dask.ndimage)
 
-__all__ = ["convolve", "correlate", "plan", "BlockPlan"]
+__all__ = ["convolve", "correlate", "plan", "BlockPlan", "store"]
 
 
 class BlockPlan:
@@ -198,3 +198,55 @@ def correlate(in1: Any, in2: ArrayLike, mode: str = "full", method: str = "auto"
     return plan(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
                 op="correlate", accuracy=accuracy)()
 
+
+
+def store(result: Any, target: Any, *, max_bytes: int = 256 << 20,
+          progress: bool = False) -> Any:
+    """Compute ``result`` (a dask array) and write it into ``target`` (a
+    zarr array, or a path for a new zarr store), group by group of its
+    chunks along the leading axes, each group at most about ``max_bytes``
+    of output (at least one chunk).
+
+    Dask's scheduler, given a whole blocked convolution at once, loads input
+    chunks ahead of the blocks that need them (measured: a 0.5 GiB volume
+    peaked at 0.9 GiB); group by group, memory stays near a group's output,
+    its input with halos and the tasks in flight.  Returns the zarr array.
+    """
+    import itertools
+    import sys
+
+    import zarr
+
+    y = _blocks.as_dask(result, "result")
+    if isinstance(target, str):
+        chunks = tuple(max(c) if c else 1 for c in y.chunks)
+        target = zarr.open(target, mode="w-", shape=y.shape, chunks=chunks, dtype=y.dtype)
+    if tuple(target.shape) != tuple(y.shape):
+        raise ValueError(f"target has shape {tuple(target.shape)}, result {y.shape}")
+    starts = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in y.chunks]
+    # group the chunk grid's leading axes so that a group fits max_bytes
+    item = y.dtype.itemsize
+    per = [len(c) for c in y.chunks]
+    group = list(per)
+    big = [max(c) if c else 1 for c in y.chunks]
+
+    def size():
+        return item * float(np.prod([b * g for b, g in zip(big, group)]))
+
+    for d in range(y.ndim):          # halve the leading axes' groups until it fits
+        while group[d] > 1 and size() > max_bytes:
+            group[d] = -(-group[d] // 2)
+        if size() <= max_bytes:
+            break
+    ranges = [range(0, n, g) for n, g in zip(per, group)]
+    total = int(np.prod([len(r) for r in ranges]))
+    for done, ix in enumerate(itertools.product(*ranges), 1):
+        region = tuple(slice(int(starts[d][i]), int(starts[d][min(i + group[d], per[d])]))
+                       for d, i in enumerate(ix))
+        target[region] = np.asarray(y[region].compute())
+        if progress:
+            print(f"\r[{'#' * (40 * done // total):<40}] {done}/{total} groups", end="",
+                  file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return target

@@ -103,32 +103,58 @@ def out_chunks(base, L):
     return tuple(out)
 
 
+def _assemble(parts, spans, shape, dtype, fn):
+    """One task: the piece from its input chunks, then ``fn(piece)``."""
+    if len(parts) == 1 and tuple(parts[0][spans[0][0]].shape) == tuple(shape):
+        piece = parts[0][spans[0][0]]
+    else:
+        piece = np.empty(shape, dtype=dtype)
+        for part, (src, dst) in zip(parts, spans):
+            piece[dst] = part[src]
+    return fn(piece)
+
+
 def blocked(X, reach, chunks, fn, dtype):
     """The array of blocks ``fn(piece)``: output block ``[a, b)`` on axis
     ``d`` reads ``X[a : b + reach[d]]`` (``reach[d] = K - 1``; 0 on axes
     that are not convolved, whose output chunks are ``X``'s own).
 
-    ``chunks``: the output chunks per axis.  ``fn`` maps a numpy piece to
+    One task per output block takes the input chunks its piece overlaps
+    and assembles the piece itself, so the graph holds no intermediate
+    slices and an input chunk lives only until its last block is computed.
+    ``chunks``: the output chunks per axis; ``fn`` maps the numpy piece to
     the numpy block.
     """
     da = _da()
-    starts = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
-    nb = [len(c) for c in chunks]
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
     if any(sum(c) == 0 for c in chunks):
         return da.zeros(tuple(sum(c) for c in chunks), dtype=dtype, chunks=chunks)
-    blocks = np.empty(nb, dtype=object)
-    for ix in itertools.product(*[range(n) for n in nb]):
-        sl, shape = [], []
+    ostarts = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
+    xstarts = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in X.chunks]
+    name = "fastconv-blocks-" + tokenize(X, tuple(reach), chunks, fn, np.dtype(dtype).str)
+    xdt = X.dtype
+    dsk = {}
+    for ix in itertools.product(*[range(len(c)) for c in chunks]):
+        per_axis, shape = [], []
         for d, i in enumerate(ix):
-            a, b = int(starts[d][i]), int(starts[d][i + 1])
-            sl.append(slice(a, b + reach[d]))
+            a, b = int(ostarts[d][i]), int(ostarts[d][i + 1]) + reach[d]
             shape.append(b - a)
-        piece = X[tuple(sl)]
-        if math.prod(len(c) for c in piece.chunks) > 1:
-            piece = piece.rechunk(piece.shape)
-        blocks[ix] = piece.map_blocks(fn, chunks=tuple((s,) for s in shape), dtype=dtype,
-                                      meta=np.empty((0,) * X.ndim, dtype))
-    return da.block(blocks.tolist())
+            js = []
+            for j in range(len(X.chunks[d])):
+                u, v = int(xstarts[d][j]), int(xstarts[d][j + 1])
+                lo, hi = max(a, u), min(b, v)
+                if lo < hi:
+                    js.append((j, slice(lo - u, hi - u), slice(lo - a, hi - a)))
+            per_axis.append(js)
+        keys, spans = [], []
+        for combo in itertools.product(*per_axis):
+            keys.append((X.name,) + tuple(j for j, _, _ in combo))
+            spans.append((tuple(sl for _, sl, _ in combo), tuple(sl for _, _, sl in combo)))
+        dsk[(name,) + ix] = (_assemble, keys, spans, tuple(shape), xdt, fn)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[X])
+    return da.Array(graph, name, chunks, dtype=dtype, meta=np.empty((0,) * X.ndim, dtype))
 
 
 def piece_shapes(chunks, reach):
