@@ -33,17 +33,22 @@ def _block_lengths(lo, hi):
     return sorted(out)
 
 
-#: N-D overlap-save tiles: at least this FFT length per axis (2-D, 3-D, more)
+#: N-D overlap-save tiles: at least this FFT length per axis (2-D, 3-D, more),
+#: and at least REACH[nd] kernel lengths, up to TILE_MAX[nd]
 TILE = {2: 512, 3: 128}
+REACH = {2: 12, 3: 8}
+TILE_MAX = {2: 1024, 3: 512}
 
 
 def choose_blocks(n, m, out_shape, real=True, threads=1, batch=1, tiled=True):
     """Per-axis FFT block length (None = not blocked).
 
     N-D (overlap-save runs tile by tile, see :func:`_save_tiled`): tiles of
-    the smallest fast length >= ``max(TILE[nd], 8 K)`` on every axis long
-    enough for two of them (measured on 4096^2-16384^2 images with 31^2 and
-    63^2 kernels, 2 threads: 512 beat 256, 1024 and 2048); whether tiles
+    the smallest fast length >= ``max(TILE[nd], REACH[nd] K)`` (at most
+    ``TILE_MAX[nd]``) on every axis long enough for two of them (measured on
+    4096^2 float32, 2 threads, best of 5: 31^2 72.8 ms at 512 / 73.5 at 768
+    / 88.4 at 1024; 63^2 87.7 / 74.9 / 90.4; 127^2 98.5 / 91.5 / 90.6 /
+    102 at 1536); whether tiles
     beat one large transform is the cost model's call.  ``tiled=False``
     (overlap-add, whose blocks are transformed in one batch) and 1-D: the
     length minimising a simple cost, as follows.
@@ -62,7 +67,8 @@ def choose_blocks(n, m, out_shape, real=True, threads=1, batch=1, tiled=True):
         T = TILE.get(len(n), 32)
         for N, K, L in zip(n, m, out_shape):
             full = fast_len(N + K - 1, real)
-            M = next(iter(_block_lengths(max(T, 8 * K), 8 * max(T, 8 * K) + 1)))
+            want = max(T, min(REACH.get(len(n), 8) * K, TILE_MAX.get(len(n), 256)), 2 * K)
+            M = next(iter(_block_lengths(want, 8 * want + 1)))
             blocks.append(M if full >= 1.5 * M and L > M - K + 1 else None)
         return tuple(blocks)
     for N, K, L in zip(n, m, out_shape):
