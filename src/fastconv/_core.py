@@ -183,6 +183,16 @@ def abs_sum(a) -> float:
     return reps * sum(abs_sum(u[i:i + step]) for i in range(0, u.shape[0], step))
 
 
+def geometry(n, m, mode):
+    """(starts, out_shape): where each axis' output begins in the full
+    convolution of lengths ``n`` and ``m``, and how long it is, for ``mode``."""
+    if mode == "full":
+        return (0,) * len(n), tuple(N + K - 1 for N, K in zip(n, m))
+    if mode == "same":
+        return tuple((K - 1) // 2 for K in m), tuple(n)
+    return tuple(K - 1 for K in m), tuple(N - K + 1 for N, K in zip(n, m))
+
+
 def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
             op="convolve", dtypes=None, saturate=False) -> Prepared:
     """Validate and canonicalise; see module docstring.
@@ -244,15 +254,7 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
         raise ValueError(
             f"the non-convolution (batch) axes of in1 {a.shape[:a.ndim - nd]} and "
             f"in2 {b.shape[:b.ndim - nd]} do not broadcast") from None
-    if mode == "full":
-        starts = (0,) * nd
-        out_shape = tuple(N + K - 1 for N, K in zip(n, m))
-    elif mode == "same":
-        starts = tuple((K - 1) // 2 for K in m)
-        out_shape = tuple(n)
-    else:
-        starts = tuple(K - 1 for K in m)
-        out_shape = tuple(N - K + 1 for N, K in zip(n, m))
+    starts, out_shape = geometry(n, m, mode)
     padded = mode != "valid" and not (boundary == "constant" and cval == 0)
     if not padded:
         # taps that meet no input sample for any kept output: output i reads

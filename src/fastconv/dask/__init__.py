@@ -59,14 +59,11 @@ class BlockPlan:
         self.pads = [(0, 0)] * nd
         chunks = list(x.chunks)
         out_shape = list(x.shape)
-        for d in axes:
+        from .._core import geometry
+
+        starts, lengths = geometry([x.shape[d] for d in axes], [k.shape[d] for d in axes], mode)
+        for d, s, L in zip(axes, starts, lengths):
             N, K = x.shape[d], k.shape[d]
-            if mode == "full":
-                s, L = 0, N + K - 1
-            elif mode == "same":
-                s, L = (K - 1) // 2, N
-            else:
-                s, L = K - 1, N - K + 1
             self.pads[d] = (K - 1 - s, s + L - N)
             self.reach[d] = K - 1
             chunks[d] = _blocks.out_chunks(x.chunks[d], L)
