@@ -548,6 +548,15 @@ def _contiguous(y):
     if y.ndim == 0:
         out[...] = y
         return out
+    threads = _config.get_threads()
+    ax = 1 if y.shape[0] < threads and y.ndim > 1 else 0   # split an axis with room
+
+    def copy(a, b):
+        sl = (slice(None),) * ax + (slice(a, b),)
+        out[sl] = y[sl]
+
+    split_apply(threads, y.shape[ax], y.size, copy)
+    return out
 
     def copy(a, b):
         out[a:b] = y[a:b]
