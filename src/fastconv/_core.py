@@ -458,15 +458,17 @@ def _execute(prep, k, method, params, threads):
     # the 2-D vector kernel copies edge columns into small buffers: always
     from .algorithms import direct as _direct
 
-    virtual_ok = method == "separable" or (method == "direct" and (
+    virtual_ok = method in ("separable", "overlap-save") or (method == "direct" and (
         lo + hi <= max(16, spec.out_shape[-1] // 8)
         or _direct.uses_simd(len(spec.m), spec.dtype, spec.m)))
     if spec.padded and spec.boundary != "constant" and chunks == 1 and virtual_ok:
-        # the boundary rule through index maps: no padded copy
-        from .algorithms import direct, separable
+        # the boundary rule through index maps: no padded copy (overlap-save:
+        # when tiled, float data)
+        from .algorithms import direct, overlap, separable
 
-        y = (separable if method == "separable" else direct).run_virtual(
-            prep.raw, k, prep.pads, spec.boundary, spec.out_shape, params, threads)
+        alg = {"separable": separable, "overlap-save": overlap}.get(method, direct)
+        y = alg.run_virtual(prep.raw, k, prep.pads, spec.boundary, spec.out_shape, params,
+                            threads)
         if y is not None:
             return y
     x = prep.x

@@ -183,13 +183,18 @@ def _save_1d(x, k, starts, L, M, params, nthreads):
 TILE_TASK_BYTES = 16 << 20
 
 
-def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads):
+def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads, maps=None):
     """N-D overlap-save tile by tile: each task reads its input window
     (zeros beyond ``x``), transforms it (all blocked and unblocked axes at
     once), multiplies by the shared kernel spectrum, transforms back and
     writes its valid part into the output.  Tasks are shared among threads
     (one-thread transforms), so there is no array of every tile's spectrum
-    and the transforms stay in cache."""
+    and the transforms stay in cache.
+
+    ``maps`` (one per convolution axis: padded coordinate -> index of ``x``)
+    applies a boundary rule virtually: ``x`` is then the unextended input and
+    each tile gathers its window through the maps (a view for tiles inside
+    the input), so no padded copy of the whole input is made."""
     import itertools
 
     import scipy.fft as sfft
@@ -197,7 +202,7 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads):
     from .._config import run_tasks
 
     m = k.shape[1:]
-    n = x.shape[1:]
+    n = x.shape[1:] if maps is None else tuple(len(mp) for mp in maps)
     nd = len(m)
     real = is_real(x, k)
     Ms, Ss, nbs = [], [], []
@@ -245,7 +250,9 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads):
             shape.append(Ms[d])
             osl.append(slice(o, o + ln))
             zsl.append(ln)
-        if inside or all(sl.start == 0 for sl in dst[1:]):
+        if maps is not None:
+            W = _gather(xb, [mp[sl] for mp, sl in zip(maps, src[1:])])
+        elif inside or all(sl.start == 0 for sl in dst[1:]):
             W = xb[tuple(src)]                   # zeros beyond it: forward pads
         else:
             W = np.zeros(shape, dtype=x.dtype)
@@ -272,6 +279,37 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads):
         runs = [tasks[i::T] for i in range(T)]
         run_tasks(T, lambda run: [work(*tk) for tk in run], [(run,) for run in runs])
     return y
+
+
+def _gather(x, idx):
+    """``x[:, idx[0], idx[1], ...]`` (outer indexing): slices where an index
+    run is contiguous, ``np.take`` on the other axes."""
+    sl, takes = [slice(None)], []
+    for d, ix in enumerate(idx):
+        if len(ix) and ix[-1] - ix[0] == len(ix) - 1 and (len(ix) < 2 or np.all(np.diff(ix) == 1)):
+            sl.append(slice(int(ix[0]), int(ix[-1]) + 1))
+        else:
+            sl.append(slice(None))
+            takes.append((d + 1, ix))
+    W = x[tuple(sl)]
+    for ax, ix in takes:
+        W = np.take(W, ix, axis=ax)
+    return W
+
+
+def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
+    """Tiled N-D overlap-save on the unextended input, the boundary rule
+    (not 'constant') applied through index maps; None when the problem is not
+    tiled (the caller pads and runs :func:`run_save`)."""
+    from .direct import pad_map
+
+    blocks = params.get("blocks") if params else None
+    if (blocks is None or k.ndim < 3 or all(M is None for M in blocks)
+            or x.dtype.kind not in "fc"):
+        return None
+    maps = [pad_map(N, lo, hi, boundary) for N, (lo, hi) in zip(x.shape[1:], pads[1:])]
+    starts = tuple(K - 1 for K in k.shape[1:])
+    return _save_tiled(x, k, starts, out_shape, blocks, params, nthreads, maps)
 
 
 def run_save(x, k, starts, out_shape, params, nthreads):

@@ -386,8 +386,10 @@ def memory(spec, method: str, params) -> int:
         if spec.dtype[0] in "iu":
             extra += 8 * (spec.bx * float(np.prod(spec.n)) + spec.bk * spec.taps
                           + 2 * spec.outputs)
-        if spec.padded and spec.boundary != "constant":    # prep.x pads a copy
-            extra += spec.bx * float(np.prod(spec.n)) * spec.itemsize
+        tiled_virtual = (method == "overlap-save" and spec.ndim > 1 and spec.dtype[0] in "fc"
+                         and any(M is not None for M in params.get("blocks", ())))
+        if spec.padded and spec.boundary != "constant" and not tiled_virtual:
+            extra += spec.bx * float(np.prod(spec.n)) * spec.itemsize  # prep.x pads a copy
     return int(extra + _memory(spec, method, params))
 
 
@@ -458,14 +460,15 @@ def _memory(spec, method, params):
     if method == "overlap-save" and any(M is not None for M in params["blocks"]):
         # tiled (algorithms/overlap._save_tiled): the kernel spectrum, and per
         # thread one tile task's window, spectrum and inverse (batch entries
-        # grouped up to TILE_TASK_BYTES of spectrum)
+        # grouped up to TILE_TASK_BYTES of spectrum); a virtual boundary
+        # gathers edge windows through index maps (two more window copies)
         from .._config import get_threads
         from ..algorithms.overlap import TILE_TASK_BYTES
 
         Ms = [M if M is not None else fast_len(L + K - 1, spec.real)
               for L, K, M in zip(spec.out_shape, spec.m, params["blocks"])]
         tp = float(np.prod(Ms))
-        per = tp * (h * cit + 2 * it)
+        per = tp * (h * cit + (4 if spec.padded else 2) * it)
         group = max(1, min(spec.batch, TILE_TASK_BYTES // max(tp * h * cit, 1)))
         return int(out + spec.bk * tp * h * cit + get_threads() * group * per)
     P = 1.0
