@@ -48,7 +48,7 @@ def src_col(t, p, N, mode):  # pragma: no cover - jitted
     return u if u < N else 2 * N - 2 - u
 
 
-@jit(inline=True)
+@jit
 def _edge_taps(yr, x, s, ws_r, j0, j1, cmode, p, N, i0, i1, lo, hi):  # pragma: no cover
     """Taps j0..j1-1 on the columns of [i0, i1) outside [lo, hi).
 
@@ -75,7 +75,11 @@ def _edge_taps(yr, x, s, ws_r, j0, j1, cmode, p, N, i0, i1, lo, hi):  # pragma: 
                 yr[i - i0] += wv * x[s + c]
 
 
-@jit(inline=True)
+# _taps and _edge_taps are compiled as functions of their own, not inlined
+# into corr_rows' parallel loop: a cold first 1-D call compiled in 4.7 s
+# instead of 6.4 s, and the warm times did not change (1e6 x 8/31/64 taps,
+# 1000^2 complex 7x7 and int 5x5: within 4%, 2026-12-04)
+@jit
 def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmode):  # pragma: no cover - jitted
     """yr[i - i0] += sum_j ws_r[j] * x[s + src_col(i + j)] (interior: i + j - p)."""
     j = 0
