@@ -227,6 +227,12 @@ def convolve(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: Any
 def _one_d(input, weights, axis, output, mode, cval, origin, convolution):
     x = V.as_array(input, "input")
     w = V.as_array(weights, "weights")
+    ax = _one_d_axis(x, w, axis, cval)
+    return _filter(x, w, output, mode, cval, origin, ax, convolution)
+
+
+def _one_d_axis(x, w, axis, cval):
+    """scipy's checks of a 1-D filter's arguments; the axis, normalised."""
     V.check_cval(cval)
     if x.dtype.kind != "c" and complex(cval).imag != 0:
         raise ValueError(f"cval={cval!r} is complex but input is real (scipy refuses "
@@ -238,8 +244,7 @@ def _one_d(input, weights, axis, output, mode, cval, origin, convolution):
         raise RuntimeError("no filter weights given")
     if x.ndim == 0:
         raise ValueError("input must have at least one dimension")
-    ax = V.check_axes(axis, x.ndim, "axis")
-    return _filter(x, w, output, mode, cval, origin, ax, convolution)
+    return V.check_axes(axis, x.ndim, "axis")
 
 
 def correlate1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: Any = None,

@@ -124,6 +124,9 @@ def test_task_memory_is_stated_and_holds(rng, monkeypatch):
         for shape, method, mem in p.blocks:
             parts = [np.ascontiguousarray(x[:shape[0] // 2, :shape[1]]),
                      np.ascontiguousarray(x[:shape[0] - shape[0] // 2, :shape[1]])]
+            # warm (kernels loaded or compiled, caches filled), as a worker
+            # is after its first task: numba's Python objects are not data
+            fastconv.convolve(np.concatenate(parts), k, mode="valid")
             tracemalloc.start()
             piece = np.concatenate(parts)             # the gathered piece
             fastconv.convolve(piece, k, mode="valid")

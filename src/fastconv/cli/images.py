@@ -93,8 +93,7 @@ def _filter_zarr(args, name):
         raise CLIError(f"{src}: expected a 2-D image or H x W x C channels of numbers, got "
                        f"{x.shape} {x.dtype}")
     boundary = filters._check_mode(args.mode)
-    cd = np.float64 if x.dtype in (np.float64, np.int32, np.int64, np.uint32, np.uint64) \
-        else np.float32
+    cd = filters._compute_dtype(x.dtype)     # the in-memory filter's compute dtype
     xf = x.astype(cd)
 
     def corr(k2):

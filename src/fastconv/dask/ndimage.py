@@ -70,18 +70,9 @@ def convolve(image: Any, weights: ArrayLike, mode: str = "reflect", cval: float 
 def _one_d(image, weights, axis, mode, cval, origin, convolution):
     x = _blocks.as_dask(image, "input")
     w = np.asarray(weights)
-    if w.ndim != 1:
-        raise RuntimeError("no filter weights given" if w.size == 0
-                           else "weights must be one-dimensional")
-    if x.ndim == 0:
-        raise ValueError("input must have at least one dimension")
-    try:
-        ax = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"axis must be an int, got {axis!r}") from None
-    if not -x.ndim <= ax < x.ndim:
-        raise ValueError(f"axis={axis} is out of range for a {x.ndim}-d input")
-    return _filter(x, w, mode, cval, origin, ax % x.ndim, convolution)
+    # scipy's checks, as fastconv.ndimage makes them (on a stand-in without data)
+    ax = _ndi._one_d_axis(np.broadcast_to(np.zeros((), x.dtype), x.shape), w, axis, cval)
+    return _filter(x, w, mode, cval, origin, ax, convolution)
 
 
 def correlate1d(image: Any, weights: ArrayLike, axis: int = -1, mode: str = "reflect",
