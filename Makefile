@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test docs bench bench-planner bench-dask bench-threads calibrate clean
+.PHONY: demo test docs bench bench-planner bench-dask bench-threads bench-first-call calibrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ bench-dask: $(STAMP)
 # each method at 1, 2, 4 ... all cores, against scipy (workers=all) and cv2
 bench-threads: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/threads.py
+
+# the cold first call of every public function (fresh process, empty numba cache)
+bench-first-call: $(STAMP)
+	$(PY) benchmarks/first_call.py --json bench-first-call.json
 
 # how often auto picks (nearly) the fastest method, on 200 random problems
 bench-planner: $(STAMP)

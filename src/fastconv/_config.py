@@ -23,7 +23,7 @@ import contextlib
 import functools
 import os
 import threading
-from typing import Iterator
+from typing import Iterator, Optional
 
 __all__ = ["set_threads", "get_threads", "threads"]
 
@@ -167,14 +167,19 @@ def blas_single_threaded():
 _numba_set = threading.local()
 
 
-def numba_threads(n: int) -> None:
+def numba_threads(n: Optional[int], work: Optional[int] = None) -> None:
     """Apply ``n`` to numba's (thread-local) setting; call before a kernel.
+
+    ``work`` (the multiply-adds the algorithm counts for its thread choice;
+    None: large) lets a kernel whose parallel variant is not compiled yet run
+    its serial one (see :class:`fastconv._kernels.Parallel`).
 
     The value last applied on this thread is remembered and not applied again
     (the call into numba costs several microseconds, a sizeable part of a
     small convolution); code that changes numba's setting itself between
     fastconv calls should call ``numba_threads(None)`` to forget it.
     """
+    _numba_set.work = work
     if n is None:
         _numba_set.n = None
         return

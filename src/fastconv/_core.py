@@ -639,3 +639,11 @@ def plan_impl(in1, in2, mode, method, axes, boundary, cval, op, accuracy, measur
     prep = prepare(in1, in2, mode=mode, axes=axes, boundary=boundary, cval=cval, op=op,
                    dtypes=dtypes)
     return choose(prep, method, accuracy, measure)
+
+
+def kernel_variants(variant):
+    """Context manager: every parallel kernel in ``variant`` ("serial" or
+    "parallel") inside the block, process-wide (warmup compiles both)."""
+    from ._kernels import forced
+
+    return forced(variant)

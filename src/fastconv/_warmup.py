@@ -92,9 +92,15 @@ def warmup(verbose: bool = False) -> float:
                 c.process(np.ones(1000, dt))
                 c.flush()
     stages.append(("stream", stream))
-    for name, run in stages:
-        t = time.perf_counter()
-        run()
-        if verbose:
-            print(f"  {name}: {time.perf_counter() - t:.1f} s", flush=True)
+    from ._core import kernel_variants
+
+    # both variants of every parallel kernel: the serial one serves first
+    # calls of small problems and threads=1, the parallel one the rest
+    for variant in ("serial", "parallel"):
+        with kernel_variants(variant):
+            for name, run in stages:
+                t = time.perf_counter()
+                run()
+                if verbose:
+                    print(f"  {name} ({variant}): {time.perf_counter() - t:.1f} s", flush=True)
     return time.perf_counter() - t0

@@ -10,8 +10,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 CODE = r"""
+import sys
 import numpy as np, fastconv
+from fastconv._kernels import forced
+forced(sys.argv[1]).__enter__()
 rng = np.random.default_rng(0)
 cases = [((6, 2), (4, 6)), ((3,), (9,)), ((2, 3), (5, 17)), ((1, 1), (3, 20)),
          ((40,), (3,)), ((9, 33), (3, 5)), ((5, 4, 6), (2, 3, 3)), ((7, 8), (8, 1)),
@@ -32,9 +37,11 @@ print("ok")
 """
 
 
-def test_kernels_in_bounds(tmp_path):
+@pytest.mark.parametrize("variant", ["serial", "parallel"])
+def test_kernels_in_bounds(tmp_path, variant):
+    """Both compiled variants of the parallel kernels (see _kernels.Parallel)."""
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
-    r = subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-c", CODE, variant], env=env, capture_output=True, text=True,
                        timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.strip().endswith("ok")

@@ -5,11 +5,13 @@ disk (``cache=True``) so the first-call compile cost is paid once per machine,
 releases the GIL (``nogil=True``) and may contract multiply-adds into FMAs.
 This package is imported lazily: ``import fastconv`` does not load numba.
 """
-import functools
+import contextlib
 import os
+import types as pytypes
 import threading
 
 import numba
+from numba.core.compiler_lock import global_compiler_lock
 
 FLAGS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False,
              fastmath={"contract"})
@@ -42,31 +44,112 @@ THREADSAFE = _threadsafe_layer()
 _PARALLEL_LOCK = threading.Lock()
 
 
-def _serialised(dispatcher):
-    """A parallel kernel that holds ``_PARALLEL_LOCK`` while it runs (only
-    under the workqueue layer; the dispatcher stays reachable as ``.py_func``
-    and every other attribute)."""
-    @functools.wraps(dispatcher.py_func)
-    def call(*args):
+#: work (multiply-adds, as the algorithms count it for ``threads_for``) a
+#: kernel runs serially before its parallel variant is compiled: numba takes
+#: 1.5-4 s more to compile a ``prange`` loop than the same loop serial, more
+#: than the serial run of any call below this (about 0.5-1 s of one core)
+COLD_WORK = 1 << 32
+
+#: None: choose per call; "serial" / "parallel": force one variant (warmup
+#: compiles both; tests run both).  Set it through :func:`forced`.
+FORCE = None
+
+
+@contextlib.contextmanager
+def forced(variant):
+    """Run every :class:`Parallel` kernel in ``variant`` ("serial" or
+    "parallel") inside the block (process-wide: for warmup and tests)."""
+    global FORCE
+    if variant not in ("serial", "parallel"):
+        raise ValueError(f"variant must be 'serial' or 'parallel', not {variant!r}")
+    old, FORCE = FORCE, variant
+    try:
+        yield
+    finally:
+        FORCE = old
+
+
+class Parallel:
+    """A ``prange`` kernel compiled in two variants from one function.
+
+    ``par`` is numba's parallel dispatcher, ``ser`` the same function with
+    ``prange`` as ``range``.  A call takes ``ser`` when the thread count
+    applied by :func:`fastconv._config.numba_threads` is 1, and while the
+    parallel variant is not compiled for these argument types (in memory or
+    in numba's disk cache) and the work sent to ``ser`` so far, this call's
+    included, is below :data:`COLD_WORK`: a first call compiles only the
+    serial loop (the cold-start cost of issue 17), and a process that keeps
+    calling switches to the parallel variant once it has paid for itself.
+    Under numba's workqueue layer (no TBB or OpenMP) parallel calls are
+    serialised by a lock, so concurrent callers never crash the process.
+    """
+
+    def __init__(self, func):
+        self.py_func = func
+        self.__name__ = func.__name__
+        self.__doc__ = func.__doc__
+        self.par = numba.njit(parallel=True, **FLAGS)(func)
+        # a copy under a name of its own: numba's disk cache keys entries by
+        # the function's name, source and argument types, not by its flags
+        ser = pytypes.FunctionType(func.__code__, func.__globals__, func.__name__ + "_serial",
+                                   func.__defaults__, func.__closure__)
+        ser.__qualname__ = func.__qualname__ + "_serial"
+        ser.__module__ = func.__module__
+        self.ser = numba.njit(parallel=False, **FLAGS)(ser)
+        self._cold = 0
+        self._no_disk = set()
+
+    def __call__(self, *args):
+        from .._config import _numba_set
+
+        if FORCE is not None:
+            use_par = FORCE == "parallel"
+        elif getattr(_numba_set, "n", None) == 1:
+            use_par = False
+        else:
+            work = getattr(_numba_set, "work", None)
+            use_par = work is None or self._cold + work >= COLD_WORK or self._ready(args)
+            if not use_par:
+                self._cold += work
+        if not use_par:
+            return self.ser(*args)
+        if THREADSAFE:
+            return self.par(*args)
         with _PARALLEL_LOCK:
-            return dispatcher(*args)
-    call.__getattr__ = lambda name: getattr(dispatcher, name)
-    call.dispatcher = dispatcher
-    return call
+            return self.par(*args)
+
+    def _ready(self, args):
+        """Whether the parallel variant for ``args``' types is compiled or on disk."""
+        d = self.par
+        try:
+            sig = tuple(d.typeof_pyval(a) for a in args)
+            if sig in d.overloads:
+                return True
+            if sig in self._no_disk:
+                return False
+            with global_compiler_lock:
+                cres = d._cache.load_overload(sig, d.targetctx)
+                if cres is None:
+                    self._no_disk.add(sig)
+                    return False
+                d.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+                d.add_overload(cres)
+            return True
+        except Exception:        # numba's internals moved: compile as numba would
+            return True
 
 
 def jit(func=None, *, parallel=False, inline=False):
     """Decorate ``func`` with the project's numba flags.
 
     ``inline=True`` inlines a helper into its callers at numba IR level.
-    Parallel kernels are entry points called from Python; under numba's
-    workqueue layer (no TBB or OpenMP) they are serialised, so concurrent
-    callers never crash the process.
+    ``parallel=True`` returns a :class:`Parallel` (serial and parallel
+    variants).
     """
     def wrap(f):
-        d = numba.njit(parallel=parallel, inline="always" if inline else "never",
-                       **FLAGS)(f)
-        return _serialised(d) if parallel and not THREADSAFE else d
+        if parallel:
+            return Parallel(f)
+        return numba.njit(inline="always" if inline else "never", **FLAGS)(f)
     return wrap(func) if func is not None else wrap
 
 

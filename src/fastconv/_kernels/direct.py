@@ -82,7 +82,7 @@ def _edge_taps(yr, x, s, ws_r, j0, j1, cmode, p, N, i0, i1, lo, hi):  # pragma: 
 @jit
 def _taps(yr, x, s, ws_r, K, p, N, i0, i1, cmode):  # pragma: no cover - jitted
     """yr[i - i0] += sum_j ws_r[j] * x[s + src_col(i + j)] (interior: i + j - p)."""
-    j = 0
+    j = K - K  # an int64, not Literal[int](0): one compile of _edge_taps, not two
     while j < K:
         g = 8 if K - j >= 8 else min(4, K - j)
         # all g taps inside for i in [lo, hi); both clamped into the tile
@@ -233,7 +233,9 @@ def _col_rows(z, x, b, rows, wts, cnt, qa, qb, off, q0):  # pragma: no cover - j
         t += 1
 
 
-@jit(inline=True)
+# compiled as a function of its own (one call per output row): the kernels
+# that call it compile faster, the first call of a separable filter included
+@jit
 def col_row(z, x, b, i, rmap, wcol, cmap, rows, wts, qa, qb, off, q0, W):  # pragma: no cover
     """z[q - q0] = sum_j wcol[j] * x[b, rmap[i + j], cmap[q]] for the padded
     columns q0 .. q0 + W - 1 (zero rows / columns skipped): the column pass

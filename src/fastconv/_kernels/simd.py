@@ -27,7 +27,7 @@ Measured (2048x2048 float32, one thread, 'same'): 5x5 45, 9x9 63-71, 17x17
 import numpy as np
 from llvmlite import ir
 from numba import prange, types
-from numba.core import cgutils
+from numba.core import cgutils, errors
 from numba.extending import intrinsic
 
 from . import jit, row_start
@@ -46,7 +46,7 @@ def _c(v):
     return ir.Constant(_I64, v)
 
 
-def _block(GR, rowwise=False, planes=False, taps=None):
+def _block(GR, rowwise=False, planes=False, taps=None, typer_only=False):
     """Intrinsic ``blk(x, xo, xs, w, wo, R, K, y, yo, ys)``:
     ``y[yo + g*ys + j] = sum_{r<R, k<K} w[wo + r*K + k] * x[xo + (g+r)*xs + k + j]``
     for ``g < GR`` and ``j < U * lanes``; needs ``R >= GR``.  With
@@ -209,6 +209,8 @@ def _block(GR, rowwise=False, planes=False, taps=None):
 
         return sig, codegen
 
+    if typer_only:
+        return typer
     if planes:
         @intrinsic
         def blk_planes(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc):
@@ -252,30 +254,72 @@ def _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jit
 # those kernels use (4 rows; 3 for 3x3).  Measured, 2048^2 float32,
 # same-process A/B against the tap loop: 3x3 +20-25%, 5x5 +15-25%, 7x7
 # +15-20%, 9x9 +3-8% (1 and 2 threads); wider kernels amortise the loop.
-# Each variant adds compile time on first use (about 2 s), hence only these.
-_k3g3 = _block(3, taps=3)
-_k3g4 = _block(4, taps=3)
-_k5g4 = _block(4, taps=5)
-_k7g4 = _block(4, taps=7)
-_k9g4 = _block(4, taps=9)
+# Each variant adds compile time (about 1 s), hence only these, and a kernel
+# compiles only the variant its problem uses (``block_choice``).
 
 
-@jit(inline=True)
-def _run_block_taps(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jitted
-    """:func:`_run_block`, unrolled over the taps for the (``K``, ``gr``)
-    pairs above (the unrolled blocks ignore ``K``)."""
-    if gr == 4 and K == 3:
-        _k3g4(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif gr == 4 and K == 5:
-        _k5g4(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif gr == 4 and K == 7:
-        _k7g4(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif gr == 4 and K == 9:
-        _k9g4(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif gr == 3 and K == 3:
-        _k3g3(x, xo, xs, w, wo, R, K, y, yo, ys)
-    else:
-        _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys)
+#: (taps, block rows) pairs with an unrolled block
+UNROLLED = {(3, 3), (3, 4), (5, 4), (7, 4), (9, 4)}
+
+
+#: the block choices a kernel compiles one of: (unrolled taps or 0, block rows)
+CHOICES = [(0, 1), (0, 2), (0, 3), (0, 4)] + sorted(UNROLLED)
+_SELECTORS = {}
+
+
+def _selector(taps, gr):
+    """The choice (``taps``, ``gr``) as an argument numba types by it: an
+    empty array with ``1 + CHOICES.index(...)`` dimensions.  The dispatcher
+    finds the compiled kernel for it like any argument type (a literal int
+    would be re-typed on every call), and a parallel loop can take an array
+    in (not a tuple)."""
+    sel = _SELECTORS.get((taps, gr))
+    if sel is None:
+        sel = _SELECTORS[(taps, gr)] = np.zeros((1,) * (1 + CHOICES.index((taps, gr))), np.int8)
+    return sel
+
+
+def block_choice(R, K):
+    """``simd_rows``' last argument: the blocks a problem with an ``R x K``
+    kernel uses (``gr`` rows, the taps unrolled where ``(K, gr)`` is in
+    :data:`UNROLLED`): one compiled kernel per choice, not all blocks in one."""
+    gr = min(G, R)
+    return _selector(K if (K, gr) in UNROLLED else 0, gr)
+
+
+def column_choice(K0):
+    """``sep2d_simd``'s last argument: blocks of 4 rows for a column kernel
+    of 4 or more taps, else 2 or 1 (a block needs ``K0 >=`` its rows; two
+    2-row blocks load as many input rows per multiply-add as a 3-row and a
+    1-row block, and compile one block instead of two)."""
+    return _selector(0, 4 if K0 >= 4 else 2 if K0 >= 2 else 1)
+
+
+def _chosen(sel, interior):
+    if not isinstance(sel, types.Array):
+        raise errors.TypingError("the block choice must be a block_choice() array")
+    taps, gr = CHOICES[sel.ndim - 1]
+    return _block(gr, taps=(taps or None) if interior else None, typer_only=True)
+
+
+def _sel_intrinsic(interior):
+    """Intrinsic ``blk(sel, x, xo, xs, w, wo, R, K, y, yo, ys)``: the block
+    :func:`block_choice` ``sel`` names (``interior``: its unrolled form), so
+    that a kernel compiles the one or two blocks a problem needs, not all."""
+    @intrinsic
+    def blk(typingctx, sel, x, xo, xs, w, wo, R, K, y, yo, ys):
+        sig, inner = _chosen(sel, interior)(x, xo, xs, w, wo, R, K, y, yo, ys)
+
+        def codegen(context, builder, signature, args):
+            return inner(context, builder, types.void(*signature.args[1:]), args[1:])
+
+        return types.void(sel, *sig.args), codegen
+
+    return blk
+
+
+_blk_interior = _sel_intrinsic(True)
+_blk_group = _sel_intrinsic(False)
 
 
 @jit(inline=True)
@@ -308,7 +352,7 @@ def _edge_buffer(x, rs, nr, N, p, cmode, a, bw):  # pragma: no cover - jitted
 
 
 @jit(inline=True)
-def _buffered(x, rs, N, p, cmode, gr, R, K, wf, wo, W, y, o0, a, n):  # pragma: no cover
+def _buffered(sel, x, rs, N, p, cmode, gr, R, K, wf, wo, W, y, o0, a, n):  # pragma: no cover
     """Output rows ``o0 .. o0+gr-1``, columns ``[a, a+n)``, through a buffer:
     the ``R+gr-1`` input rows starting at flat ``rs[t]`` (-1: a row of zeros)
     are copied with the column boundary rule applied, and the vector blocks
@@ -321,7 +365,10 @@ def _buffered(x, rs, N, p, cmode, gr, R, K, wf, wo, W, y, o0, a, n):  # pragma: 
     xb = _edge_buffer(x, rs, R + gr - 1, N, p, cmode, a, bw)
     yb = np.empty(gr * nn, x.dtype)
     for jb in range(nn // W):
-        _run_block(gr, xb, jb * W, bw, wf, wo, R, K, yb, jb * W, nn)
+        if gr == 1:
+            _blk1(xb, jb * W, bw, wf, wo, R, K, yb, jb * W, nn)
+        else:
+            _blk_group(sel, xb, jb * W, bw, wf, wo, R, K, yb, jb * W, nn)
     for g in range(gr):
         for q in range(n):
             y[o0 + g, a + q] = yb[g * nn + q]
@@ -349,8 +396,9 @@ def _buffered_planes(x, rs, P, N, p, cmode, gr, R, K, wf, wq, W, y, o0, a,
 
 @jit(parallel=True)
 def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
-              lanes):  # pragma: no cover - jitted
-    """2-D correlation rows (``rmap.shape[0] == 1``), float32/float64; see module doc."""
+              lanes, sel):  # pragma: no cover - jitted
+    """2-D correlation rows (``rmap.shape[0] == 1``), float32/float64; see
+    module doc.  ``sel``: :func:`block_choice` of the kernel's shape."""
     nrows, L = y.shape
     R = w.shape[1]
     K = w.shape[2]
@@ -400,8 +448,8 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
             # columns below L
             for jb in range(b0, b1):
                 j = lo + jb * W
-                _run_block_taps(gr, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf,
-                                o0 * L + j, L)
+                _blk_interior(sel, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf,
+                              o0 * L + j, L)
         # the spans through a buffer, from one call site (every inlined copy
         # of _buffered compiles its blocks again: four sites made the first
         # call 50% longer): rows left over at the end of an image one at a
@@ -426,7 +474,7 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
                     sa, sn = 0, lo
                 else:
                     sa, sn = lo + nb * W, L - lo - nb * W
-            _buffered(x, rs, N, p, cmode, sg, R, K, wf, (so // wdiv) * R * K, W, y, so, sa, sn)
+            _buffered(sel, x, rs, N, p, cmode, sg, R, K, wf, (so // wdiv) * R * K, W, y, so, sa, sn)
 
 
 @jit(parallel=True)
@@ -647,7 +695,7 @@ def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, lanes, slab,
                           nc, wf, y2, yf, outer)
 
 
-@jit(inline=True)
+@jit
 def _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, qs, qe, zero):  # pragma: no cover - jitted
     """Column sums of G rows from input row r0 for padded columns [qs, qe)."""
     for g in range(G):
@@ -662,7 +710,7 @@ def _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, qs, qe, zero):  # pragma: no cov
 
 @jit(parallel=True)
 def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, ylo, yhi,
-               lanes):  # pragma: no cover - jitted
+               lanes, sel):  # pragma: no cover - jitted
     """Rank-1 2-D correlation, the contract of :func:`.direct.sep2d` (virtual
     boundaries through ``rmap``/``cmap``; ``rnd != 0``: integer output rounded
     half to even and saturated) on the vector blocks: for each group of 4
@@ -674,7 +722,8 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
     output (through a small buffer for the last partial block, and for
     integer output, which is rounded and saturated).  Rows near a border (their input rows
     not consecutive) and the edge columns take scalar column sums.  ``x``
-    may be 8/16-bit integers (converted as loaded), sums in the weights' dtype."""
+    may be 8/16-bit integers (converted as loaded), sums in the weights' dtype.
+    ``sel``: :func:`column_choice`, the column pass' block height."""
     B, L0, L1 = y.shape
     N0 = x.shape[1]
     N1 = x.shape[2]
@@ -711,12 +760,12 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
                         regular = False
             if regular:
                 base = (b * N0 + r0) * N1
-                gc = min(G, K0)                 # a block needs K0 >= its rows
+                gc = sel.ndim                   # column_choice: ndim = block rows
                 for jb in range(nbz):
                     q = qa + jb * Wv
                     for gs in range(0, G, gc):
-                        _run_block(min(gc, G - gs), xf, base + gs * N1 + q - off, N1, wcol, 0,
-                                   K0, 1, zb, gs * Wz + q - q0, Wz)
+                        _blk_group(sel, xf, base + gs * N1 + q - off, N1, wcol, 0, K0, 1, zb,
+                                   gs * Wz + q - q0, Wz)
                 # the columns the blocks left: edges and the interior remainder
                 _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, q0, qa, zero)
                 _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, qa + nbz * Wv, q0 + W, zero)

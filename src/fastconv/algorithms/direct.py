@@ -136,6 +136,17 @@ def threads_for(work, nthreads):
     return 1 if work < SMALL_WORK else nthreads
 
 
+def apply_threads(work, nthreads):
+    """Apply the thread count for a kernel of ``work`` multiply-adds (and the
+    work, which picks a serial kernel while the parallel one is cold: see
+    ``fastconv._kernels.Parallel``); returns the count."""
+    from .._config import numba_threads
+
+    n = threads_for(work, nthreads)
+    numba_threads(n, work)
+    return n
+
+
 def run(x, k, starts, out_shape, params, nthreads):
     """Compute the canonical problem by direct summation (see _common)."""
     m = k.shape[1:]
@@ -187,7 +198,6 @@ def _layout(maps, key, m, out_shape, n, bx, bk):
 def _run(x, k, out_shape, maps, key, cmode, p, params, nthreads):
     """``maps()``: the leading axes' index maps; ``key``: what they depend on
     besides the shapes (the boundary rule and offsets)."""
-    from .._config import numba_threads
     from .._kernels.direct import corr_rows
 
     x = np.ascontiguousarray(x)
@@ -204,12 +214,12 @@ def _run(x, k, out_shape, maps, key, cmode, p, params, nthreads):
     y = np.empty((B * rows, out_shape[-1]), dtype=x.dtype)
     tile = params.get("tile", 1024) if params else 1024
     kernel = corr_rows
-    numba_threads(threads_for(y.size * w.shape[1] * w.shape[2], nthreads))
+    apply_threads(y.size * w.shape[1] * w.shape[2], nthreads)
     if uses_simd(len(m), x.dtype, m):
-        from .._kernels.simd import LANES, simd_rows   # 2-D: register-blocked vector IR
+        from .._kernels.simd import LANES, block_choice, simd_rows   # 2-D: vector IR
 
         simd_rows(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y,
-                  tile, LANES[x.dtype.itemsize])
+                  tile, LANES[x.dtype.itemsize], block_choice(*w.shape[1:]))
         return y.reshape((B,) + tuple(out_shape))
     if x.dtype.str[1:] in FIXED_DTYPES and m[-1] in FIXED_TAPS:
         from .._kernels.fixed import FIXED    # taps unrolled: one pass per kernel row
@@ -249,14 +259,13 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
     units = B * out_shape[0]
     if len(m) == 3 and units >= 4 * nthreads:
         # padded planes made per unit of work, in cache (no padded copy)
-        nt = threads_for(work, nthreads)
-        numba_threads(nt)
+        nt = apply_threads(work, nthreads)
         y = np.empty((B,) + tuple(out_shape), dtype=x.dtype)
         slab = max(1, min(32, units // (4 * nt)))
         simd_volume(x.reshape(-1), x.shape[0], n[0], n[1], n[2], maps[0], ymap, cmap, w, m[1],
                     y, lanes, slab, L >= PLANE_OUTER_COLS)
         return y
-    numba_threads(nthreads)
+    numba_threads(nthreads, x.size)
     lead = x.size // (n[-2] * n[-1])
     xp = pad_rows_cols(x.reshape(lead, n[-2], n[-1]), ymap, cmap)
     n2 = tuple(n[:-2]) + (len(ymap), len(cmap))
@@ -264,7 +273,7 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
     obase, orow, krow, rmap, xstr, wdiv, rows = row_layout(
         maps2, m[:-1], out_shape[:-1], n2[:-1], x.shape[0], k.shape[0], n2[-1])
     y = np.empty((B * rows, L), dtype=x.dtype)
-    numba_threads(threads_for(work, nthreads))
+    apply_threads(work, nthreads)
     simd_planes(xp.reshape(-1), obase, orow, krow, rmap, xstr, n2[-1], w, wdiv, y, lanes,
                 L >= PLANE_OUTER_COLS)
     return y.reshape((B,) + tuple(out_shape))

@@ -29,8 +29,7 @@ def last_length(n, m, starts, out_shape, real=True):
 
 
 def run(x, k, starts, out_shape, params, nthreads):
-    from .._config import numba_threads
-    from .direct import threads_for
+    from .direct import apply_threads
     from .._kernels.mix import mix_rows
 
     real = is_real(x, k)
@@ -59,7 +58,7 @@ def run(x, k, starts, out_shape, params, nthreads):
     Xr = X.reshape(-1, F).view(X.real.dtype)
     Wr = W.view(X.real.dtype)
     Y = np.empty((B * rows, F), dtype=X.dtype)
-    numba_threads(threads_for(Y.size * krow.shape[0] * 4, nthreads))
+    apply_threads(Y.size * krow.shape[0] * 4, nthreads)
     ftile = (params.get("ftile") if params else None) or 4096   # tiles measured slower
     chunk = max(16, -(-(B * rows) // (4 * nthreads)))
     mix_rows(Xr, obase, orow, krow, rmap, rstr, Wr, wdiv, Y.view(X.real.dtype), ftile, chunk)

@@ -217,8 +217,7 @@ def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
 
 def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
     """2-D terms through the fused column-then-row kernel (no padded copy)."""
-    from .._config import numba_threads
-    from .direct import threads_for
+    from .direct import apply_threads
 
     x = np.ascontiguousarray(x)
     L0, L1 = out_shape
@@ -228,7 +227,7 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
     for u, v in terms:
         wc = np.ascontiguousarray(np.asarray(u)[::-1]).astype(x.dtype)
         wr = np.ascontiguousarray(np.asarray(v)[::-1]).astype(x.dtype)
-        numba_threads(threads_for(y.size * (len(wc) + len(wr)), nthreads))
+        apply_threads(y.size * (len(wc) + len(wr)), nthreads)
         _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, 0.0, 0.0, 0.0)
         if acc is None:
             acc = y
@@ -242,10 +241,10 @@ def _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, rnd, ylo, yhi):
     """The fused rank-1 2-D kernel: on the vector blocks (``sep2d_simd``) for
     float32/float64 sums (float or 8/16-bit images), else ``sep2d``."""
     if direct.uses_simd(2, wc.dtype):
-        from .._kernels.simd import LANES, sep2d_simd
+        from .._kernels.simd import LANES, column_choice, sep2d_simd
 
         sep2d_simd(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, rnd, ylo, yhi,
-                   LANES[wc.dtype.itemsize])
+                   LANES[wc.dtype.itemsize], column_choice(len(wc)))
     else:
         from .._kernels.direct import sep2d
 
@@ -274,8 +273,7 @@ def filter_int_2d(x, k, boundary, nthreads):
     ``boundary``: a numpy.pad mode ('constant' means zeros).  Returns None
     when the kernel is not rank 1 (the caller takes the general path).
     """
-    from .._config import numba_threads
-    from .direct import threads_for
+    from .direct import apply_threads
 
     k = np.asarray(k, dtype=np.float64)
     B, N0, N1 = x.shape
@@ -297,7 +295,7 @@ def filter_int_2d(x, k, boundary, nthreads):
     cd = np.float32 if x.dtype.itemsize == 1 else np.float64
     wc = np.ascontiguousarray(u, dtype=cd)      # correlation: not reversed
     wr = np.ascontiguousarray(v, dtype=cd)
-    numba_threads(threads_for(y.size * (K0 + K1), nthreads))
+    apply_threads(y.size * (K0 + K1), nthreads)
     _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, _magic(cd), cd(info.min),
            cd(info.max))
     return y
@@ -326,9 +324,8 @@ def _box_int_2d(x, k, boundary, nthreads):
     saturated.  The sums are exact, so the result is the correctly rounded
     ``sum * k[0, 0]`` (for a mean filter, the correctly rounded mean; the
     float paths can be 1 off at a half)."""
-    from .._config import numba_threads
     from .._kernels.direct import box2d_int
-    from .direct import threads_for
+    from .direct import apply_threads
 
     B, N0, N1 = x.shape
     K0, K1 = k.shape
@@ -347,7 +344,7 @@ def _box_int_2d(x, k, boundary, nthreads):
     x = np.ascontiguousarray(x)
     y = np.empty(x.shape, dtype=x.dtype)
     rchunk, _ = _tiling(B, N0, N1, nthreads)
-    numba_threads(threads_for(y.size * 8, nthreads))
+    apply_threads(y.size * 8, nthreads)
     box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, max(rchunk, 4 * K0), np.zeros(1, acc),
               np.zeros(0, bool))
     return y
@@ -362,9 +359,8 @@ def box_float32_2d(x, k, boundary, nthreads):
     sums are less accurate).  Returns None when the kernel is not constant or
     the image holds NaN or Inf (they would stay in the running sums): the
     caller takes the general path."""
-    from .._config import numba_threads
     from .._kernels.direct import box2d_int
-    from .direct import threads_for
+    from .direct import apply_threads
 
     k = np.asarray(k)
     if x.dtype != np.float32 or k.ndim != 2 or k.min() != k.max() or not np.isfinite(k.flat[0]):
@@ -379,7 +375,7 @@ def box_float32_2d(x, k, boundary, nthreads):
     rchunk = max(rchunk, 4 * K0)
     bad = np.zeros(B * -(-N0 // rchunk), bool)
     wv = np.array([float(k.flat[0]), 0.0, -np.inf, np.inf])
-    numba_threads(threads_for(y.size * 8, nthreads))
+    apply_threads(y.size * 8, nthreads)
     box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, rchunk, np.zeros(1, np.float64), bad)
     return None if bad.any() else y
 

@@ -1,0 +1,50 @@
+"""Which variant of a parallel kernel a call runs (fastconv._kernels.Parallel):
+serial at threads=1 and while the parallel loop is cold and the work small;
+parallel once the serial work passes COLD_WORK, when the work is not stated,
+or when the parallel loop is compiled."""
+import numpy as np
+from numba import prange
+
+from fastconv import _config
+from fastconv._kernels import COLD_WORK, Parallel
+
+
+def _double(x, y):  # pragma: no cover - jitted
+    for i in prange(x.shape[0]):
+        y[i] = 2 * x[i]
+
+
+def _fresh(tmp_path, monkeypatch):
+    # a private numba cache, so that no earlier run's parallel loop is on disk
+    monkeypatch.setattr("numba.config.CACHE_DIR", str(tmp_path))
+    return Parallel(_double)
+
+
+def _run(k, n, work):
+    _config.numba_threads(n, work)
+    x = np.arange(5.0)
+    y = np.zeros(5)
+    k(x, y)
+    assert np.array_equal(y, 2 * x)
+    return bool(k.ser.overloads), bool(k.par.overloads)
+
+
+def test_small_cold_calls_run_serially_then_switch(tmp_path, monkeypatch):
+    k = _fresh(tmp_path, monkeypatch)
+    try:
+        assert _run(k, 2, 1000) == (True, False)
+        assert _run(k, 1, 10 * COLD_WORK) == (True, False)       # one thread: serial
+        assert _run(k, 2, COLD_WORK - 1000) == (True, True)       # the sum passes the limit
+        # compiled now: a small call takes the parallel loop
+        k.ser.overloads.clear()
+        assert _run(k, 2, 10) == (False, True)
+    finally:
+        _config.numba_threads(None)
+
+
+def test_unstated_work_is_large(tmp_path, monkeypatch):
+    k = _fresh(tmp_path, monkeypatch)
+    try:
+        assert _run(k, 2, None) == (False, True)
+    finally:
+        _config.numba_threads(None)
