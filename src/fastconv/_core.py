@@ -647,3 +647,80 @@ def kernel_variants(variant):
     from ._kernels import forced
 
     return forced(variant)
+
+
+# ---------------------------------------------------------------- layers
+# fastconv.nn reduces every layer product to one of these three calls: the
+# planner (planning/layer.py) picks the algorithm, algorithms/layer.py runs it
+
+
+def _layer_plan(op, x, w, stride, dilation, groups, pads, n, k, cin, cout, method):
+    from .planning.layer import LayerSpec, plan_layer
+
+    spec = LayerSpec(op, x.shape[0], cin, cout, groups, tuple(n), tuple(k), tuple(stride),
+                     tuple(dilation), tuple(tuple(p) for p in pads), x.dtype.str)
+    return plan_layer(spec, method)
+
+
+def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
+                  method="auto", plan_only=False):
+    """(N, C, *S) x (Co, C/g, *K) -> (N, Co, *O) with the input padded by
+    ``pads`` under ``padding_mode``; arrays already in the compute dtype."""
+    from .algorithms import layer
+
+    plan = _layer_plan("forward", x, w, stride, dilation, groups, pads, x.shape[2:],
+                       w.shape[2:], x.shape[1], w.shape[0], method)
+    if plan_only:
+        return plan
+    xp = layer.pad(x, pads, padding_mode)
+    if plan.method == "fft":
+        return layer.forward_fft(xp, w, dilation, groups, _config.get_threads())
+    return layer.forward(xp, w, stride, dilation, groups)
+
+
+def layer_transpose(g, w, stride, dilation, groups, pads, out_shape, method="auto",
+                    plan_only=False):
+    """The adjoint of :func:`layer_forward` with zero padding: (N, Ci, *L) and
+    weights (Ci, Co/g, *K) -> (N, Co, *out_shape), the full result cropped
+    from ``pads[i][0]`` (zeros past its end: output padding)."""
+    from .algorithms import layer
+
+    plan = _layer_plan("transpose", g, w, stride, dilation, groups, pads, g.shape[2:],
+                       w.shape[2:], g.shape[1], w.shape[1] * groups, method)
+    if plan_only:
+        return plan
+    if plan.method == "fft":
+        full = layer.transpose_fft(g, w, dilation, groups, _config.get_threads())
+    else:
+        full = layer.transpose(g, w, stride, dilation, groups)
+    out = np.zeros(g.shape[:1] + (full.shape[1],) + tuple(out_shape), dtype=full.dtype)
+    src = tuple(slice(lo, min(lo + o, f)) for (lo, _), o, f in zip(pads, out_shape,
+                                                                   full.shape[2:]))
+    dst = tuple(slice(0, s.stop - s.start) for s in src)
+    out[(slice(None), slice(None)) + dst] = full[(slice(None), slice(None)) + src]
+    return out
+
+
+def layer_weight_grad(x, gy, kshape, stride, dilation, groups, pads, padding_mode="zeros"):
+    """d(loss)/d(weights) of :func:`layer_forward` from its input and output
+    gradient: (Co, C/g, *kshape)."""
+    from .algorithms import layer
+
+    _layer_plan("weight", x, gy, stride, dilation, groups, pads, x.shape[2:], kshape,
+                x.shape[1], gy.shape[1], "auto")
+    xp = layer.pad(x, pads, padding_mode)
+    return layer.weight_grad(xp, gy, tuple(kshape), stride, dilation, groups)
+
+
+def layer_input_grad(gy, w, in_shape, stride, dilation, groups, pads, padding_mode="zeros",
+                     method="auto"):
+    """d(loss)/d(input) of :func:`layer_forward`: the adjoint of the padded
+    convolution, the padding's adjoint included (other modes than zeros
+    fold the padded border back onto the input positions it copied)."""
+    from .algorithms import layer
+
+    if padding_mode == "zeros":
+        return layer_transpose(gy, w, stride, dilation, groups, pads, in_shape, method)
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(in_shape, pads))
+    gp = layer_transpose(gy, w, stride, dilation, groups, [(0, 0)] * len(pads), padded, method)
+    return layer.pad_adjoint(gp, in_shape, pads, padding_mode)

@@ -1,0 +1,353 @@
+"""Convolution layers' functions with torch.nn.functional's semantics, on numpy arrays.
+
+``conv1d/2d/3d(input, weight, bias=None, stride=1, padding=0, dilation=1,
+groups=1)`` and ``conv_transpose1d/2d/3d(input, weight, bias=None, stride=1,
+padding=0, output_padding=0, groups=1, dilation=1)``: torch's positional
+order, defaults, output shapes and result dtype; batched (N, C, *spatial) or
+unbatched (C, *spatial) input; float32 and float64 (float16 computed in
+float32 and returned as float16); any memory layout; inputs never modified.
+Where torch raises, these raise ``ValueError`` (bad values) or ``TypeError``
+(bad types) naming the parameter.
+
+Beyond torch, keyword-only:
+
+* ``padding_mode``: 'zeros' (default), 'reflect', 'replicate', 'circular'
+  on every spatial dim (torch's nn.Conv* option; torch's rules: reflect
+  needs a padding smaller than the input, circular at most the input);
+* ``padding='same_upper'``: TensorFlow/Keras' 'same' (ONNX's SAME_UPPER):
+  ``ceil(n / stride)`` outputs for any stride, the odd padding at the end.
+  Plain 'same' keeps torch's rule (stride 1 only);
+* ``data_format='channels_last'``: (N, *spatial, C) arrays in and out;
+* ``method``: 'auto' (the planner: ``explain_conv`` shows its estimates),
+  'taps-gemm', 'depthwise' or 'fft'.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Optional, Sequence, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import _core
+
+IntOrTuple = Union[int, Sequence[int]]
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "explain_conv"]
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _ints(v, D, name, minimum):
+    """``v`` as a D-tuple of ints >= ``minimum`` (an int or a sequence of D)."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int or a tuple of {D} ints, got {v!r}")
+    if isinstance(v, numbers.Integral):
+        t = (int(v),) * D
+    else:
+        try:
+            t = tuple(v)
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a tuple of {D} ints, got {v!r}") from None
+        if len(t) == 1 and D > 1:
+            t = t * D
+        if len(t) != D or not all(isinstance(a, numbers.Integral) and
+                                  not isinstance(a, (bool, np.bool_)) for a in t):
+            raise ValueError(f"{name} must be an int or a tuple of {D} ints, got {v!r}")
+        t = tuple(int(a) for a in t)
+    if any(a < minimum for a in t):
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{name} must be {what}, got {v!r}")
+    return t
+
+
+def _arrays(input, weight, bias, D, fname, data_format, transposed):
+    """Validated (x (N, C, *S), w, bias, result dtype, compute dtype, unbatched)."""
+    x = np.asarray(input)
+    w = np.asarray(weight)
+    for a, name in ((x, "input"), (w, "weight")):
+        if a.dtype.kind != "f" or a.dtype.itemsize not in (2, 4, 8):
+            raise TypeError(f"{fname}: {name} must be float16, float32 or float64, "
+                            f"got {a.dtype}")
+    if x.dtype != w.dtype:
+        raise TypeError(f"{fname}: input ({x.dtype}) and weight ({w.dtype}) must have "
+                        f"the same dtype")
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', "
+                         f"got {data_format!r}")
+    if x.ndim not in (D + 1, D + 2):
+        raise ValueError(f"{fname}: expected {D + 1}-D (unbatched) or {D + 2}-D (batched) "
+                         f"input, got input of shape {x.shape}")
+    if w.ndim != D + 2:
+        raise ValueError(f"{fname}: weight must be {D + 2}-D, got shape {w.shape}")
+    unbatched = x.ndim == D + 1
+    if unbatched:
+        x = x[None]
+    if data_format == "channels_last":
+        x = np.moveaxis(x, -1, 1)
+    b = None
+    if bias is not None:
+        b = np.asarray(bias)
+        if b.dtype != x.dtype:
+            raise TypeError(f"{fname}: bias ({b.dtype}) must have the input's dtype "
+                            f"({x.dtype})")
+        cout = w.shape[0] if not transposed else None
+        if b.ndim != 1 or (cout is not None and b.shape[0] != cout):
+            raise ValueError(f"{fname}: bias must have shape ({cout},), got {b.shape}"
+                             if cout is not None else
+                             f"{fname}: bias must be 1-D, got shape {b.shape}")
+    cd = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
+    return x, w, b, x.dtype, cd, unbatched
+
+
+def _finish(y, b, dtype, unbatched, data_format):
+    if b is not None:
+        y += b.astype(y.dtype).reshape((1, -1) + (1,) * (y.ndim - 2))
+    if data_format == "channels_last":
+        y = np.moveaxis(y, 1, -1)
+    if unbatched:
+        y = y[0]
+    return np.ascontiguousarray(y.astype(dtype, copy=False))
+
+
+def resolve_padding(padding, n, k, stride, dilation, D, fname):
+    """Padding as ((lo, hi), ...) per spatial dim (torch's 'same' and
+    'valid', 'same_upper', ints or tuples)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * D
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{fname}: padding='same' is not supported for strided "
+                                 f"convolutions (torch's rule); padding='same_upper' is "
+                                 f"TensorFlow's 'same' for any stride")
+            tot = [d * (kk - 1) for kk, d in zip(k, dilation)]
+            return [(t // 2, t - t // 2) for t in tot]
+        if padding == "same_upper":
+            pads = []
+            for nn_, kk, s, d in zip(n, k, stride, dilation):
+                out = -(-nn_ // s)
+                t = max((out - 1) * s + d * (kk - 1) + 1 - nn_, 0)
+                pads.append((t // 2, t - t // 2))
+            return pads
+        raise ValueError(f"{fname}: padding must be 'valid', 'same', 'same_upper', an int "
+                         f"or a tuple of {D} ints, got {padding!r}")
+    p = _ints(padding, D, "padding", 0)
+    return [(a, a) for a in p]
+
+
+def _check_groups(groups, cin, wdim0, fname, transposed, w):
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"{fname}: groups must be an int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"{fname}: groups must be a positive integer, got {groups}")
+    if transposed:
+        if w.shape[0] != cin:
+            raise ValueError(f"{fname}: weight of shape {w.shape} expects {w.shape[0]} input "
+                             f"channels, got input with {cin} channels")
+        if cin % groups:
+            raise ValueError(f"{fname}: groups={groups} does not divide the {cin} input "
+                             f"channels")
+    else:
+        if wdim0 % groups:
+            raise ValueError(f"{fname}: groups={groups} does not divide the {wdim0} output "
+                             f"channels of weight")
+        if w.shape[1] * groups != cin:
+            raise ValueError(f"{fname}: weight of shape {w.shape} with groups={groups} expects "
+                             f"{w.shape[1] * groups} input channels, got input with {cin} "
+                             f"channels")
+
+
+def _check_padding_mode(padding_mode, pads, n, fname):
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"{fname}: padding_mode must be one of {PADDING_MODES}, got "
+                         f"{padding_mode!r}")
+    for (lo, hi), size in zip(pads, n):
+        if padding_mode == "reflect" and max(lo, hi) >= size:
+            raise ValueError(f"{fname}: padding ({lo}, {hi}) with padding_mode='reflect' must "
+                             f"be smaller than the input's extent {size}")
+        if padding_mode == "circular" and max(lo, hi) > size:
+            raise ValueError(f"{fname}: padding ({lo}, {hi}) with padding_mode='circular' "
+                             f"must be at most the input's extent {size}")
+
+
+def _forward_problem(input, weight, bias, stride, padding, dilation, groups, D, fname,
+                     padding_mode, data_format):
+    x, w, b, dt, cd, unb = _arrays(input, weight, bias, D, fname, data_format, False)
+    stride = _ints(stride, D, "stride", 1)
+    dilation = _ints(dilation, D, "dilation", 1)
+    _check_groups(groups, x.shape[1], w.shape[0], fname, False, w)
+    n, k = x.shape[2:], w.shape[2:]
+    pads = resolve_padding(padding, n, k, stride, dilation, D, fname)
+    _check_padding_mode(padding_mode, pads, n, fname)
+    for size, (lo, hi), kk, d in zip(n, pads, k, dilation):
+        if size + lo + hi < d * (kk - 1) + 1:
+            raise ValueError(f"{fname}: the kernel ({kk} taps, dilation {d}) is larger than "
+                             f"the padded input ({size} + padding {lo + hi})")
+    return x, w, b, dt, cd, unb, stride, dilation, pads
+
+
+def _conv(D, fname, input, weight, bias, stride, padding, dilation, groups, padding_mode,
+          data_format, method):
+    x, w, b, dt, cd, unb, stride, dilation, pads = _forward_problem(
+        input, weight, bias, stride, padding, dilation, groups, D, fname, padding_mode,
+        data_format)
+    if x.shape[0] == 0 or x.shape[1] == 0 or w.shape[0] == 0:
+        out = tuple((n + lo + hi - d * (k - 1) - 1) // s + 1 for n, k, s, d, (lo, hi)
+                    in zip(x.shape[2:], w.shape[2:], stride, dilation, pads))
+        y = np.zeros((x.shape[0], w.shape[0]) + out, dtype=cd)
+    else:
+        y = _core.layer_forward(np.ascontiguousarray(x, dtype=cd),
+                                np.ascontiguousarray(w, dtype=cd), stride, dilation, groups,
+                                pads, padding_mode, method)
+    return _finish(y, b, dt, unb, data_format)
+
+
+def transpose_output(n, k, stride, padding, output_padding, dilation):
+    return tuple((nn_ - 1) * s - 2 * p + d * (kk - 1) + op + 1 for nn_, kk, s, p, op, d
+                 in zip(n, k, stride, padding, output_padding, dilation))
+
+
+def _transpose_problem(input, weight, bias, stride, padding, output_padding, groups,
+                       dilation, D, fname, data_format):
+    x, w, b, dt, cd, unb = _arrays(input, weight, bias, D, fname, data_format, True)
+    stride = _ints(stride, D, "stride", 1)
+    dilation = _ints(dilation, D, "dilation", 1)
+    if isinstance(padding, str):
+        raise ValueError(f"{fname}: padding must be an int or a tuple of {D} ints "
+                         f"(torch's transposed convolutions take no {padding!r})")
+    padding = _ints(padding, D, "padding", 0)
+    output_padding = _ints(output_padding, D, "output_padding", 0)
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= s and op >= d:
+            raise ValueError(f"{fname}: output_padding must be smaller than either stride "
+                             f"or dilation, got output_padding={output_padding}, "
+                             f"stride={stride}, dilation={dilation}")
+    _check_groups(groups, x.shape[1], None, fname, True, w)
+    if b is not None and b.shape[0] != w.shape[1] * groups:
+        raise ValueError(f"{fname}: bias must have shape ({w.shape[1] * groups},), got "
+                         f"{b.shape}")
+    out = transpose_output(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
+    if any(o <= 0 for o in out):
+        # torch: "Output size is too small" (conv_transpose3d returns an empty
+        # array instead; fastconv raises for every dimensionality)
+        raise ValueError(f"{fname}: the output size {out} is not positive (padding "
+                         f"{padding} too large for this input and kernel)")
+    return x, w, b, dt, cd, unb, stride, dilation, padding, out
+
+
+def _conv_t(D, fname, input, weight, bias, stride, padding, output_padding, groups, dilation,
+            data_format, method):
+    x, w, b, dt, cd, unb, stride, dilation, padding, out = _transpose_problem(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, D, fname,
+        data_format)
+    cout = w.shape[1] * groups
+    if x.shape[0] == 0 or x.shape[1] == 0 or cout == 0 or 0 in out:
+        y = np.zeros((x.shape[0], cout) + out, dtype=cd)
+    else:
+        y = _core.layer_transpose(np.ascontiguousarray(x, dtype=cd),
+                                  np.ascontiguousarray(w, dtype=cd), stride, dilation, groups,
+                                  [(p, p) for p in padding], out, method)
+    return _finish(y, b, dt, unb, data_format)
+
+
+def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
+           stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
+           dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
+           data_format: str = "channels_first", method: str = "auto") -> np.ndarray:
+    """1-D convolution layer (torch.nn.functional.conv1d's semantics; see module doc).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import nn
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> nn.conv1d(x, np.ones((1, 1, 3)), padding=1)
+    array([[[1., 3., 6., 9., 7.]]])
+    """
+    return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups,
+                 padding_mode, data_format, method)
+
+
+def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
+           stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
+           dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
+           data_format: str = "channels_first", method: str = "auto") -> np.ndarray:
+    """2-D convolution layer (torch.nn.functional.conv2d's semantics; see module doc).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import nn
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> nn.conv2d(x, np.ones((1, 1, 2, 2)), stride=2)
+    array([[[[10., 18.],
+             [42., 50.]]]])
+    """
+    return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups,
+                 padding_mode, data_format, method)
+
+
+def conv3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
+           stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
+           dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
+           data_format: str = "channels_first", method: str = "auto") -> np.ndarray:
+    """3-D convolution layer (torch.nn.functional.conv3d's semantics; see module doc)."""
+    return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups,
+                 padding_mode, data_format, method)
+
+
+def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
+                     stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+                     output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1, *, data_format: str = "channels_first",
+                     method: str = "auto") -> np.ndarray:
+    """1-D transposed convolution (torch.nn.functional.conv_transpose1d's semantics).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import nn
+    >>> nn.conv_transpose1d(np.ones((1, 1, 3)), np.ones((1, 1, 2)), stride=2)
+    array([[[1., 1., 1., 1., 1., 1.]]])
+    """
+    return _conv_t(1, "conv_transpose1d", input, weight, bias, stride, padding, output_padding,
+                   groups, dilation, data_format, method)
+
+
+def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
+                     stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+                     output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1, *, data_format: str = "channels_first",
+                     method: str = "auto") -> np.ndarray:
+    """2-D transposed convolution (torch.nn.functional.conv_transpose2d's semantics)."""
+    return _conv_t(2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding,
+                   groups, dilation, data_format, method)
+
+
+def conv_transpose3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
+                     stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+                     output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1, *, data_format: str = "channels_first",
+                     method: str = "auto") -> np.ndarray:
+    """3-D transposed convolution (torch.nn.functional.conv_transpose3d's semantics)."""
+    return _conv_t(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,
+                   groups, dilation, data_format, method)
+
+
+def explain_conv(input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
+                 padding: Union[str, IntOrTuple] = 0, dilation: IntOrTuple = 1,
+                 groups: int = 1) -> str:
+    """The planner's estimates for the forward convolution ``conv{D}d(input,
+    weight, ...)`` (D from the weight) and the algorithm it picks."""
+    w = np.asarray(weight)
+    D = w.ndim - 2
+    if D < 1:
+        raise ValueError(f"weight must be at least 3-D, got shape {w.shape}")
+    x, w, b, dt, cd, unb, stride, dilation, pads = _forward_problem(
+        input, weight, None, stride, padding, dilation, groups, D, f"conv{D}d", "zeros",
+        "channels_first")
+    plan = _core.layer_forward(np.empty(x.shape, cd), np.empty(w.shape, cd), stride, dilation,
+                               groups, pads, plan_only=True)
+    return plan.explain()

@@ -1,0 +1,125 @@
+"""Layer convolutions (fastconv.nn) as problems the planner answers.
+
+A :class:`LayerSpec` is a convolution with channel contraction: ``N`` images
+of ``cin`` channels, ``cout`` output channels in ``groups`` groups, stride,
+dilation and the (already resolved) padding per spatial dimension, and which
+of the three products of a layer it is: the forward convolution ('forward'),
+its adjoint ('transpose': the transposed convolution and the input
+gradient) or the weight gradient ('weight').  :func:`plan_layer` estimates
+each algorithm that applies (``fastconv.algorithms.layer``) and picks the
+cheapest; :meth:`LayerPlan.explain` shows the estimates.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+#: multiply-adds per second of the per-tap GEMMs and of the complex
+#: frequency-domain products, and seconds per element-pass of memory traffic
+#: (2-core AVX-512 VM, float32, 2026-12-05; float64 at half the rate)
+GEMM_RATE = 60e9
+SPECTRAL_RATE = 8e9
+PASS_COST = 0.4e-9
+FFT_COST = 2.5e-9      # seconds per n log2 n of a real transform line
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerSpec:
+    """One layer product (see module doc); ``n``: input spatial shape before
+    padding, ``k``: kernel spatial shape, ``pads``: (low, high) per dim."""
+
+    op: str                 # 'forward' | 'transpose' | 'weight'
+    batch: int
+    cin: int
+    cout: int
+    groups: int
+    n: tuple
+    k: tuple
+    stride: tuple
+    dilation: tuple
+    pads: tuple
+    dtype: str
+
+    @property
+    def ndim(self) -> int:
+        return len(self.n)
+
+    def out_shape(self) -> tuple:
+        """Forward output spatial shape."""
+        return tuple((n + lo + hi - d * (k - 1) - 1) // s + 1 for n, k, s, d, (lo, hi)
+                     in zip(self.n, self.k, self.stride, self.dilation, self.pads))
+
+    def macs(self) -> int:
+        """Multiply-adds of the direct product (the same for all three ops)."""
+        o = self.out_shape() if self.op != "transpose" else self.n
+        return (self.batch * self.cout * (self.cin // self.groups) * math.prod(o)
+                * math.prod(self.k))
+
+
+@dataclasses.dataclass
+class LayerPlan:
+    spec: LayerSpec
+    method: str
+    candidates: list        # (method, estimated seconds, note)
+
+    def explain(self) -> str:
+        s = self.spec
+        lines = [f"layer {s.op}: N={s.batch} C_in={s.cin} C_out={s.cout} groups={s.groups} "
+                 f"spatial={s.n} kernel={s.k} stride={s.stride} dilation={s.dilation} "
+                 f"pads={s.pads} dtype={s.dtype}; {s.macs():,} multiply-adds"]
+        for name, t, note in self.candidates:
+            mark = "*" if name == self.method else " "
+            lines.append(f" {mark} {name:10s} est {t * 1e3:9.3f} ms  {note}")
+        return "\n".join(lines)
+
+
+def _fast_len(n):
+    from scipy import fft
+
+    return fft.next_fast_len(int(n), real=True)
+
+
+def estimates(spec: LayerSpec) -> list:
+    """(method, estimated seconds, note) for each algorithm that applies."""
+    scale = 2.0 if np.dtype(spec.dtype).itemsize == 8 else 1.0
+    out = spec.out_shape()
+    cg, og = spec.cin // spec.groups, spec.cout // spec.groups
+    taps = math.prod(spec.k)
+    cands = []
+    if cg == 1 and og == 1:
+        # depthwise: one broadcast multiply-add pass per tap
+        elems = spec.batch * spec.cout * math.prod(out)
+        cands.append(("depthwise", scale * taps * elems * 3 * PASS_COST,
+                      "one multiply-add pass over the output per tap"))
+    else:
+        gemm = scale * spec.macs() / GEMM_RATE
+        passes = scale * taps * spec.batch * spec.cout * math.prod(out) * 2 * PASS_COST
+        cands.append(("taps-gemm", gemm + passes,
+                      "a BLAS GEMM per kernel tap over channels, no im2col copy"))
+    if all(s == 1 for s in spec.stride) and spec.op != "weight":
+        padded = [n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads)]
+        if spec.op == "transpose":
+            padded = [n + d * (k - 1) for n, k, d in zip(spec.n, spec.k, spec.dilation)]
+        L = [_fast_len(p) for p in padded]
+        F = math.prod(L[:-1]) * (L[-1] // 2 + 1)
+        lines = spec.batch * (spec.cin + spec.cout) + spec.cin * spec.cout // spec.groups
+        tot = math.prod(L)
+        t_fft = scale * FFT_COST * lines * tot * math.log2(max(tot, 2)) / max(len(L), 1)
+        t_mul = scale * F * spec.batch * cg * spec.cout / SPECTRAL_RATE
+        cands.append(("fft", t_fft + t_mul,
+                      f"transforms of length {tuple(L)}, a complex product per frequency"))
+    return cands
+
+
+def plan_layer(spec: LayerSpec, method: str = "auto") -> LayerPlan:
+    """The cheapest algorithm for ``spec`` (or ``method`` if it applies)."""
+    cands = estimates(spec)
+    names = [c[0] for c in cands]
+    if method != "auto":
+        if method not in names:
+            raise ValueError(f"method {method!r} does not apply to this layer "
+                             f"(candidates: {names})")
+        return LayerPlan(spec, method, cands)
+    return LayerPlan(spec, min(cands, key=lambda c: c[1])[0], cands)

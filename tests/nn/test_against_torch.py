@@ -1,0 +1,294 @@
+"""fastconv.nn against torch.nn.functional and torch.autograd (torch CPU, a
+test dependency): forward, transposed and every gradient over random shapes,
+strides, paddings, dilations, groups, dtypes and layouts, batched and
+unbatched; every error torch raises raised here too; finite-difference
+checks; padding_mode / channels_last / 'same_upper' against an explicit pad
+followed by torch."""
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+from fastconv import nn
+from fastconv.nn import grad as G
+
+TOL = {np.float32: 2e-5, np.float64: 1e-12, np.float16: 2e-2}
+
+
+def close(got, want, dtype):
+    want = np.asarray(want)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    scale = np.max(np.abs(want.astype(np.float64))) + 1.0
+    err = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64))) if got.size else 0
+    assert err <= TOL[dtype] * scale * 10, err / scale
+
+
+def problems(D, seed, count):
+    """Random layer problems: (x shape, w shape, stride, padding, dilation, groups)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        groups = int(rng.choice([1, 1, 2, 3]))
+        cg = int(rng.integers(1, 4))
+        og = int(rng.integers(1, 4))
+        k = tuple(int(v) for v in rng.integers(1, 5, D))
+        s = tuple(int(v) for v in rng.integers(1, 4, D))
+        d = tuple(int(v) for v in rng.integers(1, 3, D))
+        p = tuple(int(v) for v in rng.integers(0, 3, D))
+        n = tuple(int(v) for v in rng.integers(1, 12 if D < 3 else 8, D))
+        if any(nn_ + 2 * pp < dd * (kk - 1) + 1 for nn_, pp, dd, kk in zip(n, p, d, k)):
+            continue
+        N = int(rng.integers(1, 4))
+        out.append(((N, cg * groups) + n, (og * groups, cg) + k, s, p, d, groups))
+    return out
+
+
+def t(a):
+    return torch.tensor(np.ascontiguousarray(a))
+
+
+@pytest.mark.parametrize("D", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_and_gradients(D, dtype):
+    rng = np.random.default_rng(D)
+    fn = getattr(nn, f"conv{D}d")
+    tfn = getattr(TF, f"conv{D}d")
+    for xs, ws, s, p, d, g in problems(D, 10 + D, 25):
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[0]).astype(dtype)
+        tx, tw, tb = (t(a).requires_grad_() for a in (x, w, b))
+        ty = tfn(tx, tw, tb, s, p, d, g)
+        y = fn(x, w, b, s, p, d, g)
+        close(y, ty.detach().numpy(), dtype)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        ty.backward(t(gy))
+        close(getattr(G, f"conv{D}d_input")(x.shape, w, gy, s, p, d, g), tx.grad.numpy(), dtype)
+        close(getattr(G, f"conv{D}d_weight")(x, w.shape, gy, s, p, d, g), tw.grad.numpy(), dtype)
+        close(G.bias(gy), tb.grad.numpy(), dtype)
+
+
+@pytest.mark.parametrize("D", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_and_gradients(D, dtype):
+    rng = np.random.default_rng(20 + D)
+    fn = getattr(nn, f"conv_transpose{D}d")
+    tfn = getattr(TF, f"conv_transpose{D}d")
+    for xs, ws, s, p, d, g in problems(D, 30 + D, 25):
+        cin = xs[1]
+        wt_shape = (cin, ws[0] // g) + ws[2:]
+        op = tuple(int(rng.integers(0, max(a, c))) for a, c in zip(s, d))
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(wt_shape).astype(dtype)
+        b = rng.standard_normal(wt_shape[1] * g).astype(dtype)
+        tx, tw, tb = (t(a).requires_grad_() for a in (x, w, b))
+        try:
+            ty = tfn(tx, tw, tb, s, p, op, g, d)
+            empty = ty.numel() == 0      # conv_transpose3d's output of size 0
+        except RuntimeError:             # "Output size is too small"
+            empty = True
+        if empty:
+            with pytest.raises(ValueError, match="output size"):
+                fn(x, w, b, s, p, op, g, d)
+            continue
+        y = fn(x, w, b, s, p, op, g, d)
+        close(y, ty.detach().numpy(), dtype)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        ty.backward(t(gy))
+        close(getattr(G, f"conv_transpose{D}d_input")(x.shape, w, gy, s, p, op, g, d),
+              tx.grad.numpy(), dtype)
+        close(getattr(G, f"conv_transpose{D}d_weight")(x, w.shape, gy, s, p, op, g, d),
+              tw.grad.numpy(), dtype)
+
+
+@pytest.mark.parametrize("method", ["taps-gemm", "fft"])
+def test_methods_agree_with_torch(method):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 300))
+    w = rng.standard_normal((6, 2, 70))
+    y = nn.conv1d(x, w, None, 1, 10, 2, 2, method=method)
+    close(y, TF.conv1d(t(x), t(w), None, 1, 10, 2, 2).numpy(), np.float64)
+    wt = rng.standard_normal((4, 3, 70))
+    y = nn.conv_transpose1d(x, wt, None, 1, 5, 0, 2, 1, method=method)
+    close(y, TF.conv_transpose1d(t(x), t(wt), None, 1, 5, 0, 2, 1).numpy(), np.float64)
+    x2 = rng.standard_normal((2, 3, 30, 40))
+    w2 = rng.standard_normal((5, 3, 9, 11))
+    close(nn.conv2d(x2, w2, padding="same", method=method),
+          TF.conv2d(t(x2), t(w2), padding="same").numpy(), np.float64)
+
+
+def test_the_planner_takes_fft_for_long_kernels():
+    x = np.zeros((2, 8, 4096), np.float32)
+    assert "* fft" in nn.explain_conv(x, np.zeros((8, 8, 512), np.float32))
+    assert "* taps-gemm" in nn.explain_conv(x, np.zeros((8, 8, 3), np.float32))
+    assert "* depthwise" in nn.explain_conv(x, np.zeros((8, 1, 3), np.float32), groups=8)
+
+
+def test_depthwise_against_torch():
+    rng = np.random.default_rng(6)
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal((2, 8, 20, 17)).astype(dtype)
+        w = rng.standard_normal((8, 1, 3, 3)).astype(dtype)
+        for s, p, d in [(1, 1, 1), (2, 1, 1), (1, 2, 2), (2, 0, 1)]:
+            close(nn.conv2d(x, w, None, s, p, d, 8),
+                  TF.conv2d(t(x), t(w), None, s, p, d, 8).numpy(), dtype)
+
+
+def test_unbatched_float16_and_layouts():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 9, 10))
+    w = rng.standard_normal((6, 4, 3, 3))
+    want = TF.conv2d(t(x), t(w), None, 1, 1).numpy()
+    close(nn.conv2d(x, w, None, 1, 1), want, np.float64)                    # unbatched
+    close(nn.conv2d(np.asfortranarray(x), w[:, :, ::-1, ::-1].copy()[:, :, ::-1, ::-1], None,
+                    1, 1), want, np.float64)                                   # Fortran
+    xs = np.zeros((4, 18, 10))
+    xs[:, ::2] = x
+    close(nn.conv2d(xs[:, ::2], w, None, 1, 1), want, np.float64)             # strided
+    close(nn.conv2d(x[:, ::-1, :][:, ::-1, :], w, None, 1, 1), want, np.float64)  # negative
+    x16, w16 = x.astype(np.float16), w.astype(np.float16)
+    got = nn.conv2d(x16, w16, None, 1, 1)
+    assert got.dtype == np.float16
+    close(got, TF.conv2d(t(x16).float(), t(w16).float(), None, 1, 1).numpy().astype(np.float16),
+          np.float16)
+    before = x.copy()
+    nn.conv2d(x, w, None, 1, 1)
+    assert np.array_equal(x, before)
+
+
+@pytest.mark.parametrize("mode,torch_mode", [("reflect", "reflect"), ("replicate", "replicate"),
+                                             ("circular", "circular")])
+def test_padding_modes_against_explicit_pad(mode, torch_mode):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 9, 11))
+    w = rng.standard_normal((4, 3, 3, 5))
+    tx = t(x).requires_grad_()
+    want = TF.conv2d(TF.pad(tx, (2, 2, 1, 1), mode=torch_mode), t(w), None, 1)
+    got = nn.conv2d(x, w, None, 1, (1, 2), padding_mode=mode)
+    close(got, want.detach().numpy(), np.float64)
+    gy = rng.standard_normal(got.shape)
+    want.backward(t(gy))
+    close(G.conv2d_input(x.shape, w, gy, 1, (1, 2), padding_mode=mode), tx.grad.numpy(),
+          np.float64)
+    layer = nn.Conv2d(3, 4, (3, 5), padding=(1, 2), padding_mode=mode, dtype=np.float64,
+                      rng=np.random.default_rng(0))
+    torch_layer = torch.nn.Conv2d(3, 4, (3, 5), padding=(1, 2), padding_mode=torch_mode,
+                                  dtype=torch.float64)
+    torch_layer.load_state_dict({k: t(v) for k, v in layer.state_dict().items()})
+    close(layer.forward(x), torch_layer(t(x)).detach().numpy(), np.float64)
+
+
+def test_channels_last_and_same_upper():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 10, 13, 3))             # N, H, W, C
+    w = rng.standard_normal((5, 3, 3, 4))
+    got = nn.conv2d(x, w, None, 2, "same_upper", data_format="channels_last")
+    # TensorFlow's 'same': ceil(n / s) outputs, the odd padding at the end
+    xt = np.moveaxis(x, -1, 1)
+    ph, pw = max((5 - 1) * 2 + 3 - 10, 0), max((7 - 1) * 2 + 4 - 13, 0)   # 5 x 7 outputs
+    xp = np.pad(xt, [(0, 0), (0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)])
+    want = np.moveaxis(TF.conv2d(t(xp), t(w), None, 2).numpy(), 1, -1)
+    assert got.shape == (2, 5, 7, 5) and (ph, pw) == (1, 3)
+    close(got, want, np.float64)
+
+
+def test_finite_differences():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((1, 2, 7, 6))
+    w = rng.standard_normal((3, 2, 3, 2))
+    gy = rng.standard_normal(nn.conv2d(x, w, None, 2, 1, (1, 2)).shape)
+    loss = lambda xx, ww: float(np.sum(nn.conv2d(xx, ww, None, 2, 1, (1, 2)) * gy))  # noqa: E731
+    gi = G.conv2d_input(x.shape, w, gy, 2, 1, (1, 2))
+    gw = G.conv2d_weight(x, w.shape, gy, 2, 1, (1, 2))
+    eps = 1e-6
+    for idx in [(0, 0, 0, 0), (0, 1, 3, 2), (0, 1, 6, 5)]:
+        e = np.zeros_like(x)
+        e[idx] = eps
+        assert abs((loss(x + e, w) - loss(x - e, w)) / (2 * eps) - gi[idx]) < 1e-6
+    for idx in [(0, 0, 0, 0), (2, 1, 2, 1)]:
+        e = np.zeros_like(w)
+        e[idx] = eps
+        assert abs((loss(x, w + e) - loss(x, w - e)) / (2 * eps) - gw[idx]) < 1e-6
+
+
+ERROR_CASES = [
+    # (args for conv2d as (x shape, w shape), kwargs)
+    (((1, 4, 8, 8), (6, 3, 3, 3)), {}),                        # channel mismatch
+    (((1, 4, 8, 8), (6, 2, 3, 3)), {"groups": 3}),             # groups do not divide
+    (((1, 4, 8, 8), (5, 2, 3, 3)), {"groups": 2}),             # out channels % groups
+    (((1, 4, 8, 8), (6, 4, 3, 3)), {"stride": 2, "padding": "same"}),
+    (((1, 4, 8, 8), (6, 4, 3, 3)), {"padding": -1}),
+    (((1, 4, 8, 8), (6, 4, 3, 3)), {"stride": 0}),
+    (((1, 4, 8, 8), (6, 4, 3, 3)), {"dilation": 0}),
+    (((1, 4, 2, 2), (6, 4, 3, 3)), {}),                         # kernel larger than input
+    (((1, 4, 8, 8), (6, 4, 3, 3)), {"padding": "full"}),
+    (((4, 8, 8, 1, 1), (6, 4, 3, 3)), {}),                      # 5-D input
+    (((1, 4, 8, 8), (6, 4, 3)), {}),                            # 3-D weight
+]
+
+
+@pytest.mark.parametrize("shapes,kw", ERROR_CASES, ids=str)
+def test_errors_where_torch_raises(shapes, kw):
+    xs, ws = shapes
+    x, w = np.zeros(xs, np.float32), np.zeros(ws, np.float32)
+    with pytest.raises((RuntimeError, ValueError)):
+        TF.conv2d(t(x), t(w), **kw)
+    with pytest.raises(ValueError):
+        nn.conv2d(x, w, **kw)
+
+
+def test_transposed_errors_where_torch_raises():
+    x, w = np.zeros((1, 4, 5, 5), np.float32), np.zeros((4, 2, 3, 3), np.float32)
+    for kw in [{"stride": 2, "output_padding": 2}, {"output_padding": 1},
+               {"padding": -1}, {"groups": 3}]:
+        with pytest.raises((RuntimeError, ValueError)):
+            TF.conv_transpose2d(t(x), t(w), **kw)
+        with pytest.raises(ValueError):
+            nn.conv_transpose2d(x, w, **kw)
+    with pytest.raises(TypeError):
+        nn.conv2d(x, w.astype(np.float64))
+    with pytest.raises(TypeError):
+        nn.conv2d(x.astype(np.int32), w.astype(np.int32))
+
+
+@pytest.mark.parametrize("cls,tcls,args", [
+    ("Conv1d", "Conv1d", (4, 6, 3)), ("Conv2d", "Conv2d", (4, 6, 3)),
+    ("Conv3d", "Conv3d", (2, 4, 3)), ("ConvTranspose2d", "ConvTranspose2d", (4, 6, 4)),
+    ("ConvTranspose1d", "ConvTranspose1d", (4, 6, 3)),
+    ("ConvTranspose3d", "ConvTranspose3d", (2, 4, 3))])
+def test_layers_load_torch_weights_and_backprop(cls, tcls, args):
+    rng = np.random.default_rng(11)
+    kw = {"stride": 2, "padding": 1}
+    layer = getattr(nn, cls)(*args, **kw, dtype=np.float64, rng=rng)
+    tl = getattr(torch.nn, tcls)(*args, **kw, dtype=torch.float64)
+    sd = {k: v.detach().numpy() for k, v in tl.state_dict().items()}
+    assert set(sd) == set(layer.state_dict())
+    assert all(sd[k].shape == layer.state_dict()[k].shape for k in sd)
+    layer.load_state_dict(sd)
+    D = len(layer.kernel_size)
+    x = rng.standard_normal((2, args[0]) + (7,) * D)
+    tx = t(x).requires_grad_()
+    ty = tl(tx)
+    y = layer.forward(x)
+    close(y, ty.detach().numpy(), np.float64)
+    gy = rng.standard_normal(y.shape)
+    ty.backward(t(gy))
+    close(layer.backward(gy), tx.grad.numpy(), np.float64)
+    close(layer.weight_grad, tl.weight.grad.numpy(), np.float64)
+    close(layer.bias_grad, tl.bias.grad.numpy(), np.float64)
+
+
+def test_default_initialisation_matches_torch_bounds():
+    layer = nn.Conv2d(16, 32, 3, rng=np.random.default_rng(0))
+    bound = 1 / np.sqrt(16 * 9)
+    assert layer.weight.dtype == np.float32 and layer.weight.shape == (32, 16, 3, 3)
+    assert np.abs(layer.weight).max() <= bound and np.abs(layer.weight).max() > 0.9 * bound
+    assert np.abs(layer.bias).max() <= bound
+
+
+def test_empty_batch():
+    y = nn.conv2d(np.zeros((0, 3, 8, 8), np.float32), np.zeros((4, 3, 3, 3), np.float32))
+    assert y.shape == (0, 4, 6, 6)
