@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(PY) -m fastconv warmup
 	$(PY) examples/demo.py --out demo_out
 	$(PY) examples/out_of_core.py --shape 192 192 192 --chunks 64
+	$(PY) examples/train_cnn_digits.py --epochs 3 --out demo_out
 
 # two worker processes (CI has 2 cores), each test file on one worker, so a
 # file's numba kernels compile once; a kernel that both workers need compiles

@@ -12,7 +12,7 @@ import pytest
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MODULES = ("signal", "ndimage", "numpy", "filters", "feature", "restoration", "astropy",
-           "stream", "lti", "dask", "dask.ndimage")
+           "stream", "lti", "dask", "dask.ndimage", "nn", "nn.grad")
 PAGES = ("index", "guide", "dropins", "gallery", "methods", "benchmarks", "api", "layout")
 
 
@@ -52,7 +52,8 @@ def render(path, tmp_path):
 def test_site_builds_with_every_page(site):
     for page in PAGES:
         assert (site / f"{page}.html").exists(), page
-    for img in ("edges", "blur_sharpen", "nan_interpolation", "template_match", "deblur"):
+    for img in ("edges", "blur_sharpen", "nan_interpolation", "template_match", "deblur",
+                "digits_loss", "digits_filters"):
         assert (site / "_images" / f"{img}.png").exists(), img
 
 

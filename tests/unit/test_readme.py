@@ -21,6 +21,7 @@ def test_readme_snippets_run():
     assert n == 100_000 + 1000 - 1 + 256
     assert np.all(np.isfinite(ns["sharp"]))
     assert ns["tile"].shape == (256, 256) and ns["blur"].shape == (4096, 4096)
+    assert ns["h"].shape == (8, 16, 16, 16) and ns["gx"].shape == ns["imgs"].shape
 
 
 def test_readme_is_short():

@@ -11,5 +11,5 @@ from .functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpos
 from .layers import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d", "explain_conv", "grad", "Conv1d", "Conv2d", "Conv3d",
+           "conv_transpose3d", "explain_conv", "Conv1d", "Conv2d", "Conv3d",
            "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
