@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test docs bench bench-planner bench-dask bench-threads bench-first-call calibrate clean
+.PHONY: demo test docs bench bench-planner bench-dask bench-threads bench-first-call bench-nn calibrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench-dask: $(STAMP)
 # each method at 1, 2, 4 ... all cores, against scipy (workers=all) and cv2
 bench-threads: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/threads.py
+
+# fastconv.nn layers against torch CPU (float32, N=8): ratios, GFLOP/s, % of GEMM peak
+bench-nn: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/nn_bench.py --json bench-nn.json
 
 # the cold first call of every public function (fresh process, empty numba cache)
 bench-first-call: $(STAMP)

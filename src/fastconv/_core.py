@@ -7,6 +7,7 @@ ConvSpec plus canonical arrays), ``choose`` (planner) picks the algorithm,
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import warnings
 
 import numpy as np
@@ -672,10 +673,65 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
                        w.shape[2:], x.shape[1], w.shape[0], method)
     if plan_only:
         return plan
+    K = w.shape[2:]
+    if plan.method == "depthwise" and all(s == 1 and d == 1 and k % 2 and lo == hi == k // 2
+                                          for s, d, k, (lo, hi) in zip(stride, dilation, K, pads)):
+        # 'same' with the padding applied virtually by the engine (no padded copy)
+        return convolve_impl(x, w[None, :, 0], "same", "auto", tuple(range(2, x.ndim)),
+                             layer.PAD_MODES[padding_mode], 0, None, "default", "correlate")
     xp = layer.pad(x, pads, padding_mode)
     if plan.method == "fft":
         return layer.forward_fft(xp, w, dilation, groups, _config.get_threads())
+    if plan.method == "depthwise" and not any(s > 1 and d > 1 for s, d in zip(stride, dilation)):
+        return _depthwise(xp, w[:, 0], stride, dilation)
+    if plan.method == "im2col":
+        return layer.forward_im2col(xp, w, stride, dilation, groups)
     return layer.forward(xp, w, stride, dilation, groups)
+
+
+def _depthwise(xp, wk, stride, dilation):
+    """Depthwise forward (one channel per group) on the engine's direct
+    correlation, channel ``c`` of every image with kernel ``wk[c]``: a dim
+    with dilation ``d`` splits the output into its ``d`` phases (phase ``r``
+    is the dense correlation of input phase ``r``), a dim with stride ``s``
+    splits the input into ``s`` phases, each correlated with the kernel's
+    taps of that phase and summed; no output is computed and thrown away,
+    no tap is a zero.  (A dim with both takes ``algorithms.layer.forward``.)"""
+    D = wk.ndim - 1
+    K = wk.shape[1:]
+    Sp = xp.shape[2:]
+    O = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(Sp, K, stride, dilation))
+    y = np.zeros(xp.shape[:2] + O, dtype=xp.dtype)
+    axes = tuple(range(2, 2 + D))
+    if all(s == 1 and d == 1 for s, d in zip(stride, dilation)):
+        return convolve_impl(xp, wk[None], "valid", "auto", axes, "constant", 0, None, "default",
+                             "correlate")
+    outer = [range(d) if d > 1 else range(1) for d in dilation]        # output phases
+    inner = [range(s) if s > 1 else range(1) for s in stride]          # input phases
+    for rho in itertools.product(*outer):
+        for r in itertools.product(*inner):
+            xsel, wsel, ysel, crop = [], [], [], []
+            for i in range(D):
+                if dilation[i] > 1:
+                    xsel.append(slice(rho[i], None, dilation[i]))
+                    wsel.append(slice(None))
+                    ysel.append(slice(rho[i], None, dilation[i]))
+                    crop.append(-(-(O[i] - rho[i]) // dilation[i]))
+                else:
+                    s = stride[i]
+                    xsel.append(slice(r[i], None, s))
+                    wsel.append(slice(r[i], None, s))
+                    ysel.append(slice(None))
+                    crop.append(O[i])
+            xs = xp[(slice(None), slice(None)) + tuple(xsel)]
+            ws = wk[(slice(None),) + tuple(wsel)]
+            if 0 in ws.shape or 0 in crop:
+                continue
+            part = convolve_impl(xs, ws[None], "valid", "auto", axes, "constant", 0, None,
+                                 "default", "correlate")
+            y[(slice(None), slice(None)) + tuple(ysel)] += \
+                part[(Ellipsis,) + tuple(slice(0, c) for c in crop)]
+    return y
 
 
 def layer_transpose(g, w, stride, dilation, groups, pads, out_shape, method="auto",
@@ -685,12 +741,29 @@ def layer_transpose(g, w, stride, dilation, groups, pads, out_shape, method="aut
     from ``pads[i][0]`` (zeros past its end: output padding)."""
     from .algorithms import layer
 
+    K = w.shape[2:]
+    reach = [d * (k - 1) for k, d in zip(K, dilation)]
+    if method == "auto" and not plan_only and all(s == 1 for s in stride) and \
+            all(lo <= r for (lo, _), r in zip(pads, reach)):
+        # stride 1: the forward correlation of the input padded by d*(K-1) - p
+        # with the weights' channels exchanged per group and taps reversed
+        # (planned as a forward product: im2col, taps-gemm, depthwise, fft)
+        ci, og = w.shape[:2]
+        cg = ci // groups
+        wf = w.reshape((groups, cg, og) + K).swapaxes(1, 2).reshape((groups * og, cg) + K)
+        wf = np.ascontiguousarray(wf[(slice(None), slice(None)) + (slice(None, None, -1),) * len(K)])
+        fpads = [(r - lo, o - (n + r - lo) + r) for (lo, _), r, n, o
+                 in zip(pads, reach, g.shape[2:], out_shape)]
+        if all(hi >= 0 for _, hi in fpads):
+            return layer_forward(g, wf, stride, dilation, groups, fpads)
     plan = _layer_plan("transpose", g, w, stride, dilation, groups, pads, g.shape[2:],
                        w.shape[2:], g.shape[1], w.shape[1] * groups, method)
     if plan_only:
         return plan
     if plan.method == "fft":
         full = layer.transpose_fft(g, w, dilation, groups, _config.get_threads())
+    elif plan.method == "col2im":
+        full = layer.transpose_col2im(g, w, stride, dilation, groups)
     else:
         full = layer.transpose(g, w, stride, dilation, groups)
     out = np.zeros(g.shape[:1] + (full.shape[1],) + tuple(out_shape), dtype=full.dtype)
@@ -706,9 +779,11 @@ def layer_weight_grad(x, gy, kshape, stride, dilation, groups, pads, padding_mod
     gradient: (Co, C/g, *kshape)."""
     from .algorithms import layer
 
-    _layer_plan("weight", x, gy, stride, dilation, groups, pads, x.shape[2:], kshape,
-                x.shape[1], gy.shape[1], "auto")
+    plan = _layer_plan("weight", x, gy, stride, dilation, groups, pads, x.shape[2:], kshape,
+                       x.shape[1], gy.shape[1], "auto")
     xp = layer.pad(x, pads, padding_mode)
+    if plan.method == "im2col":
+        return layer.weight_grad_im2col(xp, gy, tuple(kshape), stride, dilation, groups)
     return layer.weight_grad(xp, gy, tuple(kshape), stride, dilation, groups)
 
 

@@ -104,14 +104,27 @@ def test_transposed_and_gradients(D, dtype):
               tw.grad.numpy(), dtype)
 
 
-@pytest.mark.parametrize("method", ["taps-gemm", "fft"])
+@pytest.mark.parametrize("method", ["taps-gemm", "fft", "im2col", "col2im"])
 def test_methods_agree_with_torch(method):
     rng = np.random.default_rng(5)
+    if method == "col2im":          # transposed only (and input gradients)
+        x3 = rng.standard_normal((2, 4, 7, 9))
+        w3 = rng.standard_normal((4, 3, 3, 4))
+        for s, p, op, d in [(1, 0, 0, 1), ((2, 3), 1, (1, 0), (1, 2)), (2, 2, 1, 3)]:
+            close(nn.conv_transpose2d(x3, w3, None, s, p, op, 2, d, method=method),
+                  TF.conv_transpose2d(t(x3), t(w3), None, s, p, op, 2, d).numpy(), np.float64)
+        return
     x = rng.standard_normal((3, 4, 300))
     w = rng.standard_normal((6, 2, 70))
     y = nn.conv1d(x, w, None, 1, 10, 2, 2, method=method)
     close(y, TF.conv1d(t(x), t(w), None, 1, 10, 2, 2).numpy(), np.float64)
     wt = rng.standard_normal((4, 3, 70))
+    if method == "im2col":          # forward only; strided and dilated 2-D too
+        x3 = rng.standard_normal((2, 4, 17, 19))
+        w3 = rng.standard_normal((6, 2, 3, 4))
+        close(nn.conv2d(x3, w3, None, (2, 3), 1, (2, 1), 2, method=method),
+              TF.conv2d(t(x3), t(w3), None, (2, 3), 1, (2, 1), 2).numpy(), np.float64)
+        return
     y = nn.conv_transpose1d(x, wt, None, 1, 5, 0, 2, 1, method=method)
     close(y, TF.conv_transpose1d(t(x), t(wt), None, 1, 5, 0, 2, 1).numpy(), np.float64)
     x2 = rng.standard_normal((2, 3, 30, 40))
@@ -123,7 +136,8 @@ def test_methods_agree_with_torch(method):
 def test_the_planner_takes_fft_for_long_kernels():
     x = np.zeros((2, 8, 4096), np.float32)
     assert "* fft" in nn.explain_conv(x, np.zeros((8, 8, 512), np.float32))
-    assert "* taps-gemm" in nn.explain_conv(x, np.zeros((8, 8, 3), np.float32))
+    assert "* im2col" in nn.explain_conv(x, np.zeros((8, 8, 3), np.float32))
+    assert "* taps-gemm" in nn.explain_conv(x, np.zeros((8, 8, 1), np.float32))
     assert "* depthwise" in nn.explain_conv(x, np.zeros((8, 1, 3), np.float32), groups=8)
 
 
@@ -132,9 +146,13 @@ def test_depthwise_against_torch():
     for dtype in (np.float32, np.float64):
         x = rng.standard_normal((2, 8, 20, 17)).astype(dtype)
         w = rng.standard_normal((8, 1, 3, 3)).astype(dtype)
-        for s, p, d in [(1, 1, 1), (2, 1, 1), (1, 2, 2), (2, 0, 1)]:
+        for s, p, d in [(1, 1, 1), (2, 1, 1), (1, 2, 2), (2, 0, 1), (2, 2, 2), ((1, 2), 1, (2, 1))]:
             close(nn.conv2d(x, w, None, s, p, d, 8),
                   TF.conv2d(t(x), t(w), None, s, p, d, 8).numpy(), dtype)
+        for mode in ("reflect", "replicate", "circular"):     # padding applied virtually
+            xp = TF.pad(t(x), (1, 1, 1, 1), mode=mode)
+            close(nn.conv2d(x, w, None, 1, 1, 1, 8, padding_mode=mode),
+                  TF.conv2d(xp, t(w), None, 1, 0, 1, 8).numpy(), dtype)
 
 
 def test_unbatched_float16_and_layouts():

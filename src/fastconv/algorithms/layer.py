@@ -199,29 +199,40 @@ def _dilated(w, dilation):
     return wd
 
 
-def _spectral_product(Xf, Wf, groups, conj):
-    """Xf (N, C, *F), Wf (A, B, *F) -> (N, Co, *F): per frequency
-    ``Y[n, o] = sum_c X[n, c] W'[c, o]`` within each group, where ``W'`` is
-    ``conj(W[o, c])`` (forward: W is (Co, C/g)) or ``W[c, o]`` (transpose:
-    W is (C, Co/g))."""
-    N, C = Xf.shape[:2]
-    F = Xf.shape[2:]
-    nf = math.prod(F)
-    xt = np.ascontiguousarray(Xf.reshape(N, C, nf).transpose(2, 0, 1))     # (nf, N, C)
-    if conj:
-        Co, Cg = Wf.shape[:2]
-        wt = np.conj(Wf.reshape(Co, Cg, nf).transpose(2, 1, 0))              # (nf, Cg, Co)
+def _spectral(x, wd, Lf, groups, forward, workers):
+    """The channel-contracting product of ``x`` (N, C, *S) and the (dilated)
+    weights ``wd`` by transforms of size ``Lf``, frequencies first, so that
+    each frequency's (N x C) @ (C x Co) product reads contiguous blocks and
+    the weight spectrum is never copied: ``forward`` correlates (weights
+    (Co, C/g, *K): ``sum_c X conj(W)``, computed as the conjugate of
+    ``conj(X) @ W^T``), else convolves (weights (C, Co/g, *K)).  Returns the
+    circular result (N, Co, *Lf)."""
+    from scipy import fft
+
+    D = x.ndim - 2
+    axes = tuple(range(D))
+    Xf = fft.rfftn(np.moveaxis(x, (0, 1), (-2, -1)), Lf, axes=axes, workers=workers)
+    Wf = fft.rfftn(np.moveaxis(wd, (0, 1), (-2, -1)), Lf, axes=axes, workers=workers)
+    N, C = x.shape[:2]
+    if forward:
+        Co = wd.shape[0]
+        np.conj(Xf, out=Xf)
     else:
-        Cg, og = Wf.shape[0] // groups, Wf.shape[1]
-        Co = og * groups
-        wt = Wf.reshape(Wf.shape[0], og, nf).transpose(2, 0, 1)               # (nf, C, og)
-    og = Co // groups
-    y = np.empty((nf, N, Co), dtype=xt.dtype)
+        Co = wd.shape[1] * groups
+    cg, og = C // groups, Co // groups
+    Y = np.empty(Xf.shape[:-1] + (Co,), dtype=Xf.dtype)
     for g in range(groups):
-        xs = xt[:, :, g * Cg:(g + 1) * Cg]
-        ws = wt[:, :, g * og:(g + 1) * og] if conj else wt[:, g * Cg:(g + 1) * Cg, :]
-        y[:, :, g * og:(g + 1) * og] = np.matmul(xs, ws)
-    return y.transpose(1, 2, 0).reshape((N, Co) + F)
+        xs = Xf[..., g * cg:(g + 1) * cg]
+        if forward:
+            ws = np.swapaxes(Wf[..., g * og:(g + 1) * og, :], -1, -2)      # (*F, cg, og)
+        else:
+            ws = Wf[..., g * cg:(g + 1) * cg, :]                            # (*F, cg, og)
+        np.matmul(xs, ws, out=Y[..., g * og:(g + 1) * og])
+    del Xf, Wf
+    if forward:
+        np.conj(Y, out=Y)
+    y = fft.irfftn(Y, Lf, axes=axes, workers=workers)                       # (*Lf, N, Co)
+    return np.moveaxis(y, (-2, -1), (0, 1))
 
 
 def forward_fft(xp, w, dilation, groups, workers):
@@ -229,16 +240,10 @@ def forward_fft(xp, w, dilation, groups, workers):
     from scipy import fft
 
     Sp = xp.shape[2:]
-    D = len(Sp)
     wd = _dilated(w, dilation)
-    Kd = wd.shape[2:]
-    O = tuple(n - k + 1 for n, k in zip(Sp, Kd))
+    O = tuple(n - k + 1 for n, k in zip(Sp, wd.shape[2:]))
     L = tuple(fft.next_fast_len(n, real=True) for n in Sp)
-    axes = tuple(range(2, 2 + D))
-    Xf = fft.rfftn(xp, L, axes=axes, workers=workers)
-    Wf = fft.rfftn(wd, L, axes=axes, workers=workers)
-    Y = _spectral_product(Xf, Wf, groups, conj=True)
-    y = fft.irfftn(Y, L, axes=axes, workers=workers)
+    y = _spectral(xp, wd, L, groups, True, workers)
     return np.ascontiguousarray(y[(Ellipsis,) + tuple(slice(0, o) for o in O)])
 
 
@@ -247,17 +252,10 @@ def transpose_fft(x, w, dilation, groups, workers):
     the full output (N, Co, *(L + d*(K-1)))."""
     from scipy import fft
 
-    L = x.shape[2:]
-    D = len(L)
     wd = _dilated(w, dilation)
-    Kd = wd.shape[2:]
-    full = tuple(n + k - 1 for n, k in zip(L, Kd))
+    full = tuple(n + k - 1 for n, k in zip(x.shape[2:], wd.shape[2:]))
     Lf = tuple(fft.next_fast_len(n, real=True) for n in full)
-    axes = tuple(range(2, 2 + D))
-    Xf = fft.rfftn(x, Lf, axes=axes, workers=workers)
-    Wf = fft.rfftn(wd, Lf, axes=axes, workers=workers)
-    Y = _spectral_product(Xf, Wf, groups, conj=False)
-    y = fft.irfftn(Y, Lf, axes=axes, workers=workers)
+    y = _spectral(x, wd, Lf, groups, False, workers)
     return np.ascontiguousarray(y[(Ellipsis,) + tuple(slice(0, n) for n in full)])
 
 
@@ -305,3 +303,104 @@ def pad_adjoint(gp, n, pads, mode):
         np.add.at(moved, src, np.moveaxis(g, ax, 0))
         g = out
     return g
+
+
+#: bytes of patch matrix one GEMM of ``forward_im2col`` takes in (a block of
+#: output rows at a time: the copy stays in cache and its memory bounded)
+IM2COL_BLOCK = 4 << 20
+
+
+def forward_im2col(xp, w, stride, dilation, groups):
+    """:func:`forward` as one GEMM per block of output rows over a patch
+    matrix (channels x taps, positions) gathered from strided windows of the
+    input (no output computed and thrown away); measured best where the
+    channels are few and the taps many (a 7x7 stem on 3 channels), where a
+    GEMM per tap would contract over 3 channels only."""
+    N, C = xp.shape[:2]
+    Co, K = w.shape[0], w.shape[2:]
+    D = len(K)
+    view, O = _patches(xp, K, stride, dilation)
+    cg, og = C // groups, Co // groups
+    taps = math.prod(K)
+    rest = math.prod(O[1:])
+    rows = max(1, min(O[0], IM2COL_BLOCK // max(1, C * taps * rest * xp.itemsize)))
+    wm = w.reshape(groups, og, cg * taps)
+    y = np.empty((N, Co) + O, dtype=xp.dtype)
+    # (C, r, *O[1:], *K) -> (C, *K, r, *O[1:])
+    perm = (0,) + tuple(range(1 + D, 1 + 2 * D)) + tuple(range(1, 1 + D))
+    for n in range(N):
+        yn = y[n].reshape(groups, og, O[0], rest)
+        for o0 in range(0, O[0], rows):
+            o1 = min(o0 + rows, O[0])
+            cols = np.ascontiguousarray(view[n, :, o0:o1].transpose(perm))
+            cols = cols.reshape(groups, cg * taps, (o1 - o0) * rest)
+            yn[:, :, o0:o1] = np.matmul(wm, cols).reshape(groups, og, o1 - o0, rest)
+    return y
+
+
+def transpose_col2im(x, w, stride, dilation, groups):
+    """:func:`transpose` as one GEMM over the input channels into a column
+    array (output channels x taps, input positions), then one strided add
+    per tap into the full output (measured best for small spatial extents
+    with many channels: the DCGAN generator's 4x4 stride-2 layers)."""
+    N, Ci = x.shape[:2]
+    L = x.shape[2:]
+    D = len(L)
+    og, K = w.shape[1], w.shape[2:]
+    Co = og * groups
+    cg = Ci // groups
+    taps = math.prod(K)
+    full = tuple(s * (n - 1) + d * (k - 1) + 1 for n, k, s, d in zip(L, K, stride, dilation))
+    # weights (Ci, og, *K) -> per group (og * taps, cg)
+    wg = w.reshape(groups, cg, og * taps).transpose(0, 2, 1)
+    xg = x.reshape(N, groups, cg, math.prod(L))
+    y = np.zeros((N, Co) + full, dtype=x.dtype)
+    for g in range(groups):
+        cols = np.matmul(wg[g], xg[:, g]).reshape((N, og) + tuple(K) + tuple(L))
+        yg = y[:, g * og:(g + 1) * og]
+        for k in itertools.product(*[range(n) for n in K]):
+            sel = tuple(slice(ki * d, ki * d + s * (n - 1) + 1, s)
+                        for ki, d, s, n in zip(k, dilation, stride, L))
+            yg[(slice(None), slice(None)) + sel] += cols[(slice(None), slice(None)) + k]
+    return y
+
+
+def _patches(xp, K, stride, dilation):
+    """Strided windows of ``xp``: (N, C, *O, *K) view, and O."""
+    from numpy.lib.stride_tricks import as_strided
+
+    N, C = xp.shape[:2]
+    Sp = xp.shape[2:]
+    D = len(Sp)
+    O = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(Sp, K, stride, dilation))
+    st = xp.strides
+    view = as_strided(xp, (N, C) + O + tuple(K),
+                      st[:2] + tuple(st[2 + i] * stride[i] for i in range(D)) +
+                      tuple(st[2 + i] * dilation[i] for i in range(D)), writeable=False)
+    return view, O
+
+
+def weight_grad_im2col(xp, g, K, stride, dilation, groups):
+    """:func:`weight_grad` as one GEMM per block of output rows against the
+    block's patch matrix (the same blocks as :func:`forward_im2col`)."""
+    N, C = xp.shape[:2]
+    D = len(K)
+    Co = g.shape[1]
+    view, _ = _patches(xp, K, stride, dilation)
+    O = g.shape[2:]              # (a transposed layer's output padding: fewer)
+    view = view[(slice(None), slice(None)) + tuple(slice(0, o) for o in O)]
+    cg, og = C // groups, Co // groups
+    taps = math.prod(K)
+    rest = math.prod(O[1:])
+    rows = max(1, min(O[0], IM2COL_BLOCK // max(1, C * taps * rest * xp.itemsize)))
+    perm = (0,) + tuple(range(1 + D, 1 + 2 * D)) + tuple(range(1, 1 + D))
+    acc = np.zeros((groups, og, cg * taps), dtype=xp.dtype)
+    for n in range(N):
+        gn = g[n].reshape(groups, og, O[0], rest)
+        for o0 in range(0, O[0], rows):
+            o1 = min(o0 + rows, O[0])
+            cols = np.ascontiguousarray(view[n, :, o0:o1].transpose(perm))
+            cols = cols.reshape(groups, cg * taps, (o1 - o0) * rest)
+            gb = gn[:, :, o0:o1].reshape(groups, og, (o1 - o0) * rest)
+            acc += np.matmul(gb, cols.transpose(0, 2, 1))
+    return acc.reshape((Co, cg) + tuple(K))

@@ -22,6 +22,7 @@ import numpy as np
 GEMM_RATE = 60e9
 SPECTRAL_RATE = 8e9
 PASS_COST = 0.4e-9
+IM2COL_PASS = 0.4e-9
 FFT_COST = 2.5e-9      # seconds per n log2 n of a real transform line
 
 
@@ -95,9 +96,22 @@ def estimates(spec: LayerSpec) -> list:
                       "one multiply-add pass over the output per tap"))
     else:
         gemm = scale * spec.macs() / GEMM_RATE
-        passes = scale * taps * spec.batch * spec.cout * math.prod(out) * 2 * PASS_COST
+        # the first tap writes the output, every other one adds a pass over it
+        passes = scale * (taps - 1) * spec.batch * spec.cout * math.prod(out) * 2 * PASS_COST
+        if spec.op == "transpose":
+            # a pass per tap over an input-sized phase, and the phases' scatter
+            cols = scale * taps * spec.batch * spec.cout * math.prod(spec.n) * PASS_COST
+            full = math.prod(s * n for s, n in zip(spec.stride, spec.n))
+            passes = 2 * cols + scale * spec.batch * spec.cout * full * 2 * PASS_COST
         cands.append(("taps-gemm", gemm + passes,
                       "a BLAS GEMM per kernel tap over channels, no im2col copy"))
+        if spec.op == "transpose":
+            cands.append(("col2im", gemm + 2 * cols,
+                          "one GEMM into (channels x taps, positions), a strided add per tap"))
+        if spec.op in ("forward", "weight"):
+            copy = scale * spec.batch * spec.cin * taps * math.prod(out) * IM2COL_PASS
+            cands.append(("im2col", gemm + copy,
+                          "patch matrix per block of output rows, one GEMM (memory bounded)"))
     if all(s == 1 for s in spec.stride) and spec.op != "weight":
         padded = [n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads)]
         if spec.op == "transpose":
