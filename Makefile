@@ -41,6 +41,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/run.py --json bench.json
 	$(PY) benchmarks/table.py bench.json
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/nn_bench.py --json bench-nn.json
 
 # fastconv.dask against dask_image.ndfilters and in-memory fastconv (the
 # issue's sizes: 16384^2 and 512^3 float32; SCALE=0.25 for a quick look)

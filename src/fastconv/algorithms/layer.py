@@ -323,11 +323,23 @@ def forward_im2col(xp, w, stride, dilation, groups):
     cg, og = C // groups, Co // groups
     taps = math.prod(K)
     rest = math.prod(O[1:])
-    rows = max(1, min(O[0], IM2COL_BLOCK // max(1, C * taps * rest * xp.itemsize)))
+    per_image = C * taps * math.prod(O) * xp.itemsize
     wm = w.reshape(groups, og, cg * taps)
     y = np.empty((N, Co) + O, dtype=xp.dtype)
     # (C, r, *O[1:], *K) -> (C, *K, r, *O[1:])
     perm = (0,) + tuple(range(1 + D, 1 + 2 * D)) + tuple(range(1, 1 + D))
+    if per_image <= IM2COL_BLOCK // 2:
+        # small images: several per GEMM (its columns: images x positions)
+        nb = max(1, IM2COL_BLOCK // per_image)
+        permb = (1,) + tuple(range(2 + D, 2 + 2 * D)) + (0,) + tuple(range(2, 2 + D))
+        for n0 in range(0, N, nb):
+            n1 = min(n0 + nb, N)
+            cols = np.ascontiguousarray(view[n0:n1].transpose(permb))   # (C, *K, n, *O)
+            cols = cols.reshape(groups, cg * taps, (n1 - n0) * math.prod(O))
+            yb = np.matmul(wm, cols).reshape(Co, n1 - n0, *O)
+            y[n0:n1] = np.moveaxis(yb, 0, 1)
+        return y
+    rows = max(1, min(O[0], IM2COL_BLOCK // max(1, C * taps * rest * xp.itemsize)))
     for n in range(N):
         yn = y[n].reshape(groups, og, O[0], rest)
         for o0 in range(0, O[0], rows):
@@ -353,15 +365,17 @@ def transpose_col2im(x, w, stride, dilation, groups):
     full = tuple(s * (n - 1) + d * (k - 1) + 1 for n, k, s, d in zip(L, K, stride, dilation))
     # weights (Ci, og, *K) -> per group (og * taps, cg)
     wg = w.reshape(groups, cg, og * taps).transpose(0, 2, 1)
-    xg = x.reshape(N, groups, cg, math.prod(L))
+    # the batch folded into the GEMM's columns: (groups, cg, N * positions)
+    xg = np.ascontiguousarray(x.reshape(N, groups, cg, math.prod(L)).transpose(1, 2, 0, 3))
+    xg = xg.reshape(groups, cg, N * math.prod(L))
     y = np.zeros((N, Co) + full, dtype=x.dtype)
     for g in range(groups):
-        cols = np.matmul(wg[g], xg[:, g]).reshape((N, og) + tuple(K) + tuple(L))
+        cols = np.matmul(wg[g], xg[g]).reshape((og,) + tuple(K) + (N,) + tuple(L))
         yg = y[:, g * og:(g + 1) * og]
         for k in itertools.product(*[range(n) for n in K]):
             sel = tuple(slice(ki * d, ki * d + s * (n - 1) + 1, s)
                         for ki, d, s, n in zip(k, dilation, stride, L))
-            yg[(slice(None), slice(None)) + sel] += cols[(slice(None), slice(None)) + k]
+            yg[(slice(None), slice(None)) + sel] += np.moveaxis(cols[(slice(None),) + k], 0, 1)
     return y
 
 

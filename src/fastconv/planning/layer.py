@@ -63,16 +63,20 @@ class LayerSpec:
 class LayerPlan:
     spec: LayerSpec
     method: str
-    candidates: list        # (method, estimated seconds, note)
+    candidates: list        # (method, estimated seconds, note, estimated bytes)
+    budget: int = 0
 
     def explain(self) -> str:
         s = self.spec
         lines = [f"layer {s.op}: N={s.batch} C_in={s.cin} C_out={s.cout} groups={s.groups} "
                  f"spatial={s.n} kernel={s.k} stride={s.stride} dilation={s.dilation} "
-                 f"pads={s.pads} dtype={s.dtype}; {s.macs():,} multiply-adds"]
-        for name, t, note in self.candidates:
+                 f"pads={s.pads} dtype={s.dtype}; {s.macs():,} multiply-adds; memory budget "
+                 f"{self.budget / 2**20:.0f} MiB"]
+        for name, t, note, mem in self.candidates:
             mark = "*" if name == self.method else " "
-            lines.append(f" {mark} {name:10s} est {t * 1e3:9.3f} ms  {note}")
+            over = " (over the budget)" if mem > self.budget else ""
+            lines.append(f" {mark} {name:10s} est {t * 1e3:9.3f} ms {mem / 2**20:9.1f} MiB  "
+                         f"{note}{over}")
         return "\n".join(lines)
 
 
@@ -82,8 +86,41 @@ def _fast_len(n):
     return fft.next_fast_len(int(n), real=True)
 
 
+def _memory(spec, method):
+    """Bytes an algorithm allocates for ``spec`` (output included): every
+    array that grows with the data (algorithms/layer.py), estimated before
+    any is allocated."""
+    b = np.dtype(spec.dtype).itemsize
+    out = spec.out_shape() if spec.op != "transpose" else tuple(
+        s * (n - 1) + d * (k - 1) + 1 for n, k, s, d in zip(spec.n, spec.k, spec.stride,
+                                                          spec.dilation))
+    padded = math.prod(n + lo + hi + 1 for n, (lo, hi) in zip(spec.n, spec.pads))
+    x_in = spec.batch * spec.cin * padded
+    y = spec.batch * spec.cout * math.prod(out)
+    if spec.op == "weight":
+        y = spec.batch * spec.cout * math.prod(spec.out_shape())
+    taps = math.prod(spec.k)
+    if method == "fft":
+        L = [_fast_len(n + lo + hi if spec.op != "transpose" else n + d * (k - 1))
+             for n, k, d, (lo, hi) in zip(spec.n, spec.k, spec.dilation, spec.pads)]
+        F = math.prod(L[:-1]) * (L[-1] // 2 + 1)
+        spectra = 2 * F * (spec.batch * spec.cin + spec.cout * spec.cin // spec.groups
+                           + spec.batch * spec.cout)
+        return b * (x_in + spectra + spec.batch * spec.cout * math.prod(L) + 2 * y)
+    if method == "im2col":
+        from ..algorithms.layer import IM2COL_BLOCK
+
+        return b * (x_in + 2 * y) + 2 * IM2COL_BLOCK
+    if method == "col2im":
+        return b * (spec.batch * spec.cout * taps * math.prod(spec.n) + 2 * y)
+    if method == "depthwise":
+        return b * (x_in + 3 * y)
+    return b * (2 * x_in + 3 * y)          # taps-gemm: phases, wide output, one tap's product
+
+
 def estimates(spec: LayerSpec) -> list:
-    """(method, estimated seconds, note) for each algorithm that applies."""
+    """(method, estimated seconds, note, estimated bytes) for each algorithm
+    that applies."""
     scale = 2.0 if np.dtype(spec.dtype).itemsize == 8 else 1.0
     out = spec.out_shape()
     cg, og = spec.cin // spec.groups, spec.cout // spec.groups
@@ -124,16 +161,28 @@ def estimates(spec: LayerSpec) -> list:
         t_mul = scale * F * spec.batch * cg * spec.cout / SPECTRAL_RATE
         cands.append(("fft", t_fft + t_mul,
                       f"transforms of length {tuple(L)}, a complex product per frequency"))
-    return cands
+    return [c + (_memory(spec, c[0]),) for c in cands]
 
 
 def plan_layer(spec: LayerSpec, method: str = "auto") -> LayerPlan:
-    """The cheapest algorithm for ``spec`` (or ``method`` if it applies)."""
+    """The cheapest algorithm for ``spec`` whose memory estimate fits the
+    budget (``fastconv``'s ``FASTCONV_MAX_MEMORY``), or ``method`` if it
+    applies; ``MemoryError`` when none fits (nothing allocated yet)."""
+    from .. import _config
+
+    budget = _config.max_memory()
     cands = estimates(spec)
     names = [c[0] for c in cands]
     if method != "auto":
         if method not in names:
             raise ValueError(f"method {method!r} does not apply to this layer "
                              f"(candidates: {names})")
-        return LayerPlan(spec, method, cands)
-    return LayerPlan(spec, min(cands, key=lambda c: c[1])[0], cands)
+        chosen = [c for c in cands if c[0] == method]
+    else:
+        chosen = sorted(cands, key=lambda c: c[1])
+    fits = [c for c in chosen if c[3] <= budget]
+    if not fits:
+        need = min(c[3] for c in chosen)
+        raise MemoryError(f"this layer needs at least {need / 2**30:.2f} GiB, over the memory "
+                          f"budget of {budget / 2**30:.2f} GiB (FASTCONV_MAX_MEMORY)")
+    return LayerPlan(spec, fits[0][0], cands, budget)
