@@ -11,6 +11,14 @@ import time
 
 import numpy as np
 
+# Steady state: the parallel variant of every kernel, as a process gets once
+# its kernels are warm (`fastconv warmup`, or the serial work past
+# COLD_WORK); a benchmark's few calls would otherwise time the serial loops
+# that serve cold first calls (fastconv._kernels.Parallel)
+import fastconv._kernels as _fc_kernels  # noqa: E402
+
+_fc_kernels.FORCE = "parallel"
+
 
 def measure(contenders, rounds=7, slow_s=1.0, budget_s=20.0):
     """contenders: dict name -> zero-arg callable.  Returns name -> median s."""

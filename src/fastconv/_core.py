@@ -674,6 +674,8 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     if plan_only:
         return plan
     K = w.shape[2:]
+    if plan.method == "depthwise" and len(K) == 2:
+        return _depthwise2d(x, w, stride, dilation, pads, padding_mode)
     if plan.method == "depthwise" and all(s == 1 and d == 1 and k % 2 and lo == hi == k // 2
                                           for s, d, k, (lo, hi) in zip(stride, dilation, K, pads)):
         # 'same' with the padding applied virtually by the engine (no padded copy)
@@ -687,6 +689,26 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     if plan.method == "im2col":
         return layer.forward_im2col(xp, w, stride, dilation, groups)
     return layer.forward(xp, w, stride, dilation, groups)
+
+
+def _depthwise2d(x, w, stride, dilation, pads, padding_mode):
+    """2-D depthwise layers on their own kernel (``_kernels.layer``): zero
+    padding applied virtually, other modes padded first."""
+    from ._kernels.layer import depthwise2d
+    from .algorithms import layer
+    from .algorithms.direct import apply_threads
+
+    if padding_mode != "zeros":
+        x = layer.pad(x, pads, padding_mode)
+        pads = [(0, 0), (0, 0)]
+    K = w.shape[2:]
+    O = tuple((n + lo + hi - d * (k - 1) - 1) // s + 1 for n, k, s, d, (lo, hi)
+              in zip(x.shape[2:], K, stride, dilation, pads))
+    y = np.empty(x.shape[:2] + O, dtype=x.dtype)
+    apply_threads(y.size * K[0] * K[1], _config.get_threads())
+    depthwise2d(np.ascontiguousarray(x), np.ascontiguousarray(w[:, 0]), y, pads[0][0],
+                pads[1][0], stride[0], stride[1], dilation[0], dilation[1])
+    return y
 
 
 def _depthwise(xp, wk, stride, dilation):
