@@ -46,3 +46,23 @@ def depthwise2d(x, w, y, ph, pw, sh, sw, dh, dw):  # pragma: no cover - jitted
                     else:
                         for j in range(j0, j1):
                             yr[j] += wv * xr[j * sw + off]
+
+
+@jit(parallel=True)
+def col2im_2d(cols, y, s0, s1, d0, d1):  # pragma: no cover - jitted
+    """y[n, o, a*d0 + i*s0, b*d1 + j*s1] += cols[o, a, b, n, i, j]: the
+    transposed convolution's scatter of its GEMM's columns, one (image,
+    channel) plane per unit."""
+    og, K0, K1, N, L0, L1 = cols.shape
+    for u in prange(N * og):
+        n = u // og
+        o = u - n * og
+        yp = y[n, o]
+        for a in range(K0):
+            for b in range(K1):
+                c = cols[o, a, b, n]
+                for i in range(L0):
+                    r = a * d0 + i * s0
+                    cr = c[i]
+                    for j in range(L1):
+                        yp[r, b * d1 + j * s1] += cr[j]
