@@ -1,7 +1,7 @@
 """Which variant of a parallel kernel a call runs (fastconv._kernels.Parallel):
-serial at threads=1 and while the parallel loop is cold and the work small;
-parallel once the serial work passes COLD_WORK, when the work is not stated,
-or when the parallel loop is compiled."""
+serial while the parallel loop is cold and the work small; parallel once the
+serial work passes COLD_WORK, when the work is not stated, or when the
+parallel loop is compiled (then at one thread too)."""
 import numpy as np
 from numba import prange
 
@@ -33,11 +33,23 @@ def test_small_cold_calls_run_serially_then_switch(tmp_path, monkeypatch):
     k = _fresh(tmp_path, monkeypatch)
     try:
         assert _run(k, 2, 1000) == (True, False)
-        assert _run(k, 1, 10 * COLD_WORK) == (True, False)       # one thread: serial
-        assert _run(k, 2, COLD_WORK - 1000) == (True, True)       # the sum passes the limit
-        # compiled now: a small call takes the parallel loop
+        assert _run(k, 1, 1000) == (True, False)
+        assert _run(k, 2, COLD_WORK - 2500) == (True, False)       # 500 below the limit
+        assert _run(k, 2, 1000) == (True, True)                   # the sum passes the limit
+        # compiled now: small calls take the parallel loop, on one thread too
         k.ser.overloads.clear()
         assert _run(k, 2, 10) == (False, True)
+        assert _run(k, 1, 10) == (False, True)
+    finally:
+        _config.numba_threads(None)
+
+
+def test_a_parallel_loop_on_disk_is_used(tmp_path, monkeypatch):
+    k = _fresh(tmp_path, monkeypatch)
+    try:
+        assert _run(k, 2, None) == (False, True)                  # compiles, writes the cache
+        k2 = Parallel(_double)                                    # a new process, in effect
+        assert _run(k2, 2, 1000) == (False, True)                 # loaded from disk
     finally:
         _config.numba_threads(None)
 
