@@ -655,22 +655,23 @@ def kernel_variants(variant):
 # planner (planning/layer.py) picks the algorithm, algorithms/layer.py runs it
 
 
-def _layer_plan(op, x, w, stride, dilation, groups, pads, n, k, cin, cout, method):
+def _layer_plan(op, x, w, stride, dilation, groups, pads, n, k, cin, cout, method,
+                accuracy="default"):
     from .planning.layer import LayerSpec, plan_layer
 
     spec = LayerSpec(op, x.shape[0], cin, cout, groups, tuple(n), tuple(k), tuple(stride),
                      tuple(dilation), tuple(tuple(p) for p in pads), x.dtype.str)
-    return plan_layer(spec, method)
+    return plan_layer(spec, method, accuracy)
 
 
 def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
-                  method="auto", plan_only=False):
+                  method="auto", plan_only=False, accuracy="default"):
     """(N, C, *S) x (Co, C/g, *K) -> (N, Co, *O) with the input padded by
     ``pads`` under ``padding_mode``; arrays already in the compute dtype."""
     from .algorithms import layer
 
     plan = _layer_plan("forward", x, w, stride, dilation, groups, pads, x.shape[2:],
-                       w.shape[2:], x.shape[1], w.shape[0], method)
+                       w.shape[2:], x.shape[1], w.shape[0], method, accuracy)
     if plan_only:
         return plan
     K = w.shape[2:]
@@ -688,6 +689,8 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
         return _depthwise(xp, w[:, 0], stride, dilation)
     if plan.method == "im2col":
         return layer.forward_im2col(xp, w, stride, dilation, groups)
+    if plan.method == "winograd":
+        return layer.forward_winograd(xp, w)
     return layer.forward(xp, w, stride, dilation, groups)
 
 
@@ -757,7 +760,7 @@ def _depthwise(xp, wk, stride, dilation):
 
 
 def layer_transpose(g, w, stride, dilation, groups, pads, out_shape, method="auto",
-                    plan_only=False):
+                    plan_only=False, accuracy="default"):
     """The adjoint of :func:`layer_forward` with zero padding: (N, Ci, *L) and
     weights (Ci, Co/g, *K) -> (N, Co, *out_shape), the full result cropped
     from ``pads[i][0]`` (zeros past its end: output padding)."""
@@ -777,7 +780,7 @@ def layer_transpose(g, w, stride, dilation, groups, pads, out_shape, method="aut
         fpads = [(r - lo, o - (n + r - lo) + r) for (lo, _), r, n, o
                  in zip(pads, reach, g.shape[2:], out_shape)]
         if all(hi >= 0 for _, hi in fpads):
-            return layer_forward(g, wf, stride, dilation, groups, fpads)
+            return layer_forward(g, wf, stride, dilation, groups, fpads, accuracy=accuracy)
     plan = _layer_plan("transpose", g, w, stride, dilation, groups, pads, g.shape[2:],
                        w.shape[2:], g.shape[1], w.shape[1] * groups, method)
     if plan_only:
@@ -810,14 +813,16 @@ def layer_weight_grad(x, gy, kshape, stride, dilation, groups, pads, padding_mod
 
 
 def layer_input_grad(gy, w, in_shape, stride, dilation, groups, pads, padding_mode="zeros",
-                     method="auto"):
+                     method="auto", accuracy="default"):
     """d(loss)/d(input) of :func:`layer_forward`: the adjoint of the padded
     convolution, the padding's adjoint included (other modes than zeros
     fold the padded border back onto the input positions it copied)."""
     from .algorithms import layer
 
     if padding_mode == "zeros":
-        return layer_transpose(gy, w, stride, dilation, groups, pads, in_shape, method)
+        return layer_transpose(gy, w, stride, dilation, groups, pads, in_shape, method,
+                               accuracy=accuracy)
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(in_shape, pads))
-    gp = layer_transpose(gy, w, stride, dilation, groups, [(0, 0)] * len(pads), padded, method)
+    gp = layer_transpose(gy, w, stride, dilation, groups, [(0, 0)] * len(pads), padded, method,
+                         accuracy=accuracy)
     return layer.pad_adjoint(gp, in_shape, pads, padding_mode)

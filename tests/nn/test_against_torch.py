@@ -310,3 +310,37 @@ def test_default_initialisation_matches_torch_bounds():
 def test_empty_batch():
     y = nn.conv2d(np.zeros((0, 3, 8, 8), np.float32), np.zeros((4, 3, 3, 3), np.float32))
     assert y.shape == (0, 4, 6, 6)
+
+
+def test_winograd_error_bound_and_choice():
+    """F(2x2, 3x3) on stride-1 3x3 layers: within its stated bound
+    (WINOGRAD_ERROR * eps * sum_c ||w[o, c]||_1 * max |x[n, c]|) of the exact
+    float64 result over inputs and weights of widely spread magnitudes,
+    chosen by the planner where it is cheaper, left out under accuracy='high'."""
+    from fastconv.algorithms.layer import WINOGRAD_ERROR
+
+    rng = np.random.default_rng(12)
+    eps = np.finfo(np.float32).eps
+    for trial in range(40):
+        xs = (int(rng.integers(1, 3)), int(rng.integers(1, 12)), int(rng.integers(1, 25)),
+              int(rng.integers(1, 25)))
+        scale = 10.0 ** rng.uniform(-4, 4)
+        x = (rng.standard_normal(xs) * scale * np.exp(rng.uniform(-3, 3, xs))).astype(np.float32)
+        w = (rng.standard_normal((5, xs[1], 3, 3)) *
+             np.exp(rng.uniform(-2, 2, (5, xs[1], 3, 3)))).astype(np.float32)
+        got = nn.conv2d(x, w, None, 1, 1, method="winograd")
+        exact = TF.conv2d(t(x.astype(np.float64)), t(w.astype(np.float64)), None, 1, 1).numpy()
+        mx = np.abs(x.astype(np.float64)).reshape(xs[0], xs[1], -1).max(-1)       # (N, C)
+        wl1 = np.abs(w.astype(np.float64)).sum(axis=(2, 3))                        # (Co, C)
+        bound = WINOGRAD_ERROR * eps * (mx @ wl1.T)[:, :, None, None]
+        assert np.all(np.abs(got - exact) <= bound), trial
+    x = np.zeros((8, 64, 56, 56), np.float32)
+    w = np.zeros((64, 64, 3, 3), np.float32)
+    assert "* winograd" in nn.explain_conv(x, w, padding=1)
+    assert "winograd" not in nn.explain_conv(x, w, padding=1, accuracy="high")
+    with pytest.raises(ValueError, match="accuracy"):
+        nn.conv2d(x[:1, :, :4, :4], w, accuracy="best")
+    xs = rng.standard_normal((2, 4, 10, 9))
+    ws = rng.standard_normal((3, 4, 3, 3))
+    close(nn.conv2d(xs, ws, None, 1, 1, method="winograd"),
+          TF.conv2d(t(xs), t(ws), None, 1, 1).numpy(), np.float64)

@@ -4,6 +4,7 @@ computed).  One unit of parallel work per (image, channel) plane; each output
 row sums K0 x K1 scaled input rows over the column range where the tap lies
 inside the input (no per-element bounds test), which the compiler vectorises
 for stride 1."""
+import numpy as np
 from numba import prange
 
 from . import jit
@@ -66,3 +67,77 @@ def col2im_2d(cols, y, s0, s1, d0, d1):  # pragma: no cover - jitted
                     cr = c[i]
                     for j in range(L1):
                         yp[r, b * d1 + j * s1] += cr[j]
+
+
+@jit
+def _wino_cols(a, V, k, c, t0, tw):  # pragma: no cover - jitted
+    """Column transform of one row-transformed row ``a`` into V[k..k+3]."""
+    v0 = V[k, c, t0:t0 + tw]
+    v1 = V[k + 1, c, t0:t0 + tw]
+    v2 = V[k + 2, c, t0:t0 + tw]
+    v3 = V[k + 3, c, t0:t0 + tw]
+    for q in range(tw):
+        j = 2 * q
+        v0[q] = a[j] - a[j + 2]
+        v1[q] = a[j + 1] + a[j + 2]
+        v2[q] = a[j + 2] - a[j + 1]
+        v3[q] = a[j + 1] - a[j + 3]
+
+
+@jit(parallel=True)
+def winograd_in(x, V, th, tw):  # pragma: no cover - jitted
+    """Winograd F(2x2, 3x3) input tiles: V[4i+j, c, (n*th + p)*tw + q] =
+    (B^T d B)[i, j] for the 4x4 tile d of x[n, c] at (2p, 2q) (x padded so
+    that every tile is inside).  Row by row of tiles: the row transform on
+    whole rows, then the column transform into 16 contiguous runs."""
+    N, C, Hp, Wp = x.shape
+    for u in prange(C * N):
+        c = u // N
+        n = u - c * N
+        xp = x[n, c]
+        a = np.empty((4, Wp), dtype=x.dtype)
+        for p in range(th):
+            r0 = xp[2 * p]
+            r1 = xp[2 * p + 1]
+            r2 = xp[2 * p + 2]
+            r3 = xp[2 * p + 3]
+            for j in range(Wp):
+                a[0, j] = r0[j] - r2[j]
+                a[1, j] = r1[j] + r2[j]
+                a[2, j] = r2[j] - r1[j]
+                a[3, j] = r1[j] - r3[j]
+            t0 = (n * th + p) * tw
+            for i in range(4):
+                _wino_cols(a[i], V, 4 * i, c, t0, tw)
+
+
+@jit(parallel=True)
+def winograd_out(M, y, th, tw):  # pragma: no cover - jitted
+    """Winograd F(2x2, 3x3) output: y[n, o, 2p:2p+2, 2q:2q+2] = A^T m A for
+    m = M[:, o, tile (n, p, q)] (4x4), cropped to y's extent."""
+    N, Co, H, W = y.shape
+    for u in prange(Co * N):
+        o = u // N
+        n = u - o * N
+        yp = y[n, o]
+        base = n * th * tw
+        for p in range(th):
+            for q in range(tw):
+                t = base + p * tw + q
+                m0 = M[0, o, t] + M[4, o, t] + M[8, o, t]
+                m1 = M[1, o, t] + M[5, o, t] + M[9, o, t]
+                m2 = M[2, o, t] + M[6, o, t] + M[10, o, t]
+                m3 = M[3, o, t] + M[7, o, t] + M[11, o, t]
+                k0 = M[4, o, t] - M[8, o, t] - M[12, o, t]
+                k1 = M[5, o, t] - M[9, o, t] - M[13, o, t]
+                k2 = M[6, o, t] - M[10, o, t] - M[14, o, t]
+                k3 = M[7, o, t] - M[11, o, t] - M[15, o, t]
+                i = 2 * p
+                j = 2 * q
+                yp[i, j] = m0 + m1 + m2
+                if j + 1 < W:
+                    yp[i, j + 1] = m1 - m2 - m3
+                if i + 1 < H:
+                    yp[i + 1, j] = k0 + k1 + k2
+                    if j + 1 < W:
+                        yp[i + 1, j + 1] = k1 - k2 - k3

@@ -19,7 +19,12 @@ Beyond torch, keyword-only:
   Plain 'same' keeps torch's rule (stride 1 only);
 * ``data_format='channels_last'``: (N, *spatial, C) arrays in and out;
 * ``method``: 'auto' (the planner: ``explain_conv`` shows its estimates),
-  'taps-gemm', 'depthwise' or 'fft'.
+  'taps-gemm', 'im2col', 'winograd', 'depthwise', 'fft' (forward) or
+  'col2im' (transposed);
+* ``accuracy``: 'default', or 'high' to leave out Winograd's F(2x2, 3x3)
+  (its error is at most ``8 eps sum_c ||w[o, c]||_1 max |x[n, c]|`` per
+  output, measured at most 1.09 of that unit; see
+  ``fastconv.algorithms.layer.WINOGRAD_ERROR``).
 """
 from __future__ import annotations
 
@@ -188,8 +193,15 @@ def _forward_problem(input, weight, bias, stride, padding, dilation, groups, D, 
     return x, w, b, dt, cd, unb, stride, dilation, pads
 
 
+def check_accuracy(accuracy):
+    if accuracy not in ("default", "high"):
+        raise ValueError(f"accuracy must be 'default' or 'high', got {accuracy!r}")
+    return accuracy
+
+
 def _conv(D, fname, input, weight, bias, stride, padding, dilation, groups, padding_mode,
-          data_format, method):
+          data_format, method, accuracy):
+    check_accuracy(accuracy)
     x, w, b, dt, cd, unb, stride, dilation, pads = _forward_problem(
         input, weight, bias, stride, padding, dilation, groups, D, fname, padding_mode,
         data_format)
@@ -200,7 +212,7 @@ def _conv(D, fname, input, weight, bias, stride, padding, dilation, groups, padd
     else:
         y = _core.layer_forward(np.ascontiguousarray(x, dtype=cd),
                                 np.ascontiguousarray(w, dtype=cd), stride, dilation, groups,
-                                pads, padding_mode, method)
+                                pads, padding_mode, method, accuracy=accuracy)
     return _finish(y, b, dt, unb, data_format)
 
 
@@ -238,7 +250,8 @@ def _transpose_problem(input, weight, bias, stride, padding, output_padding, gro
 
 
 def _conv_t(D, fname, input, weight, bias, stride, padding, output_padding, groups, dilation,
-            data_format, method):
+            data_format, method, accuracy):
+    check_accuracy(accuracy)
     x, w, b, dt, cd, unb, stride, dilation, padding, out = _transpose_problem(
         input, weight, bias, stride, padding, output_padding, groups, dilation, D, fname,
         data_format)
@@ -248,14 +261,15 @@ def _conv_t(D, fname, input, weight, bias, stride, padding, output_padding, grou
     else:
         y = _core.layer_transpose(np.ascontiguousarray(x, dtype=cd),
                                   np.ascontiguousarray(w, dtype=cd), stride, dilation, groups,
-                                  [(p, p) for p in padding], out, method)
+                                  [(p, p) for p in padding], out, method, accuracy=accuracy)
     return _finish(y, b, dt, unb, data_format)
 
 
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
-           data_format: str = "channels_first", method: str = "auto") -> np.ndarray:
+           data_format: str = "channels_first", method: str = "auto",
+           accuracy: str = "default") -> np.ndarray:
     """1-D convolution layer (torch.nn.functional.conv1d's semantics; see module doc).
 
     Examples
@@ -267,13 +281,14 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
     array([[[1., 3., 6., 9., 7.]]])
     """
     return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups,
-                 padding_mode, data_format, method)
+                 padding_mode, data_format, method, accuracy)
 
 
 def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
-           data_format: str = "channels_first", method: str = "auto") -> np.ndarray:
+           data_format: str = "channels_first", method: str = "auto",
+           accuracy: str = "default") -> np.ndarray:
     """2-D convolution layer (torch.nn.functional.conv2d's semantics; see module doc).
 
     Examples
@@ -286,23 +301,24 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
              [42., 50.]]]])
     """
     return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups,
-                 padding_mode, data_format, method)
+                 padding_mode, data_format, method, accuracy)
 
 
 def conv3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
-           data_format: str = "channels_first", method: str = "auto") -> np.ndarray:
+           data_format: str = "channels_first", method: str = "auto",
+           accuracy: str = "default") -> np.ndarray:
     """3-D convolution layer (torch.nn.functional.conv3d's semantics; see module doc)."""
     return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups,
-                 padding_mode, data_format, method)
+                 padding_mode, data_format, method, accuracy)
 
 
 def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1, *, data_format: str = "channels_first",
-                     method: str = "auto") -> np.ndarray:
+                     method: str = "auto", accuracy: str = "default") -> np.ndarray:
     """1-D transposed convolution (torch.nn.functional.conv_transpose1d's semantics).
 
     Examples
@@ -313,32 +329,32 @@ def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLi
     array([[[1., 1., 1., 1., 1., 1.]]])
     """
     return _conv_t(1, "conv_transpose1d", input, weight, bias, stride, padding, output_padding,
-                   groups, dilation, data_format, method)
+                   groups, dilation, data_format, method, accuracy)
 
 
 def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1, *, data_format: str = "channels_first",
-                     method: str = "auto") -> np.ndarray:
+                     method: str = "auto", accuracy: str = "default") -> np.ndarray:
     """2-D transposed convolution (torch.nn.functional.conv_transpose2d's semantics)."""
     return _conv_t(2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding,
-                   groups, dilation, data_format, method)
+                   groups, dilation, data_format, method, accuracy)
 
 
 def conv_transpose3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1, *, data_format: str = "channels_first",
-                     method: str = "auto") -> np.ndarray:
+                     method: str = "auto", accuracy: str = "default") -> np.ndarray:
     """3-D transposed convolution (torch.nn.functional.conv_transpose3d's semantics)."""
     return _conv_t(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,
-                   groups, dilation, data_format, method)
+                   groups, dilation, data_format, method, accuracy)
 
 
 def explain_conv(input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
                  padding: Union[str, IntOrTuple] = 0, dilation: IntOrTuple = 1,
-                 groups: int = 1) -> str:
+                 groups: int = 1, *, accuracy: str = "default") -> str:
     """The planner's estimates for the forward convolution ``conv{D}d(input,
     weight, ...)`` (D from the weight) and the algorithm it picks."""
     w = np.asarray(weight)
@@ -349,5 +365,6 @@ def explain_conv(input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
         input, weight, None, stride, padding, dilation, groups, D, f"conv{D}d", "zeros",
         "channels_first")
     plan = _core.layer_forward(np.empty(x.shape, cd), np.empty(w.shape, cd), stride, dilation,
-                               groups, pads, plan_only=True)
+                               groups, pads, plan_only=True,
+                               accuracy=check_accuracy(accuracy))
     return plan.explain()

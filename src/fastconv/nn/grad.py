@@ -57,7 +57,7 @@ def _forward_out(x, k, stride, dilation, pads):
 
 
 def _input_grad(D, input_size, weight, grad_output, stride, padding, dilation, groups,
-                padding_mode):
+                padding_mode, accuracy="default"):
     fname = f"conv{D}d_input"
     size = _size(input_size, "input_size", D)
     dummy = np.empty(size, dtype=np.asarray(weight).dtype)
@@ -71,7 +71,8 @@ def _input_grad(D, input_size, weight, grad_output, stride, padding, dilation, g
         return gi[0] if unb else gi
     gi = _core.layer_input_grad(np.ascontiguousarray(g, dtype=cd),
                                 np.ascontiguousarray(w, dtype=cd), x.shape[2:], stride,
-                                dilation, groups, pads, padding_mode)
+                                dilation, groups, pads, padding_mode,
+                                accuracy=F.check_accuracy(accuracy))
     gi = gi.astype(dt, copy=False)
     return gi[0] if unb else gi
 
@@ -156,9 +157,9 @@ def _t_weight_grad(D, input, weight_size, grad_output, stride, padding, output_p
 
 def _make(D):
     def conv_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
-                   *, padding_mode="zeros"):
+                   *, padding_mode="zeros", accuracy="default"):
         return _input_grad(D, input_size, weight, grad_output, stride, padding, dilation,
-                           groups, padding_mode)
+                           groups, padding_mode, accuracy)
 
     def conv_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1,
                     groups=1, *, padding_mode="zeros"):

@@ -111,6 +111,10 @@ def _memory(spec, method):
         from ..algorithms.layer import IM2COL_BLOCK
 
         return b * (x_in + 2 * y) + 2 * IM2COL_BLOCK
+    if method == "winograd":
+        from ..algorithms.layer import IM2COL_BLOCK
+
+        return b * (x_in + 2 * y + 16 * spec.cout * spec.cin) + 4 * IM2COL_BLOCK
     if method == "col2im":
         return b * (spec.batch * spec.cout * taps * math.prod(spec.n) + 2 * y)
     if method == "depthwise":
@@ -118,9 +122,9 @@ def _memory(spec, method):
     return b * (2 * x_in + 3 * y)          # taps-gemm: phases, wide output, one tap's product
 
 
-def estimates(spec: LayerSpec) -> list:
+def estimates(spec: LayerSpec, accuracy: str = "default") -> list:
     """(method, estimated seconds, note, estimated bytes) for each algorithm
-    that applies."""
+    that applies (Winograd not under ``accuracy='high'``)."""
     scale = 2.0 if np.dtype(spec.dtype).itemsize == 8 else 1.0
     out = spec.out_shape()
     cg, og = spec.cin // spec.groups, spec.cout // spec.groups
@@ -145,6 +149,14 @@ def estimates(spec: LayerSpec) -> list:
         if spec.op == "transpose":
             cands.append(("col2im", gemm + 2 * cols,
                           "one GEMM into (channels x taps, positions), a strided add per tap"))
+        if (spec.op == "forward" and spec.k == (3, 3) and spec.stride == (1, 1)
+                and spec.dilation == (1, 1) and spec.groups == 1 and accuracy != "high"):
+            T = spec.batch * math.prod(-(-o // 2) for o in out)
+            t = scale * (16 * spec.cout * spec.cin * T / GEMM_RATE
+                         + 16 * (spec.cin + spec.cout) * T * 2 * PASS_COST
+                         + 16 * spec.cout * spec.cin * 10 * PASS_COST)
+            cands.append(("winograd", t, "F(2x2,3x3): 16 GEMMs on transformed 4x4 tiles, "
+                          "2.25x fewer multiplies; error <= 8 eps sum_c |w|_1 max|x|"))
         if spec.op in ("forward", "weight"):
             copy = scale * spec.batch * spec.cin * taps * math.prod(out) * IM2COL_PASS
             cands.append(("im2col", gemm + copy,
@@ -164,14 +176,14 @@ def estimates(spec: LayerSpec) -> list:
     return [c + (_memory(spec, c[0]),) for c in cands]
 
 
-def plan_layer(spec: LayerSpec, method: str = "auto") -> LayerPlan:
+def plan_layer(spec: LayerSpec, method: str = "auto", accuracy: str = "default") -> LayerPlan:
     """The cheapest algorithm for ``spec`` whose memory estimate fits the
     budget (``fastconv``'s ``FASTCONV_MAX_MEMORY``), or ``method`` if it
     applies; ``MemoryError`` when none fits (nothing allocated yet)."""
     from .. import _config
 
     budget = _config.max_memory()
-    cands = estimates(spec)
+    cands = estimates(spec, accuracy)
     names = [c[0] for c in cands]
     if method != "auto":
         if method not in names:
