@@ -5,12 +5,17 @@ too (``torch.set_num_threads``).  Prints times (medians of interleaved
 rounds, benchmarks/harness.py), fastconv / torch ratios, GFLOP/s (2 flops per
 multiply-add of the direct product) and the share of this machine's SGEMM
 peak (numpy's float32 matmul, measured here).  The issue-19 targets are in
-the last column.
+the last column.  torch's OpenMP threads are told not to spin between calls
+(``OMP_WAIT_POLICY=PASSIVE`` unless set): on 2 cores, threads of one library
+still spinning after its call took the cores from the next contender's
+threads and made single figures of either side vary 3x from run to run.
 """
 import argparse
 import json
 import os
 import sys
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 

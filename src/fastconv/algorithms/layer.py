@@ -103,6 +103,16 @@ def forward(xp, w, stride, dilation, groups):
     Sp = xp.shape[2:]
     Co, K = w.shape[0], w.shape[2:]
     O = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(Sp, K, stride, dilation))
+    if all(k == 1 for k in K) and not _depthwise(w, groups):
+        # 1x1: a GEMM over channels on the (strided) positions, no copy at stride 1
+        xs = xp[(slice(None), slice(None)) + tuple(slice(0, s * (o - 1) + 1, s)
+                                                   for s, o in zip(stride, O))]
+        xs = np.ascontiguousarray(xs).reshape(N, groups, -1, math.prod(O))
+        wm = w.reshape(groups, Co // groups, -1)
+        y = np.empty((N, groups, Co // groups, math.prod(O)), dtype=xp.dtype)
+        for g in range(groups):
+            np.matmul(wm[g], xs[:, g], out=y[:, g])
+        return y.reshape((N, Co) + O)
     phases, Sph, rs = _phases(xp, stride)
     dw = _depthwise(w, groups)
     pieces = []
