@@ -27,6 +27,8 @@ xl = r.standard_normal(200000); kl = r.standard_normal(5000)
 i1 = r.integers(-100, 100, 5000); ik = r.integers(-5, 5, 31)
 xn = x2.copy(); xn[5, 5] = np.nan
 u8 = (r.random((300, 400)) * 255).astype(np.uint8)
+x4 = r.standard_normal((4, 16, 32, 32)).astype(np.float32)
+w4 = r.standard_normal((16, 16, 3, 3)).astype(np.float32)
 def call():
     {call}
 call()
@@ -68,6 +70,14 @@ CASES = {
     "stream.Convolver direct": "import fastconv.stream as s; "
                                "c = s.Convolver(k1, block_size=256); c.process(x1)",
     "lti.estimate_delay": "import fastconv.lti as s; s.estimate_delay(x1, x1)",
+    "nn.conv2d 3x3 (winograd)": "from fastconv import nn; nn.conv2d(x4, w4, None, 1, 1)",
+    "nn.conv2d stride 2 (im2col)": "from fastconv import nn; nn.conv2d(x4, w4, None, 2, 1)",
+    "nn.conv2d depthwise": "from fastconv import nn; nn.conv2d(x4, w4[:, :1], None, 1, 1, 1, 16)",
+    "nn.conv_transpose2d": "from fastconv import nn; nn.conv_transpose2d(x4, w4, None, 2, 1)",
+    "nn.grad.conv2d_weight": "from fastconv import nn; "
+                             "nn.grad.conv2d_weight(x4, w4.shape, x4, 1, 1)",
+    "nn.Conv2d forward+backward": "from fastconv import nn; l = nn.Conv2d(16, 16, 3, padding=1); "
+                                  "l.backward(l.forward(x4))",
 }
 
 
