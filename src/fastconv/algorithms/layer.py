@@ -336,8 +336,6 @@ def forward_im2col(xp, w, stride, dilation, groups):
     per_image = C * taps * math.prod(O) * xp.itemsize
     wm = w.reshape(groups, og, cg * taps)
     y = np.empty((N, Co) + O, dtype=xp.dtype)
-    # (C, r, *O[1:], *K) -> (C, *K, r, *O[1:])
-    perm = (0,) + tuple(range(1 + D, 1 + 2 * D)) + tuple(range(1, 1 + D))
     if per_image <= IM2COL_BLOCK // 2:
         # small images: several per GEMM (its columns: images x positions)
         nb = max(1, IM2COL_BLOCK // per_image)
@@ -349,14 +347,9 @@ def forward_im2col(xp, w, stride, dilation, groups):
             yb = np.matmul(wm, cols).reshape(Co, n1 - n0, *O)
             y[n0:n1] = np.moveaxis(yb, 0, 1)
         return y
-    rows = max(1, min(O[0], IM2COL_BLOCK // max(1, C * taps * rest * xp.itemsize)))
-    for n in range(N):
+    for n, o0, o1, cols in _row_blocks(view, O, groups, taps):
         yn = y[n].reshape(groups, og, O[0], rest)
-        for o0 in range(0, O[0], rows):
-            o1 = min(o0 + rows, O[0])
-            cols = np.ascontiguousarray(view[n, :, o0:o1].transpose(perm))
-            cols = cols.reshape(groups, cg * taps, (o1 - o0) * rest)
-            yn[:, :, o0:o1] = np.matmul(wm, cols).reshape(groups, og, o1 - o0, rest)
+        yn[:, :, o0:o1] = np.matmul(wm, cols).reshape(groups, og, o1 - o0, rest)
     return y
 
 
@@ -414,11 +407,28 @@ def _patches(xp, K, stride, dilation):
     return view, O
 
 
+def _row_blocks(view, O, groups, taps):
+    """(n, o0, o1, cols) for blocks of output rows of each image: ``cols``
+    the block's patch matrix (groups, C/groups * taps, rows * positions)
+    gathered from the strided ``view`` (N, C, *O, *K), at most
+    IM2COL_BLOCK bytes."""
+    N, C = view.shape[:2]
+    D = len(O)
+    rest = math.prod(O[1:])
+    rows = max(1, min(O[0], IM2COL_BLOCK // max(1, C * taps * rest * view.itemsize)))
+    # (C, r, *O[1:], *K) -> (C, *K, r, *O[1:])
+    perm = (0,) + tuple(range(1 + D, 1 + 2 * D)) + tuple(range(1, 1 + D))
+    for n in range(N):
+        for o0 in range(0, O[0], rows):
+            o1 = min(o0 + rows, O[0])
+            cols = np.ascontiguousarray(view[n, :, o0:o1].transpose(perm))
+            yield n, o0, o1, cols.reshape(groups, C // groups * taps, (o1 - o0) * rest)
+
+
 def weight_grad_im2col(xp, g, K, stride, dilation, groups):
     """:func:`weight_grad` as one GEMM per block of output rows against the
     block's patch matrix (the same blocks as :func:`forward_im2col`)."""
-    N, C = xp.shape[:2]
-    D = len(K)
+    C = xp.shape[1]
     Co = g.shape[1]
     view, _ = _patches(xp, K, stride, dilation)
     O = g.shape[2:]              # (a transposed layer's output padding: fewer)
@@ -426,17 +436,10 @@ def weight_grad_im2col(xp, g, K, stride, dilation, groups):
     cg, og = C // groups, Co // groups
     taps = math.prod(K)
     rest = math.prod(O[1:])
-    rows = max(1, min(O[0], IM2COL_BLOCK // max(1, C * taps * rest * xp.itemsize)))
-    perm = (0,) + tuple(range(1 + D, 1 + 2 * D)) + tuple(range(1, 1 + D))
     acc = np.zeros((groups, og, cg * taps), dtype=xp.dtype)
-    for n in range(N):
-        gn = g[n].reshape(groups, og, O[0], rest)
-        for o0 in range(0, O[0], rows):
-            o1 = min(o0 + rows, O[0])
-            cols = np.ascontiguousarray(view[n, :, o0:o1].transpose(perm))
-            cols = cols.reshape(groups, cg * taps, (o1 - o0) * rest)
-            gb = gn[:, :, o0:o1].reshape(groups, og, (o1 - o0) * rest)
-            acc += np.matmul(gb, cols.transpose(0, 2, 1))
+    for n, o0, o1, cols in _row_blocks(view, O, groups, taps):
+        gb = g[n].reshape(groups, og, O[0], rest)[:, :, o0:o1].reshape(groups, og, -1)
+        acc += np.matmul(gb, cols.transpose(0, 2, 1))
     return acc.reshape((Co, cg) + tuple(K))
 
 
