@@ -133,6 +133,22 @@ def test_methods_agree_with_torch(method):
           TF.conv2d(t(x2), t(w2), padding="same").numpy(), np.float64)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_conv1d_in_overlap_save_frames(dtype):
+    """Inputs 8+ kernel lengths long take the FFT in frames of about 4 kernel
+    lengths (fft_frame); the frames' edges, dilation, groups and padding."""
+    from fastconv.algorithms.layer import fft_frame
+
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 4, 5003)).astype(dtype)
+    w = rng.standard_normal((6, 2, 200)).astype(dtype)
+    assert fft_frame(5003 + 14, 399) > 0
+    for d, p in [(1, 7), (2, 0), (2, 3)]:
+        got = nn.conv1d(x, w, None, 1, p, d, 2, method="fft")
+        close(got, TF.conv1d(t(x), t(w), None, 1, p, d, 2).numpy(), dtype)
+    assert "overlap-save" in nn.explain_conv(x, w, groups=2)
+
+
 def test_the_planner_takes_fft_for_long_kernels():
     x = np.zeros((2, 8, 4096), np.float32)
     assert "* fft" in nn.explain_conv(x, np.zeros((8, 8, 512), np.float32))

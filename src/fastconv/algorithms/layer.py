@@ -245,13 +245,41 @@ def _spectral(x, wd, Lf, groups, forward, workers):
     return np.moveaxis(y, (-2, -1), (0, 1))
 
 
+def fft_frame(n, kd):
+    """Transform length of the blocked (overlap-save) 1-D layer FFT, or 0
+    for one transform over the whole input: blocks of about 4 kernel
+    lengths once the input is 8 kernel lengths or longer (the kernels'
+    transforms and spectrum shrink by n / 4kd; the product stays the same)."""
+    from scipy import fft
+
+    return fft.next_fast_len(4 * kd, real=True) if n >= 8 * kd else 0
+
+
 def forward_fft(xp, w, dilation, groups, workers):
-    """:func:`forward` with stride 1, by FFT (correlation)."""
+    """:func:`forward` with stride 1, by FFT (correlation); 1-D inputs much
+    longer than the kernel in overlap-save frames (:func:`fft_frame`)."""
     from scipy import fft
 
     Sp = xp.shape[2:]
     wd = _dilated(w, dilation)
     O = tuple(n - k + 1 for n, k in zip(Sp, wd.shape[2:]))
+    F = fft_frame(Sp[0], wd.shape[2]) if len(Sp) == 1 else 0
+    if F:
+        # frames of F samples every H = F - kd + 1: the first H outputs of a
+        # frame's circular correlation are the layer's (no wrap-around)
+        N, C = xp.shape[:2]
+        H = F - wd.shape[2] + 1
+        nb = -(-O[0] // H)
+        need = (nb - 1) * H + F
+        if need > Sp[0]:
+            xp = np.pad(xp, [(0, 0), (0, 0), (0, need - Sp[0])])
+        s = xp.strides
+        frames = np.lib.stride_tricks.as_strided(xp, (N, nb, C, F), (s[0], H * s[2], s[1], s[2]),
+                                                 writeable=False)
+        y = _spectral(np.ascontiguousarray(frames).reshape(N * nb, C, F), wd, (F,), groups,
+                      True, workers)
+        y = y[:, :, :H].reshape(N, nb, -1, H).transpose(0, 2, 1, 3).reshape(N, -1, nb * H)
+        return np.ascontiguousarray(y[:, :, :O[0]])
     L = tuple(fft.next_fast_len(n, real=True) for n in Sp)
     y = _spectral(xp, wd, L, groups, True, workers)
     return np.ascontiguousarray(y[(Ellipsis,) + tuple(slice(0, o) for o in O)])

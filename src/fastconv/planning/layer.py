@@ -86,6 +86,24 @@ def _fast_len(n):
     return fft.next_fast_len(int(n), real=True)
 
 
+def _fft_geometry(spec):
+    """(transform lengths, frequencies per transform, transforms per input
+    channel) of the layer FFT (algorithms.layer.forward_fft / transpose_fft)."""
+    from ..algorithms.layer import fft_frame
+
+    kd = [d * (k - 1) + 1 for k, d in zip(spec.k, spec.dilation)]
+    if spec.op == "transpose":
+        L = [_fast_len(n + k - 1) for n, k in zip(spec.n, kd)]
+        return L, math.prod(L[:-1]) * (L[-1] // 2 + 1), spec.batch
+    padded = [n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads)]
+    frame = fft_frame(padded[0], kd[0]) if len(padded) == 1 else 0
+    if frame:
+        hop = frame - kd[0] + 1
+        return [frame], frame // 2 + 1, spec.batch * -(-(padded[0] - kd[0] + 1) // hop)
+    L = [_fast_len(p) for p in padded]
+    return L, math.prod(L[:-1]) * (L[-1] // 2 + 1), spec.batch
+
+
 def _memory(spec, method):
     """Bytes an algorithm allocates for ``spec`` (output included): every
     array that grows with the data (algorithms/layer.py), estimated before
@@ -101,12 +119,11 @@ def _memory(spec, method):
         y = spec.batch * spec.cout * math.prod(spec.out_shape())
     taps = math.prod(spec.k)
     if method == "fft":
-        L = [_fast_len(n + lo + hi if spec.op != "transpose" else n + d * (k - 1))
-             for n, k, d, (lo, hi) in zip(spec.n, spec.k, spec.dilation, spec.pads)]
-        F = math.prod(L[:-1]) * (L[-1] // 2 + 1)
-        spectra = 2 * F * (spec.batch * spec.cin + spec.cout * spec.cin // spec.groups
-                           + spec.batch * spec.cout)
-        return b * (x_in + spectra + spec.batch * spec.cout * math.prod(L) + 2 * y)
+        L, F, rows = _fft_geometry(spec)
+        spectra = 2 * F * (rows * spec.cin + spec.cout * spec.cin // spec.groups
+                           + rows * spec.cout)
+        frames = rows * spec.cin * math.prod(L) if rows > spec.batch else 0
+        return b * (2 * x_in + frames + spectra + 2 * rows * spec.cout * math.prod(L) + 2 * y)
     if method == "im2col":
         from ..algorithms.layer import IM2COL_BLOCK
 
@@ -162,17 +179,15 @@ def estimates(spec: LayerSpec, accuracy: str = "default") -> list:
             cands.append(("im2col", gemm + copy,
                           "patch matrix per block of output rows, one GEMM (memory bounded)"))
     if all(s == 1 for s in spec.stride) and spec.op != "weight":
-        padded = [n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads)]
-        if spec.op == "transpose":
-            padded = [n + d * (k - 1) for n, k, d in zip(spec.n, spec.k, spec.dilation)]
-        L = [_fast_len(p) for p in padded]
-        F = math.prod(L[:-1]) * (L[-1] // 2 + 1)
-        lines = spec.batch * (spec.cin + spec.cout) + spec.cin * spec.cout // spec.groups
+        L, F, rows = _fft_geometry(spec)
         tot = math.prod(L)
+        lines = rows * (spec.cin + spec.cout) + spec.cin * spec.cout // spec.groups
         t_fft = scale * FFT_COST * lines * tot * math.log2(max(tot, 2)) / max(len(L), 1)
-        t_mul = scale * F * spec.batch * cg * spec.cout / SPECTRAL_RATE
+        t_mul = scale * F * rows * cg * spec.cout / SPECTRAL_RATE
         cands.append(("fft", t_fft + t_mul,
-                      f"transforms of length {tuple(L)}, a complex product per frequency"))
+                      f"transforms of length {tuple(L)}"
+                      f"{' (overlap-save frames)' if rows > spec.batch else ''}, "
+                      f"a complex product per frequency"))
     return [c + (_memory(spec, c[0]),) for c in cands]
 
 
