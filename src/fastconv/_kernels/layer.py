@@ -18,6 +18,47 @@ def depthwise2d(x, w, y, ph, pw, sh, sw, dh, dw):  # pragma: no cover - jitted
     N, C, H, W = x.shape
     K0, K1 = w.shape[1], w.shape[2]
     Ho, Wo = y.shape[2], y.shape[3]
+    if sh == 1 and sw == 1 and Wo < 32:
+        # narrow planes, stride 1: the plane zero-padded into a small buffer,
+        # then each tap one long multiply-add over blocks of flattened "wide"
+        # rows (row length Wp; the Wp - Wo extra columns are dropped): long
+        # vector loops instead of K0*K1 short ones per output row (measured,
+        # 8x512x14x14 3x3: 4.0 -> 1.4-1.6 ms; on 112-wide planes the padded
+        # copy made it slower than the row loops below: 3.4 -> 4.4 ms)
+        Hp = Ho + dh * (K0 - 1)
+        Wp = Wo + dw * (K1 - 1)
+        for u in prange(N * C):
+            n = u // C
+            c = u - n * C
+            xp = x[n, c]
+            yp = y[n, c]
+            buf = np.zeros((Hp + 1) * Wp, dtype=x.dtype)
+            for r in range(max(ph, 0), min(H + ph, Hp)):
+                src = xp[r - ph]
+                row = buf[r * Wp:(r + 1) * Wp]
+                for j in range(max(pw, 0), min(W + pw, Wp)):
+                    row[j] = src[j - pw]
+            # blocks of R output rows (about 1024 sums, in L1)
+            R = max(1, 1024 // Wp)
+            wide = np.empty(R * Wp, dtype=x.dtype)
+            for i0 in range(0, Ho, R):
+                r = min(R, Ho - i0)
+                Mc = r * Wp
+                for m in range(Mc):
+                    wide[m] = 0
+                for a in range(K0):
+                    for b in range(K1):
+                        wv = w[c, a, b]
+                        s0 = (i0 + a * dh) * Wp + b * dw
+                        xs = buf[s0:s0 + Mc]
+                        for m in range(Mc):
+                            wide[m] += wv * xs[m]
+                for i in range(r):
+                    yr = yp[i0 + i]
+                    wr = wide[i * Wp:i * Wp + Wo]
+                    for j in range(Wo):
+                        yr[j] = wr[j]
+        return
     for u in prange(N * C):
         n = u // C
         c = u - n * C
