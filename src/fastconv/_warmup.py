@@ -92,6 +92,20 @@ def warmup(verbose: bool = False) -> float:
                 c.process(np.ones(1000, dt))
                 c.flush()
     stages.append(("stream", stream))
+
+    def layers():
+        from . import nn
+
+        rng = np.random.default_rng(2)
+        for dt in (np.float32, np.float64):
+            x = rng.standard_normal((2, 8, 12, 40)).astype(dt)
+            w = rng.standard_normal((8, 8, 3, 3)).astype(dt)
+            nn.conv2d(x, w, None, 1, 1, method="winograd")
+            for hw in (x, x[:, :, :, :8]):                 # wide and narrow planes
+                nn.conv2d(hw, w[:, :1], None, 1, 1, 1, 8)
+                nn.conv2d(hw, w[:, :1], None, 2, 1, 1, 8)
+            nn.conv_transpose2d(x, w, None, 2, 1, method="col2im")
+    stages.append(("layers", layers))
     from ._core import kernel_variants
 
     # both variants of every parallel kernel: the serial one serves first
