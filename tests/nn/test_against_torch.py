@@ -171,6 +171,11 @@ def test_depthwise_against_torch(hw):
                     nn.conv2d(x, w, None, s, p, d, 8)
                 continue
             close(nn.conv2d(x, w, None, s, p, d, 8), want, dtype)
+            tx, tw = t(x).requires_grad_(), t(w).requires_grad_()
+            gy = rng.standard_normal(want.shape).astype(dtype)
+            TF.conv2d(tx, tw, None, s, p, d, 8).backward(t(gy))
+            close(G.conv2d_weight(x, w.shape, gy, s, p, d, 8), tw.grad.numpy(), dtype)
+            close(G.conv2d_input(x.shape, w, gy, s, p, d, 8), tx.grad.numpy(), dtype)
         for mode in ("reflect", "replicate", "circular"):     # padding applied virtually
             xp = TF.pad(t(x), (1, 1, 1, 1), mode=mode)
             close(nn.conv2d(x, w, None, 1, 1, 1, 8, padding_mode=mode),

@@ -191,6 +191,10 @@ def weight_grad(xp, g, K, stride, dilation, groups):
         r = tuple(p % s for p, s in zip(pos, stride))
         base = sum((p // s) * st for p, s, st in zip(pos, stride, rs))
         src = phases[r][:, :, base:base + M]
+        if og == 1 and Cg == 1:
+            # depthwise: every channel its own dot product, all at once
+            out[(slice(None), 0) + k] = np.einsum("ncm,ncm->c", gf, src)
+            continue
         for gi in range(groups):
             o = slice(gi * og, (gi + 1) * og)
             c = slice(gi * Cg, (gi + 1) * Cg)
