@@ -656,12 +656,21 @@ def kernel_variants(variant):
 
 
 def _layer_plan(op, x, w, stride, dilation, groups, pads, n, k, cin, cout, method,
-                accuracy="default"):
-    from .planning.layer import LayerSpec, plan_layer
+                accuracy="default", data=None):
+    """The layer's plan; ``data``: the arrays it will read, checked for NaN
+    and infinities (a sum each) only when the plan is a transform method."""
+    from .planning.layer import MIXING, LayerSpec, plan_layer
 
     spec = LayerSpec(op, x.shape[0], cin, cout, groups, tuple(n), tuple(k), tuple(stride),
                      tuple(dilation), tuple(tuple(p) for p in pads), x.dtype.str)
-    return plan_layer(spec, method, accuracy)
+    plan = plan_layer(spec, method, accuracy)
+    if data is not None and plan.method in MIXING:
+        with np.errstate(invalid="ignore", over="ignore"):
+            finite = all(np.isfinite(np.sum(a, dtype=np.float64)) for a in data)
+        if not finite:
+            # (a finite sum can overflow: then the direct methods run, still right)
+            plan = plan_layer(spec, method, accuracy, finite=False)
+    return plan
 
 
 def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
@@ -671,7 +680,8 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     from .algorithms import layer
 
     plan = _layer_plan("forward", x, w, stride, dilation, groups, pads, x.shape[2:],
-                       w.shape[2:], x.shape[1], w.shape[0], method, accuracy)
+                       w.shape[2:], x.shape[1], w.shape[0], method, accuracy,
+                       None if plan_only else (x, w))
     if plan_only:
         return plan
     K = w.shape[2:]
@@ -782,7 +792,8 @@ def layer_transpose(g, w, stride, dilation, groups, pads, out_shape, method="aut
         if all(hi >= 0 for _, hi in fpads):
             return layer_forward(g, wf, stride, dilation, groups, fpads, accuracy=accuracy)
     plan = _layer_plan("transpose", g, w, stride, dilation, groups, pads, g.shape[2:],
-                       w.shape[2:], g.shape[1], w.shape[1] * groups, method)
+                       w.shape[2:], g.shape[1], w.shape[1] * groups, method, accuracy,
+                       None if plan_only else (g, w))
     if plan_only:
         return plan
     if plan.method == "fft":

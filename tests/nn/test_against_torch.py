@@ -371,3 +371,39 @@ def test_winograd_error_bound_and_choice():
     ws = rng.standard_normal((3, 4, 3, 3))
     close(nn.conv2d(xs, ws, None, 1, 1, method="winograd"),
           TF.conv2d(t(xs), t(ws), None, 1, 1).numpy(), np.float64)
+
+
+def _same_nonfinite(got, want):
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.array_equal(np.isposinf(got), np.isposinf(want))
+    assert np.array_equal(np.isneginf(got), np.isneginf(want))
+    fin = np.isfinite(want)
+    scale = np.max(np.abs(want[fin])) + 1.0
+    assert np.max(np.abs(got[fin] - want[fin])) <= 1e-4 * scale
+
+
+def test_nan_and_inf_as_torch_computes_them():
+    """NaN and infinities where torch's direct sums put them: the planner
+    leaves out the transform methods (Winograd, FFT) for such data, and
+    refuses them by name."""
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((4, 64, 40, 40)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    assert "* winograd" in nn.explain_conv(x, w, padding=1)
+    x[0, 3, 5, 7] = np.inf
+    x[1, 0, 0, 0] = -np.inf
+    x[2, 7, 20, 27] = np.nan
+    x[3, 60, 39, 39] = np.inf
+    _same_nonfinite(nn.conv2d(x, w, None, 1, 1), TF.conv2d(t(x), t(w), None, 1, 1).numpy())
+    gx = G.conv2d_input(x.shape, w, x, 1, 1)        # a non-finite output gradient
+    tx = t(x[:, :, :, :]).requires_grad_()
+    TF.conv2d(tx, t(w), None, 1, 1).backward(t(x))
+    _same_nonfinite(gx, tx.grad.numpy())
+    with pytest.raises(ValueError, match="method"):
+        nn.conv2d(x, w, None, 1, 1, method="winograd")
+    x1 = rng.standard_normal((2, 8, 4096)).astype(np.float32)
+    w1 = rng.standard_normal((8, 8, 512)).astype(np.float32)
+    w1[3, 2, 100] = np.nan
+    _same_nonfinite(nn.conv1d(x1, w1), TF.conv1d(t(x1), t(w1)).numpy())
+    with pytest.raises(ValueError, match="method"):
+        nn.conv1d(x1, w1, method="fft")

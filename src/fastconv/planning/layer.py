@@ -191,14 +191,29 @@ def estimates(spec: LayerSpec, accuracy: str = "default") -> list:
     return [c + (_memory(spec, c[0]),) for c in cands]
 
 
-def plan_layer(spec: LayerSpec, method: str = "auto", accuracy: str = "default") -> LayerPlan:
+#: algorithms that mix values across positions (transforms): a NaN or an
+#: infinity in their input reaches outputs the direct sum keeps finite, and
+#: Inf - Inf turns an infinite output into NaN
+MIXING = ("winograd", "fft")
+
+
+def plan_layer(spec: LayerSpec, method: str = "auto", accuracy: str = "default",
+               finite: bool = True) -> LayerPlan:
     """The cheapest algorithm for ``spec`` whose memory estimate fits the
     budget (``fastconv``'s ``FASTCONV_MAX_MEMORY``), or ``method`` if it
-    applies; ``MemoryError`` when none fits (nothing allocated yet)."""
+    applies; ``MemoryError`` when none fits (nothing allocated yet).
+    ``finite=False`` (the data hold NaN or infinities) leaves out
+    :data:`MIXING` (asked for by name: ValueError)."""
     from .. import _config
 
     budget = _config.max_memory()
     cands = estimates(spec, accuracy)
+    if not finite:
+        if method in MIXING:
+            raise ValueError(f"method={method!r} cannot give the right result for an input "
+                             f"or weight holding NaN or infinity (its transforms spread them); "
+                             f"use method='auto'")
+        cands = [c for c in cands if c[0] not in MIXING]
     names = [c[0] for c in cands]
     if method != "auto":
         if method not in names:
