@@ -837,3 +837,20 @@ def layer_input_grad(gy, w, in_shape, stride, dilation, groups, pads, padding_mo
     gp = layer_transpose(gy, w, stride, dilation, groups, [(0, 0)] * len(pads), padded, method,
                          accuracy=accuracy)
     return layer.pad_adjoint(gp, in_shape, pads, padding_mode)
+
+
+def layer_transpose_input_grad(gy, w, in_shape, stride, dilation, groups, padding):
+    """d(loss)/d(input) of the transposed convolution (:func:`layer_transpose`
+    cropped at ``padding``): its adjoint is the forward correlation of ``gy``
+    padded by ``padding``, whose first ``in_shape`` outputs are the gradient
+    (output padding's extra rows got no contribution, so they are never read)."""
+    gi = layer_forward(gy, w, stride, dilation, groups, [(p, p) for p in padding])
+    return np.ascontiguousarray(gi[(Ellipsis,) + tuple(slice(0, n) for n in in_shape)])
+
+
+def layer_transpose_weight_grad(x, gy, kshape, stride, dilation, groups, padding):
+    """d(loss)/d(weights) of the transposed convolution: the forward
+    product's weight gradient with the roles exchanged (its input is ``gy``
+    padded by ``padding``, its output gradient ``x``)."""
+    return layer_weight_grad(gy, x, kshape, stride, dilation, groups,
+                             [(p, p) for p in padding])

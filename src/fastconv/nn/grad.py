@@ -111,7 +111,7 @@ def bias(grad_output: ArrayLike, ndim: Optional[int] = None) -> np.ndarray:
 
 def _t_input_grad(D, input_size, weight, grad_output, stride, padding, output_padding, groups,
                   dilation):
-    """d/d(input) of conv_transpose: the forward convolution of grad_output."""
+    """d/d(input) of conv_transpose (``_core.layer_transpose_input_grad``)."""
     fname = f"conv_transpose{D}d_input"
     size = _size(input_size, "input_size", D)
     dummy = np.empty(size, dtype=np.asarray(weight).dtype)
@@ -120,23 +120,19 @@ def _t_input_grad(D, input_size, weight, grad_output, stride, padding, output_pa
         "channels_first")
     g = _grad_output(grad_output, dt, (x.shape[0], w.shape[1] * groups) + out, D, fname,
                      "weight")
-    # conv_transpose crops the full result at ``padding``: its adjoint pads
-    # by ``padding`` (and output_padding's extra rows are zeros, outside it)
     if g.size == 0 or x.size == 0:
         gi = np.zeros(x.shape, dtype=dt)
         return gi[0] if unb else gi
-    pads = [(p, p) for p in padding]
-    gi = _core.layer_forward(np.ascontiguousarray(g, dtype=cd), np.ascontiguousarray(w, dtype=cd),
-                             stride, dilation, groups, pads)
-    gi = gi[(Ellipsis,) + tuple(slice(0, n) for n in x.shape[2:])]
-    gi = np.ascontiguousarray(gi).astype(dt, copy=False)
+    gi = _core.layer_transpose_input_grad(np.ascontiguousarray(g, dtype=cd),
+                                          np.ascontiguousarray(w, dtype=cd), x.shape[2:],
+                                          stride, dilation, groups, padding)
+    gi = gi.astype(dt, copy=False)
     return gi[0] if unb else gi
 
 
 def _t_weight_grad(D, input, weight_size, grad_output, stride, padding, output_padding, groups,
                    dilation):
-    """d/d(weight) of conv_transpose: the forward convolution's weight
-    gradient with the roles of input and output gradient exchanged."""
+    """d/d(weight) of conv_transpose (``_core.layer_transpose_weight_grad``)."""
     fname = f"conv_transpose{D}d_weight"
     size = _size(weight_size, "weight_size", D)
     if len(size) != D + 2:
@@ -148,10 +144,9 @@ def _t_weight_grad(D, input, weight_size, grad_output, stride, padding, output_p
     g = _grad_output(grad_output, dt, (x.shape[0], size[1] * groups) + out, D, fname, "input")
     if g.size == 0 or x.size == 0:
         return np.zeros(size, dtype=dt)
-    pads = [(p, p) for p in padding]
-    gw = _core.layer_weight_grad(np.ascontiguousarray(g, dtype=cd),
-                                 np.ascontiguousarray(x, dtype=cd), size[2:], stride, dilation,
-                                 groups, pads)
+    gw = _core.layer_transpose_weight_grad(np.ascontiguousarray(x, dtype=cd),
+                                           np.ascontiguousarray(g, dtype=cd), size[2:], stride,
+                                           dilation, groups, padding)
     return gw.astype(dt, copy=False)
 
 
