@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastconv
+from fastconv.algorithms import direct as direct_alg
 from fastconv.planning import wisdom
 from tests import reference as ref
 
@@ -163,7 +164,7 @@ def test_lazy_namespaces():
 
 
 def test_tune_fits_and_saves(tmp_path, monkeypatch):
-    from fastconv.planning import cost, tune as tune_mod
+    from fastconv.planning import cost
 
     monkeypatch.setenv("FASTCONV_WISDOM_DIR", str(tmp_path))
     saved = {m: {f: dict(c) for f, c in fams.items()} for m, fams in cost.COEF.items()}
@@ -173,8 +174,9 @@ def test_tune_fits_and_saves(tmp_path, monkeypatch):
         for fams in coef.values():
             for c in fams.values():
                 assert all(v >= 0 for v in c.values())
-        assert (tmp_path / tune_mod.FILENAME).exists()
-        assert tune_mod.load_saved() == coef
+        assert (tmp_path / cost.tuned_filename()).exists()
+        assert cost.tuned_filename().endswith(direct_alg.machine_class() + ".json")
+        assert cost.load_saved() == coef
         # the planner still answers correctly with the fitted model
         x = np.random.default_rng(0).standard_normal(3000)
         np.testing.assert_allclose(fastconv.convolve(x, np.ones(7)), np.convolve(x, np.ones(7)),

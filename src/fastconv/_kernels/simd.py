@@ -5,12 +5,17 @@ vector per loop iteration: every multiply-add then needs a load of the input
 and a load (broadcast) of the weight, so a core can do at most about one
 multiply-add per cycle, half of its peak (measured 30-45% here).  This kernel
 is written in vector IR directly (``numba.extending.intrinsic``): one call
-computes a block of ``G`` output rows by ``U`` vectors (4 x 3 vectors = 96
-float32 or 48 float64 outputs) held in 12 registers; for every input row and
-tap it loads ``U`` input vectors and ``G`` broadcast weights for ``G * U``
-fused multiply-adds (7 loads per 12 FMAs), which lets a core run near its FMA
-throughput.  The loops over input rows and taps run inside the block (kernel
-sizes are run-time values: one compiled kernel serves every shape).
+computes a block of ``G`` output rows by ``U`` vectors held in registers
+(256-bit vectors: 4 x 3 = 96 float32 or 48 float64 outputs in 12 registers;
+512-bit vectors, on AVX-512 hosts: 4 x 4 = 256 / 128 outputs in 16 of the 32
+registers); for every input row and tap it loads ``U`` input vectors and
+``G`` broadcast weights for ``G * U`` fused multiply-adds (7 loads per 12
+FMAs; 8 per 16), which lets a core run near its FMA throughput.  The width
+is a kernel argument (:func:`vector_arg`) whose numba type names it, so both
+widths compile, cache and run side by side (the caller picks the host's:
+``fastconv.algorithms.direct.vector_bits``).  The loops over input rows
+and taps run inside the block (kernel sizes are run-time values: one
+compiled kernel serves every shape).
 
 ``simd_rows`` has the contract of :func:`fastconv._kernels.direct.corr_rows`
 for 2-D problems (one leading axis, batched): groups of ``G`` consecutive
@@ -22,7 +27,9 @@ those input rows and columns with the boundary rule applied.
 
 Measured (2048x2048 float32, one thread, 'same'): 5x5 45, 9x9 63-71, 17x17
 77-82 GFLOP/s, against 27 / 41 / 52 for the unrolled row kernels
-(_kernels/fixed.py) and 40 / 48 / 54 for cv2.filter2D.
+(_kernels/fixed.py) and 40 / 48 / 54 for cv2.filter2D.  With 512-bit vectors on an
+AVX-512 host (2048^2 float32, 2 threads, 'same'; float32 GEMM peak about
+320 GFLOP/s): 9x9 117 -> 167 GFLOP/s, 17x17 161 -> 250 GFLOP/s.
 """
 import numpy as np
 from llvmlite import ir
@@ -33,11 +40,49 @@ from numba.extending import intrinsic
 from . import jit, row_start
 from .direct import col_row, sep_unit, src_col
 
-#: vectors per block row, and the block rows of the register block
-U = 3
+#: the block rows of the register block
 G = 4
-#: float32 / float64 lanes per 256-bit vector
-LANES = {4: 8, 8: 4}
+#: the vector widths (bits) the blocks are compiled for; a kernel takes the
+#: width as an argument whose numba type names it (:func:`vector_arg`)
+BITS = (256, 512)
+#: vectors per block row for each width: 4 x 3 256-bit accumulators (12 of
+#: the 16 AVX2 registers), 4 x 4 512-bit ones (16 of the 32 AVX-512
+#: registers).  Measured, 2048^2 float32, 2 threads, AVX-512 host, 9x9 /
+#: 17x17: 256-bit x 3 5.8 / 15.1 ms; 512-bit x 3 4.6 / 10.4; x 4 4.1 / 9.7;
+#: x 5 4.3 / 10.5
+U_BITS = {256: 3, 512: 4}
+_VECTOR_ARGS = {}
+
+
+def vector_arg(bits):
+    """The vector width ``bits`` as a kernel argument: an empty array with
+    ``1 + BITS.index(bits)`` dimensions (typed by it, like :func:`block_choice`)."""
+    v = _VECTOR_ARGS.get(bits)
+    if v is None:
+        v = _VECTOR_ARGS[bits] = np.zeros((1,) * (1 + BITS.index(bits)), np.int8)
+    return v
+
+
+def block_columns(itemsize, bits):
+    """Output columns of one block: ``U_BITS[bits]`` vectors of ``bits``."""
+    return U_BITS[bits] * bits // (8 * itemsize)
+
+
+def _bits(vec):
+    if not isinstance(vec, types.Array) or not 1 <= vec.ndim <= len(BITS):
+        raise errors.TypingError("the vector width must be a vector_arg() array")
+    return BITS[vec.ndim - 1]
+
+
+@intrinsic
+def block_cols(typingctx, vec, w):
+    """Output columns of one block for the width ``vec`` and ``w``'s dtype."""
+    n = block_columns(w.dtype.bitwidth // 8, _bits(vec))
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.int64, n)
+
+    return types.int64(vec, w), codegen
 
 _I64 = ir.IntType(64)
 
@@ -49,7 +94,8 @@ def _c(v):
 def _block(GR, rowwise=False, planes=False, taps=None, typer_only=False):
     """Intrinsic ``blk(x, xo, xs, w, wo, R, K, y, yo, ys)``:
     ``y[yo + g*ys + j] = sum_{r<R, k<K} w[wo + r*K + k] * x[xo + (g+r)*xs + k + j]``
-    for ``g < GR`` and ``j < U * lanes``; needs ``R >= GR``.  With
+    for ``g < GR`` and ``j < U * lanes`` (``vec``, the intrinsic's first
+    argument, names the vector width: :func:`vector_arg`); needs ``R >= GR``.  With
     ``rowwise`` every block row reads its own input row with the same weights
     (``R`` is ignored): ``y[yo + g*ys + j] = sum_k w[wo + k] * x[xo + g*xs + k + j]``
     (the row pass of a separable filter).  With ``planes`` the intrinsic is
@@ -61,13 +107,17 @@ def _block(GR, rowwise=False, planes=False, taps=None, typer_only=False):
     the loop over the taps is unrolled.  The sums are in the weights' dtype
     (float32 or float64); ``x`` may be 8/16-bit integers, converted as loaded."""
 
-    def typer(*targs):
-        sig = types.void(*targs)
+    def typer(vec, *targs):
+        sig = types.void(vec, *targs)
         is64 = targs[3].dtype == types.float64
-        VF = 4 if is64 else 8
+        bits = _bits(vec)
+        VF = bits // (64 if is64 else 32)
+        U = U_BITS[bits]
         xt = targs[0].dtype
 
         def codegen(context, builder, signature, args):
+            signature = types.void(*signature.args[1:])
+            args = args[1:]
             if signature.args[7].dtype != signature.args[3].dtype:
                 # sums stored only into an array of their own dtype; a call
                 # typed otherwise (an integer image's output, see
@@ -213,14 +263,14 @@ def _block(GR, rowwise=False, planes=False, taps=None, typer_only=False):
         return typer
     if planes:
         @intrinsic
-        def blk_planes(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc):
-            return typer(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
+        def blk_planes(typingctx, vec, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc):
+            return typer(vec, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
 
         return blk_planes
 
     @intrinsic
-    def blk(typingctx, x, xo, xs, w, wo, R, K, y, yo, ys):
-        return typer(x, xo, xs, w, wo, R, K, y, yo, ys)
+    def blk(typingctx, vec, x, xo, xs, w, wo, R, K, y, yo, ys):
+        return typer(vec, x, xo, xs, w, wo, R, K, y, yo, ys)
 
     return blk
 
@@ -235,18 +285,6 @@ _pl3 = _block(3, planes=True)
 _pl4 = _block(4, planes=True)
 _rows4 = _block(4, rowwise=True)
 _rows1 = _block(1, rowwise=True)
-
-
-@jit(inline=True)
-def _run_block(gr, x, xo, xs, w, wo, R, K, y, yo, ys):  # pragma: no cover - jitted
-    if gr == 4:
-        _blk4(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif gr == 3:
-        _blk3(x, xo, xs, w, wo, R, K, y, yo, ys)
-    elif gr == 2:
-        _blk2(x, xo, xs, w, wo, R, K, y, yo, ys)
-    else:
-        _blk1(x, xo, xs, w, wo, R, K, y, yo, ys)
 
 
 # Interior blocks of ``simd_rows`` with the tap loop unrolled (no loop branch
@@ -307,8 +345,8 @@ def _sel_intrinsic(interior):
     :func:`block_choice` ``sel`` names (``interior``: its unrolled form), so
     that a kernel compiles the one or two blocks a problem needs, not all."""
     @intrinsic
-    def blk(typingctx, sel, x, xo, xs, w, wo, R, K, y, yo, ys):
-        sig, inner = _chosen(sel, interior)(x, xo, xs, w, wo, R, K, y, yo, ys)
+    def blk(typingctx, sel, vec, x, xo, xs, w, wo, R, K, y, yo, ys):
+        sig, inner = _chosen(sel, interior)(vec, x, xo, xs, w, wo, R, K, y, yo, ys)
 
         def codegen(context, builder, signature, args):
             return inner(context, builder, types.void(*signature.args[1:]), args[1:])
@@ -323,16 +361,16 @@ _blk_group = _sel_intrinsic(False)
 
 
 @jit(inline=True)
-def _run_planes(gr, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P,
+def _run_planes(gr, vec, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P,
                 acc):  # pragma: no cover - jitted
     if gr == 4:
-        _pl4(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
+        _pl4(vec, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
     elif gr == 3:
-        _pl3(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
+        _pl3(vec, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
     elif gr == 2:
-        _pl2(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
+        _pl2(vec, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
     else:
-        _pl1(x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
+        _pl1(vec, x, xo, xs, w, wo, R, K, y, yo, ys, po, wq, P, acc)
 
 
 @jit(inline=True)
@@ -352,7 +390,7 @@ def _edge_buffer(x, rs, nr, N, p, cmode, a, bw):  # pragma: no cover - jitted
 
 
 @jit(inline=True)
-def _buffered(sel, x, rs, N, p, cmode, gr, R, K, wf, wo, W, y, o0, a, n):  # pragma: no cover
+def _buffered(sel, vec, x, rs, N, p, cmode, gr, R, K, wf, wo, W, y, o0, a, n):  # pragma: no cover
     """Output rows ``o0 .. o0+gr-1``, columns ``[a, a+n)``, through a buffer:
     the ``R+gr-1`` input rows starting at flat ``rs[t]`` (-1: a row of zeros)
     are copied with the column boundary rule applied, and the vector blocks
@@ -366,16 +404,16 @@ def _buffered(sel, x, rs, N, p, cmode, gr, R, K, wf, wo, W, y, o0, a, n):  # pra
     yb = np.empty(gr * nn, x.dtype)
     for jb in range(nn // W):
         if gr == 1:
-            _blk1(xb, jb * W, bw, wf, wo, R, K, yb, jb * W, nn)
+            _blk1(vec, xb, jb * W, bw, wf, wo, R, K, yb, jb * W, nn)
         else:
-            _blk_group(sel, xb, jb * W, bw, wf, wo, R, K, yb, jb * W, nn)
+            _blk_group(sel, vec, xb, jb * W, bw, wf, wo, R, K, yb, jb * W, nn)
     for g in range(gr):
         for q in range(n):
             y[o0 + g, a + q] = yb[g * nn + q]
 
 
 @jit(inline=True)
-def _buffered_planes(x, rs, P, N, p, cmode, gr, R, K, wf, wq, W, y, o0, a,
+def _buffered_planes(vec, x, rs, P, N, p, cmode, gr, R, K, wf, wq, W, y, o0, a,
                      n):  # pragma: no cover - jitted
     """:func:`_buffered` over ``P`` kernel planes of ``R`` rows: ``rs``
     holds ``R + gr - 1`` row starts per plane, ``wq`` the planes' weights."""
@@ -388,7 +426,7 @@ def _buffered_planes(x, rs, P, N, p, cmode, gr, R, K, wf, wq, W, y, o0, a,
     pob = np.arange(P) * (nr * bw)
     yb = np.empty(gr * nn, x.dtype)
     for jb in range(nn // W):
-        _run_planes(gr, xb, jb * W, bw, wf, 0, R, K, yb, jb * W, nn, pob, wq, P, 0)
+        _run_planes(gr, vec, xb, jb * W, bw, wf, 0, R, K, yb, jb * W, nn, pob, wq, P, 0)
     for g in range(gr):
         for q in range(n):
             y[o0 + g, a + q] = yb[g * nn + q]
@@ -396,7 +434,7 @@ def _buffered_planes(x, rs, P, N, p, cmode, gr, R, K, wf, wq, W, y, o0, a,
 
 @jit(parallel=True)
 def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
-              lanes, sel):  # pragma: no cover - jitted
+              vec, sel):  # pragma: no cover - jitted
     """2-D correlation rows (``rmap.shape[0] == 1``), float32/float64; see
     module doc.  ``sel``: :func:`block_choice` of the kernel's shape."""
     nrows, L = y.shape
@@ -405,7 +443,7 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
     wf = w.reshape(-1)
     yf = y.reshape(-1)
     gr = min(G, R)
-    W = U * lanes
+    W = block_cols(vec, wf)
     lo = min(max(p, 0), L)                     # all taps in range on [lo, hi)
     hi = max(min(L, N + p - K + 1), lo)
     nb = (hi - lo) // W
@@ -448,8 +486,13 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
             # columns below L
             for jb in range(b0, b1):
                 j = lo + jb * W
-                _blk_interior(sel, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf,
+                _blk_interior(sel, vec, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf,
                               o0 * L + j, L)
+            if ch == nch - 1 and nb > 0 and lo + nb * W < hi:
+                # the interior's remainder: a block shifted left over columns
+                # already written (the same sums, bit for bit), not the buffer
+                _blk_interior(sel, vec, x, rs[0] - p + hi - W, xs, wf, kb * R * K, R, K, yf,
+                              o0 * L + hi - W, L)
         # the spans through a buffer, from one call site (every inlined copy
         # of _buffered compiles its blocks again: four sites made the first
         # call 50% longer): rows left over at the end of an image one at a
@@ -472,9 +515,11 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
             elif inner:
                 if ch == 0 and sp == 0:
                     sa, sn = 0, lo
+                elif nb > 0:
+                    sa, sn = hi, L - hi
                 else:
-                    sa, sn = lo + nb * W, L - lo - nb * W
-            _buffered(sel, x, rs, N, p, cmode, sg, R, K, wf, (so // wdiv) * R * K, W, y, so, sa, sn)
+                    sa, sn = lo, L - lo
+            _buffered(sel, vec, x, rs, N, p, cmode, sg, R, K, wf, (so // wdiv) * R * K, W, y, so, sa, sn)
 
 
 @jit(parallel=True)
@@ -509,7 +554,7 @@ GROUPS_PER_UNIT = 16
 
 
 @jit(parallel=True)
-def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, lanes,
+def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, vec,
                 outer):  # pragma: no cover - jitted
     """N-D correlation rows (``D = rmap.shape[0] >= 2`` leading axes), the
     input padded on its last two axes (every tap of every output row and
@@ -532,10 +577,9 @@ def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, lanes,
     wf = w.reshape(-1)
     yf = y.reshape(-1)
     gr = min(G, Kh)
-    W = U * lanes
+    W = block_cols(vec, wf)
     gpp = (Ly + gr - 1) // gr                  # groups per plane
     ngc = (gpp + GROUPS_PER_UNIT - 1) // GROUPS_PER_UNIT
-    nb = L // W
     xs = xstr[dl]
     for u in prange((nrows // Ly) * ngc):
         pl = u // ngc
@@ -559,11 +603,11 @@ def simd_planes(x, obase, orow, krow, rmap, xstr, N, w, wdiv, y, lanes,
                 npl += 1
         _plane_groups(x, po, wq, npl, ob, gc * GROUPS_PER_UNIT,
                       min(gpp, (gc + 1) * GROUPS_PER_UNIT), Ly, gr, Kh, K, W, xs, N, wf, y,
-                      yf, outer)
+                      yf, vec, outer)
 
 
 @jit(inline=True)
-def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y, yf,
+def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y, yf, vec,
                   outer):  # pragma: no cover - jitted
     """Output row groups ``gi0 .. gi1 - 1`` of the plane whose first output
     row is ``ob`` (``y`` as rows x columns, ``yf`` flat): the input planes at
@@ -588,7 +632,7 @@ def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y, 
             for i in range(npl):
                 for t in range(nr):
                     rs[i * nr + t] = po[i] + x0 + t * xs
-            _buffered_planes(x, rs, npl, N, 0, 0, g, Kh, K, wf, wq, W, y, o0, 0, L)
+            _buffered_planes(vec, x, rs, npl, N, 0, 0, g, Kh, K, wf, wq, W, y, o0, 0, L)
             continue
         # in bounds: rows x0 .. x0 + (Kh + g - 2) * xs of each plane exist
         # (the padded layout), columns j .. j + W + K - 2 < N for j <= L - W
@@ -597,14 +641,14 @@ def _plane_groups(x, po, wq, npl, ob, gi0, gi1, Ly, gr, Kh, K, W, xs, N, wf, y, 
             # input rows in flight, as in 2-D), the sums kept in y between planes
             for i in range(npl):
                 for jb in range(nb):
-                    _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L,
+                    _run_planes(g, vec, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L,
                                 po[i:i + 1], wq[i:i + 1], 1, i)
         else:
             for jb in range(nb):
-                _run_planes(g, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L, po,
+                _run_planes(g, vec, x, x0 + jb * W, xs, wf, 0, Kh, K, yf, o0 * L + jb * W, L, po,
                             wq, npl, 0)
         if nb * W < L:   # (complete sums: also right after the plane-by-plane pass)
-            _run_planes(g, x, x0 + L - W, xs, wf, 0, Kh, K, yf, o0 * L + L - W, L, po, wq,
+            _run_planes(g, vec, x, x0 + L - W, xs, wf, 0, Kh, K, yf, o0 * L + L - W, L, po, wq,
                         npl, 0)
 
 
@@ -627,7 +671,7 @@ def _pad_plane(x, base, Nx, ymap, cmap, buf, off):  # pragma: no cover - jitted
 
 
 @jit(parallel=True)
-def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, lanes, slab,
+def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, vec, slab,
                 outer):  # pragma: no cover - jitted
     """3-D correlation (``x`` flat, ``bx`` volumes of ``Nz x Ny x Nx``; ``y``
     ``B x Lz x Ly x L``) on the plane-summing blocks without a padded copy
@@ -648,7 +692,7 @@ def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, lanes, slab,
     yf = y.reshape(-1)
     y2 = y.reshape(-1, L)
     gr = min(G, Kh)
-    W = U * lanes
+    W = block_cols(vec, wf)
     gpp = (Ly + gr - 1) // gr
     nsl = (Lz + slab - 1) // slab
     for u in prange(B * nsl):
@@ -692,7 +736,7 @@ def simd_volume(x, bx, Nz, Ny, Nx, zmap, ymap, cmap, w, Kh, y, lanes, slab,
                     _pad_plane(x, (xb * Nz + c) * Ny * Nx, Nx, ymap, cmap, buf, slot * psz)
                 po[i] = slot * psz
             _plane_groups(buf, po, wq, npl, (b * Lz + z) * Ly, 0, gpp, Ly, gr, Kh, K, W, nc,
-                          nc, wf, y2, yf, outer)
+                          nc, wf, y2, yf, vec, outer)
 
 
 @jit
@@ -710,7 +754,7 @@ def _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, qs, qe, zero):  # pragma: no cov
 
 @jit(parallel=True)
 def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, ylo, yhi,
-               lanes, sel):  # pragma: no cover - jitted
+               vec, sel):  # pragma: no cover - jitted
     """Rank-1 2-D correlation, the contract of :func:`.direct.sep2d` (virtual
     boundaries through ``rmap``/``cmap``; ``rnd != 0``: integer output rounded
     half to even and saturated) on the vector blocks: for each group of 4
@@ -729,7 +773,7 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
     N1 = x.shape[2]
     K0 = wcol.shape[0]
     K1 = wrow.shape[0]
-    Wv = U * lanes
+    Wv = block_cols(vec, wcol)
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     nr = (L0 + rchunk - 1) // rchunk
@@ -764,7 +808,7 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
                 for jb in range(nbz):
                     q = qa + jb * Wv
                     for gs in range(0, G, gc):
-                        _blk_group(sel, xf, base + gs * N1 + q - off, N1, wcol, 0, K0, 1, zb,
+                        _blk_group(sel, vec, xf, base + gs * N1 + q - off, N1, wcol, 0, K0, 1, zb,
                                    gs * Wz + q - q0, Wz)
                 # the columns the blocks left: edges and the interior remainder
                 _col_sums(zb, Wz, x, b, r0, wcol, cmap, q0, q0, qa, zero)
@@ -779,14 +823,14 @@ def sep2d_simd(x, rmap, cmap, c_lo, c_hi, wcol, wrow, y, rchunk, cstrip, rnd, yl
                     # float output: the whole blocks straight into y
                     c0 = (n // Wv) * Wv
                     for jb in range(n // Wv):
-                        _rows4(zb, jb * Wv, Wz, wrow, 0, 1, K1, yf, (b * L0 + g0) * L1 + q0 +
+                        _rows4(vec, zb, jb * Wv, Wz, wrow, 0, 1, K1, yf, (b * L0 + g0) * L1 + q0 +
                                jb * Wv, L1)
                 for jb in range(c0 // Wv, nn // Wv):
-                    _rows4(zb, jb * Wv, Wz, wrow, 0, 1, K1, tb, jb * Wv, nn)
+                    _rows4(vec, zb, jb * Wv, Wz, wrow, 0, 1, K1, tb, jb * Wv, nn)
             else:
                 for g in range(gr):
                     for jb in range(nn // Wv):
-                        _rows1(zb, g * Wz + jb * Wv, Wz, wrow, 0, 1, K1, tb, g * nn + jb * Wv,
+                        _rows1(vec, zb, g * Wz + jb * Wv, Wz, wrow, 0, 1, K1, tb, g * nn + jb * Wv,
                                nn)
             for g in range(gr):
                 yr = y[b, g0 + g, q0:q1]

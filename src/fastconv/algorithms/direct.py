@@ -102,6 +102,71 @@ def _simd_default():
     return host_vector_fma()
 
 
+def host_vector_bits():
+    """512 where numba compiles for a CPU with AVX-512F (the register-blocked
+    kernels then use 512-bit vectors, measured 1.3-1.6x faster on 9x9 and
+    17x17 kernels), else 256.  A named or feature-listed numba target counts
+    only if its feature list names avx512f."""
+    try:
+        import llvmlite.binding as llvm
+        from numba.core import config
+
+        feats = getattr(config, "CPU_FEATURES", None)
+        if feats:
+            return 512 if "+avx512f" in feats else 256
+        if getattr(config, "CPU_NAME", None) not in (None, "", "host"):
+            return 256
+        return 512 if llvm.get_host_cpu_features().get("avx512f") else 256
+    except Exception:  # pragma: no cover - llvmlite without the query
+        return 256
+
+
+@functools.lru_cache(maxsize=None)
+def _bits_default():
+    import os
+
+    env = os.environ.get("FASTCONV_VECTOR_BITS", "").strip()
+    if env:
+        if env not in ("256", "512"):
+            raise ValueError(f"FASTCONV_VECTOR_BITS must be 256 or 512, got {env!r}")
+        return int(env)
+    return host_vector_bits()
+
+
+#: on a 512-bit host, the kernels that take 512-bit vectors from this many
+#: taps along the rows (fewer: 256-bit, whose narrower blocks leave less to
+#: the edge buffers).  Measured, 2048^2, 2 threads, same process, 512/256-bit
+#: time: 2-D direct float32 3x3 1.09, 5x5 1.09, 7x7 0.87, 9x9 0.88, 17x17
+#: 0.73; float64 3x3 0.95, 5x5 0.99, 9x9 0.83; separable rank-1 3 0.90,
+#: 5 1.09, 9 1.03, 17 (Gaussian sigma 2) 0.90, 65 0.87; 3-D 128^3 3^3 0.83,
+#: 7^3 0.73
+WIDE_FROM = {"rows": 7, "separable": 13, "planes": 1}
+
+
+def vector_bits(kind="rows", taps=None):
+    """The vector width of the register-blocked kernels for a problem of
+    ``kind`` ('rows': 2-D direct, 'separable', 'planes': 3-D and more) with
+    ``taps`` taps along its rows: ``VECTOR_BITS`` if a caller assigned it
+    (tests run both widths), else ``FASTCONV_VECTOR_BITS``, else the host's
+    (:func:`host_vector_bits`) where :data:`WIDE_FROM` says 512-bit pays."""
+    bits = globals().get("VECTOR_BITS")
+    if bits is not None:
+        return bits
+    bits = _bits_default()
+    if bits == 512 and taps is not None and taps < WIDE_FROM[kind]:
+        return 256
+    return bits
+
+
+def machine_class():
+    """'avx512', 'avx2' or 'generic': the kernels this process runs, which
+    picks the planner's shipped constants (planning/cost.py)."""
+    simd = globals().get("SIMD")
+    if not (_simd_default() if simd is None else simd):
+        return "generic"
+    return "avx512" if vector_bits() == 512 else "avx2"
+
+
 def __getattr__(name):
     # ``SIMD``: float problems of 2 or more axes use the register-blocked
     # kernels (_kernels/simd.py) where the CPU has vector FMA; assign
@@ -216,10 +281,10 @@ def _run(x, k, out_shape, maps, key, cmode, p, params, nthreads):
     kernel = corr_rows
     apply_threads(y.size * w.shape[1] * w.shape[2], nthreads)
     if uses_simd(len(m), x.dtype, m):
-        from .._kernels.simd import LANES, block_choice, simd_rows   # 2-D: vector IR
+        from .._kernels.simd import block_choice, simd_rows, vector_arg   # 2-D: vector IR
 
         simd_rows(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y,
-                  tile, LANES[x.dtype.itemsize], block_choice(*w.shape[1:]))
+                  tile, vector_arg(vector_bits("rows", m[-1])), block_choice(*w.shape[1:]))
         return y.reshape((B,) + tuple(out_shape))
     if x.dtype.str[1:] in FIXED_DTYPES and m[-1] in FIXED_TAPS:
         from .._kernels.fixed import FIXED    # taps unrolled: one pass per kernel row
@@ -245,14 +310,14 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
     plane into a per-unit buffer (no padded copy, the planes hot in cache);
     otherwise one gathered copy and ``simd_planes``."""
     from .._config import numba_threads
-    from .._kernels.simd import LANES, col_map, pad_rows_cols, simd_planes, simd_volume
+    from .._kernels.simd import col_map, pad_rows_cols, simd_planes, simd_volume, vector_arg
 
     m = k.shape[1:]
     n = x.shape[1:]
     Ly, L = out_shape[-2:]
     ymap = maps[-1]
     cmap = col_map(L + m[-1] - 1, p, n[-1], cmode)
-    lanes = LANES[x.dtype.itemsize]
+    vec = vector_arg(vector_bits("planes", m[-1]))
     flip = (slice(None),) + (slice(None, None, -1),) * len(m)   # correlation weights
     w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
     work = B * int(np.prod(out_shape)) * int(np.prod(m))
@@ -263,7 +328,7 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
         y = np.empty((B,) + tuple(out_shape), dtype=x.dtype)
         slab = max(1, min(32, units // (4 * nt)))
         simd_volume(x.reshape(-1), x.shape[0], n[0], n[1], n[2], maps[0], ymap, cmap, w, m[1],
-                    y, lanes, slab, L >= PLANE_OUTER_COLS)
+                    y, vec, slab, L >= PLANE_OUTER_COLS)
         return y
     numba_threads(nthreads, x.size)
     lead = x.size // (n[-2] * n[-1])
@@ -274,6 +339,6 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
         maps2, m[:-1], out_shape[:-1], n2[:-1], x.shape[0], k.shape[0], n2[-1])
     y = np.empty((B * rows, L), dtype=x.dtype)
     apply_threads(work, nthreads)
-    simd_planes(xp.reshape(-1), obase, orow, krow, rmap, xstr, n2[-1], w, wdiv, y, lanes,
+    simd_planes(xp.reshape(-1), obase, orow, krow, rmap, xstr, n2[-1], w, wdiv, y, vec,
                 L >= PLANE_OUTER_COLS)
     return y.reshape((B,) + tuple(out_shape))

@@ -241,10 +241,11 @@ def _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, rnd, ylo, yhi):
     """The fused rank-1 2-D kernel: on the vector blocks (``sep2d_simd``) for
     float32/float64 sums (float or 8/16-bit images), else ``sep2d``."""
     if direct.uses_simd(2, wc.dtype):
-        from .._kernels.simd import LANES, column_choice, sep2d_simd
+        from .._kernels.simd import column_choice, sep2d_simd, vector_arg
 
         sep2d_simd(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, rnd, ylo, yhi,
-                   LANES[wc.dtype.itemsize], column_choice(len(wc)))
+                   vector_arg(direct.vector_bits("separable", len(wr))),
+                   column_choice(len(wc)))
     else:
         from .._kernels.direct import sep2d
 

@@ -1,12 +1,17 @@
-"""Op-count cost model with constants calibrated on a 2-core x86-64 VM.
+"""Op-count cost model with constants calibrated per machine class.
 
 Each method's time is a linear combination of features of the problem
 (multiply-adds, FFT point-logs, bytes moved, rows, calls) whose coefficients
 were fitted by non-negative least squares on measured times
-(``benchmarks/calibrate.py``) on the reference machine: AVX2, 2 cores.  They
-are the shipped defaults for a generic x86-64 machine; measured choices
-(wisdom, ``measure=True``) override the model.  Coefficients are per thread
-(single-thread equivalent); the estimate divides by the parallel speed-up.
+(``benchmarks/calibrate.py``).  :data:`COEF` was fitted on the reference
+machine, AVX2 with 2 cores, and serves the 'avx2' and 'generic' classes;
+:data:`CLASS_COEF` holds what was fitted on other classes ('avx512': the
+512-bit register-blocked kernels) and is laid over it at first use for the
+class this process runs (``algorithms.direct.machine_class``).
+``fastconv.tune()`` refits on the user's machine and stores the fit per
+class.  Measured choices (wisdom, ``measure=True``) override the model.
+Coefficients are per thread (single-thread equivalent); the estimate divides
+by the parallel speed-up.
 """
 from __future__ import annotations
 
@@ -73,6 +78,9 @@ COEF = {
         "f8": {"tap": 7.5e-11, "box": 4e-10, "boxf": 9e-10, "call": 8e-05},
     },
 }
+# fitted on other machine classes, laid over COEF for that class (features
+# not listed keep COEF's values); see CLASS_COEF's comment where it is set
+CLASS_COEF: dict = {}
 # other dtype families relative to the fitted ones: (base family, factor)
 FAMILY_SCALE = {"c8": ("f4", {"direct": 4.0, "fft": 2.0}),
                 "c16": ("f8", {"direct": 4.0, "fft": 2.0}),
@@ -299,7 +307,12 @@ FEATURES = {
 _LOADED = {"done": False}
 #: bumped whenever the coefficients change: the planner's caches are keyed by it
 _GENERATION = [0]
-TUNED_FILENAME = "coefficients-v1.json"
+
+
+def tuned_filename() -> str:
+    """tune()'s file for this machine class (a wisdom directory shared by
+    machines of different classes keeps one fit per class)."""
+    return f"coefficients-v2-{direct_alg.machine_class()}.json"
 
 
 def generation() -> int:
@@ -311,7 +324,7 @@ def tuned_path():
     import os
 
     d = _config.wisdom_dir()
-    return None if d is None else os.path.join(d, TUNED_FILENAME)
+    return None if d is None else os.path.join(d, tuned_filename())
 
 
 def load_saved():
@@ -343,6 +356,9 @@ def apply(coef: dict) -> None:
 
 def _load_tuned():
     _LOADED["done"] = True
+    shipped = CLASS_COEF.get(direct_alg.machine_class())
+    if shipped:
+        apply(shipped)
     saved = load_saved()
     if saved:
         apply(saved)

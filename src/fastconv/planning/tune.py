@@ -4,8 +4,9 @@ Times every method on a set of problems (random but reproducible: 1-3-D,
 float32/float64/complex64/complex128, output modes, boundaries), fits per
 method and dtype family the non-negative coefficients of the features in
 :mod:`fastconv.planning.cost` (least squares relative to the measured time)
-and stores them next to the wisdom (``coefficients-v1.json``), where the
-planner loads them in later processes.  ``benchmarks/calibrate.py`` runs the
+and stores them next to the wisdom (``coefficients-v2-<class>.json``, one
+file per machine class: 'avx512', 'avx2', 'generic'), where the planner
+loads them in later processes.  ``benchmarks/calibrate.py`` runs the
 same fit on a larger set to produce the shipped defaults.
 """
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 from .. import _config
 from . import cost
 
-FILENAME = cost.TUNED_FILENAME
 FAMILIES = {"float32": "f4", "float64": "f8", "complex64": "c8", "complex128": "c16"}
 
 
