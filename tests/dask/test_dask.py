@@ -285,3 +285,74 @@ def test_store_group_by_group(tmp_path, rng):
         assert np.array_equal(np.asarray(zarr.open(path, mode="r")[...]), want)
     with pytest.raises(ValueError, match="shape"):
         fd.store(y, zarr.open(str(tmp_path / "bad.zarr"), mode="w", shape=(5,), dtype="f8"))
+
+
+@pytest.mark.parametrize("channels", [0, 3, 4])
+def test_cli_filter_tiled_tiff(tmp_path, rng, capsys, channels, monkeypatch):
+    """`fastconv filter big.tif --tiled -o out.tif`: read through tifffile's
+    zarr view in chunks (here 64 x 64, a stripped and a tiled input), written
+    as a tiled TIFF band by band (bands of 32 rows): the in-memory command's
+    numbers (integers within 1 of the float sums, alpha passed through);
+    chosen automatically when the in-memory command would exceed the memory
+    budget; one-line errors with exit 2 and nothing left behind."""
+    tifffile = pytest.importorskip("tifffile")
+    pytest.importorskip("zarr")
+    from fastconv import cli, filters
+    from fastconv.cli import images
+
+    monkeypatch.setattr(images, "TIFF_CHUNK", 64)
+    monkeypatch.setattr(images, "TIFF_TILE", 32)
+    monkeypatch.setattr(images, "TIFF_BAND_BYTES", 1)
+    shape = (150, 101) + ((channels,) if channels else ())
+    x = (rng.random(shape) * 255).astype(np.uint8)
+    colour = x[..., :3] if channels == 4 else x
+    want = filters.filter(colour, filters.kernel("gaussian:2"),
+                          channel_axis=-1 if channels else None)
+    mag = filters.edges(colour.astype(np.float64), "sobel", "magnitude",
+                        channel_axis=-1 if channels else None)
+    photometric = "rgb" if channels else "minisblack"
+    for tiled_input in (False, True):
+        src = tmp_path / f"in{int(tiled_input)}.tif"
+        tifffile.imwrite(src, x, photometric=photometric,
+                         **({"tile": (48, 48)} if tiled_input else {"rowsperstrip": 7}),
+                         **({"extrasamples": ["unassalpha"]} if channels == 4 else {}))
+        out = tmp_path / f"out{int(tiled_input)}.tif"
+        assert cli.main(["filter", str(src), "--tiled", "-k", "gaussian:2", "-o", str(out)]) == 0
+        got = tifffile.imread(out)
+        assert got.dtype == np.uint8 and got.shape == x.shape
+        assert np.abs(got[..., :3].astype(int) - want).max() <= 1 if channels == 4 else \
+            np.abs(got.astype(int) - want).max() <= 1
+        if channels == 4:
+            assert np.array_equal(got[..., 3], x[..., 3])
+        with tifffile.TiffFile(out) as t:
+            assert t.pages[0].is_tiled
+        out.unlink()
+    # automatic: an in-memory estimate over the budget takes the tiled mode
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(images.in_memory_bytes(shape, np.uint8) - 1))
+    assert cli.main(["filter", str(src), "-k", "sobel", "-o", str(out)]) == 0
+    assert "tiled" in capsys.readouterr().out
+    got = tifffile.imread(out)
+    ref_mag = np.clip(np.rint(mag), 0, 255)
+    assert np.abs(got[..., :3].astype(int) - ref_mag).max() <= 1 if channels == 4 else \
+        np.abs(got.astype(int) - ref_mag).max() <= 1
+    monkeypatch.delenv("FASTCONV_MAX_MEMORY")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for argv in (["filter", str(src), "--tiled", "-k", "box:3", "-o", str(src)],   # the input
+                 ["filter", str(src), "--tiled", "-k", "box:3", "-o", str(tmp_path / "o.png")],
+                 ["filter", str(tmp_path / "missing.tif"), "--tiled", "-k", "box:3", "-o",
+                  str(tmp_path / "m.tif")],
+                 ["filter", str(src), "--tiled", "-k", "bogus:3", "-o", str(tmp_path / "b.tif")],
+                 ["filter", str(tmp_path / "x.png"), "--tiled", "-k", "box:3", "-o",
+                  str(tmp_path / "p.tif")]):
+        capsys.readouterr()
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err, (argv, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == before, argv
+    # a file that is not a TIFF
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(b"not a tiff at all")
+    capsys.readouterr()
+    assert cli.main(["filter", str(bad), "--tiled", "-k", "box:3", "-o",
+                     str(tmp_path / "c.tif")]) == 2
+    assert not (tmp_path / "c.tif").exists()

@@ -1,9 +1,13 @@
 """Image commands: filter, deblur, match."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from ._common import IMAGE_EXTENSIONS, CLIError, check_output, read_image, write_image
+from .._config import max_memory
+from ._common import (IMAGE_EXTENSIONS, MAX_PIXELS, CLIError, atomic_write, check_output,
+                      read_image, write_image)
 
 
 # -------------------------------------------------------------- helpers
@@ -52,27 +56,74 @@ def _kernel(spec):
 _MAGNITUDE = ("sobel", "scharr", "prewitt")
 
 
+def _tiled_filter(x, args, name):
+    """The filter of ``cmd_filter`` on a dask array (H x W or H x W x C):
+    float sums in the in-memory filter's compute dtype, integers rounded and
+    saturated to the image dtype, sobel/scharr/prewitt the gradient
+    magnitude; a fourth channel (alpha) passes through as in memory."""
+    import dask.array as da
+
+    from .. import dask as fdask
+    from .. import filters
+
+    if x.ndim not in (2, 3) or x.dtype.kind not in "uif":
+        raise CLIError(f"{args.input}: expected a 2-D image or H x W x C channels of numbers, "
+                       f"got {x.shape} {x.dtype}")
+    boundary = filters._check_mode(args.mode)
+    k = None if name in _MAGNITUDE else _kernel(args.kernel)
+    alpha = None
+    if x.ndim == 3 and x.shape[2] in (2, 4):      # grey + alpha, RGBA: as in memory
+        x, alpha = x[..., :-1], x[..., -1:]
+    cd = filters._compute_dtype(x.dtype)     # the in-memory filter's compute dtype
+    xf = x.astype(cd)
+
+    def corr(k2):
+        k2 = np.asarray(k2, dtype=cd)
+        if x.ndim == 3:
+            k2 = k2[..., None]
+        return fdask.correlate(xf, k2, mode="same", boundary=boundary,
+                               axes=(0, 1) if x.ndim == 3 else None)
+
+    if k is None:
+        y = da.hypot(corr(filters._gradient_kernel(name, "x")),
+                     corr(filters._gradient_kernel(name, "y")))
+    else:
+        y = corr(k)
+    if x.dtype.kind in "ui":
+        info = np.iinfo(x.dtype)
+        y = da.clip(da.rint(y), info.min, info.max).astype(x.dtype)
+    else:
+        y = y.astype(x.dtype)
+    return y if alpha is None else da.concatenate([y, alpha], axis=2)
+
+
+def _tiled_imports(kind):
+    try:
+        import dask.array  # noqa: F401
+        import zarr  # noqa: F401
+
+        from .. import dask  # noqa: F401
+        if kind == "tiff":
+            import tifffile  # noqa: F401
+    except ImportError:
+        extra = " tifffile" if kind == "tiff" else ""
+        raise CLIError(f"{kind} tiled mode needs dask and zarr{extra}: "
+                       f"pip install 'fastconv[dask]' zarr{extra}") from None
+
+
 def _filter_zarr(args, name):
     """Tiled mode: a zarr store in, a zarr store out, chunk by chunk through
     fastconv.dask (memory bounded by a few chunks per core; a progress bar).
-    The same numbers as the in-memory command: float sums, integers rounded
-    and saturated to the image dtype; sobel/scharr/prewitt give the gradient
-    magnitude."""
-    import os
+    The same numbers as the in-memory command (:func:`_tiled_filter`)."""
     import shutil
     import tempfile
 
     from .._config import new_file_mode
 
-    try:
-        import dask.array as da
-        import zarr  # noqa: F401
+    _tiled_imports("zarr")
+    import dask.array as da
 
-        from .. import dask as fdask
-    except ImportError:
-        raise CLIError("zarr input needs dask and zarr: pip install 'fastconv[dask]' zarr") \
-            from None
-    from .. import filters
+    from .. import dask as fdask
 
     src, out = args.input, args.output
     if not out.lower().endswith(".zarr"):
@@ -89,30 +140,7 @@ def _filter_zarr(args, name):
     except Exception as exc:
         raise CLIError(f"{src}: cannot read it as a zarr array ({exc.__class__.__name__})") \
             from None
-    if x.ndim not in (2, 3) or x.dtype.kind not in "uif":
-        raise CLIError(f"{src}: expected a 2-D image or H x W x C channels of numbers, got "
-                       f"{x.shape} {x.dtype}")
-    boundary = filters._check_mode(args.mode)
-    cd = filters._compute_dtype(x.dtype)     # the in-memory filter's compute dtype
-    xf = x.astype(cd)
-
-    def corr(k2):
-        k = np.asarray(k2, dtype=cd)
-        if x.ndim == 3:
-            k = k[..., None]
-        return fdask.correlate(xf, k, mode="same", boundary=boundary,
-                               axes=(0, 1) if x.ndim == 3 else None)
-
-    if name in _MAGNITUDE:
-        y = da.hypot(corr(filters._gradient_kernel(name, "x")),
-                     corr(filters._gradient_kernel(name, "y")))
-    else:
-        y = corr(_kernel(args.kernel))
-    if x.dtype.kind in "ui":
-        info = np.iinfo(x.dtype)
-        y = da.clip(da.rint(y), info.min, info.max).astype(x.dtype)
-    else:
-        y = y.astype(x.dtype)
+    y = _tiled_filter(x, args, name)
     tmp = tempfile.mkdtemp(dir=d, prefix=f".{os.path.basename(out)}.")
     try:
         store = os.path.join(tmp, "data.zarr")
@@ -125,12 +153,105 @@ def _filter_zarr(args, name):
           f"{tuple(max(c) for c in x.chunks)})")
 
 
+#: tiled TIFF mode: chunks of the input (rows x columns), the output's TIFF
+#: tiles, and the most output one band of tile rows holds
+TIFF_CHUNK = 1024
+TIFF_TILE = 256
+TIFF_BAND_BYTES = 128 << 20
+
+
+def _tiff_shape(path):
+    """(shape, dtype) of a TIFF's first image, read from its tags only."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as t:
+            series = t.series[0]
+            return tuple(series.shape), np.dtype(series.dtype)
+    except Exception as exc:
+        raise CLIError(f"{path}: cannot read it as a TIFF ({exc.__class__.__name__})") from None
+
+
+def in_memory_bytes(shape, dtype):
+    """What the in-memory ``filter`` command holds for an image: the image,
+    its copy in the compute dtype, the sums and the result (the estimate the
+    automatic tiled mode compares with the memory budget)."""
+    from .. import filters
+
+    n = float(np.prod(shape))
+    cd = np.dtype(filters._compute_dtype(np.dtype(dtype)))
+    return int(n * (2 * np.dtype(dtype).itemsize + 2 * cd.itemsize))
+
+
+def _filter_tiff(args, name):
+    """Tiled mode for a TIFF (``--tiled``, or automatic when the in-memory
+    command would exceed the memory budget or the pixel limit): read through
+    tifffile's zarr view in 1024 x 1024 chunks, filtered by fastconv.dask,
+    written as a tiled TIFF (256 x 256 tiles, BigTIFF when large) one band
+    of tile rows at a time (at most about 128 MiB of output, at least one
+    row of tiles), into a temporary file renamed into place.  Memory: one
+    band, its input rows with the kernel's halo in the compute dtype, and
+    the tasks in flight."""
+    import sys
+
+    _tiled_imports("tiff")
+    import dask.array as da
+    import tifffile
+    import zarr
+
+    src, out = args.input, args.output
+    check_output(out, [src], (".tif", ".tiff"))
+    if not os.path.isfile(src):
+        raise CLIError(f"{src}: no such file")
+    try:
+        z = zarr.open(tifffile.imread(src, aszarr=True, series=0, level=0), mode="r")
+        x = da.from_zarr(z)
+    except Exception as exc:
+        raise CLIError(f"{src}: cannot read it as a TIFF ({exc.__class__.__name__})") from None
+    x = x.rechunk((TIFF_CHUNK, TIFF_CHUNK) + x.shape[2:])
+    y = _tiled_filter(x, args, name)
+    H, W = y.shape[:2]
+    row = W * int(np.prod(y.shape[2:])) * y.dtype.itemsize * TIFF_TILE
+    band = TIFF_TILE * max(1, TIFF_BAND_BYTES // max(row, 1))
+    nb = -(-H // band)
+
+    def tiles():
+        for b in range(nb):
+            data = np.asarray(y[b * band:(b + 1) * band].compute())
+            for i in range(0, data.shape[0], TIFF_TILE):
+                for j in range(0, W, TIFF_TILE):
+                    yield data[i:i + TIFF_TILE, j:j + TIFF_TILE]
+            print(f"\r[{'#' * (40 * (b + 1) // nb):<40}] {b + 1}/{nb} bands", end="",
+                  file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+
+    photometric = "rgb" if y.ndim == 3 and y.shape[2] in (3, 4) else "minisblack"
+    extra = {"extrasamples": ["unassalpha"]} if y.ndim == 3 and y.shape[2] in (2, 4) else {}
+
+    def write(tmp):
+        tifffile.imwrite(tmp, tiles(), shape=y.shape, dtype=y.dtype,
+                         tile=(TIFF_TILE, TIFF_TILE), photometric=photometric,
+                         bigtiff=y.nbytes > (1 << 31), **extra)
+
+    atomic_write(out, write)
+    print(f"{src} -> {out}: {args.kernel} on {x.shape} {x.dtype} (tiled, {nb} bands)")
+
+
 def cmd_filter(args):
     from .. import filters
 
     name = args.kernel.strip().lower()
     if args.input.rstrip("/").lower().endswith(".zarr"):
         return _filter_zarr(args, name)
+    if args.input.lower().endswith((".tif", ".tiff")) and os.path.isfile(args.input):
+        if args.tiled:
+            return _filter_tiff(args, name)
+        shape, dtype = _tiff_shape(args.input)
+        if in_memory_bytes(shape, dtype) > max_memory() or np.prod(shape) > MAX_PIXELS:
+            return _filter_tiff(args, name)
+    elif args.tiled:
+        raise CLIError(f"{args.input}: --tiled takes a TIFF (.tif, .tiff); zarr stores "
+                       f"(.zarr) are always tiled")
     check_output(args.output, [args.input], IMAGE_EXTENSIONS)
     k = None if name in _MAGNITUDE else _kernel(args.kernel)     # checked before reading
     img = read_image(args.input)
@@ -219,6 +340,9 @@ def add_commands(sub):
                         "unsharp:2,1, emboss, motion:9,30, disk:3")
     f.add_argument("-o", "--output", required=True)
     f.add_argument("--mode", default="reflect", choices=sorted(_MODES))
+    f.add_argument("--tiled", action="store_true",
+                   help="TIFF in, tiled TIFF out, in bounded memory (automatic when the image "
+                        "would not fit the memory budget; zarr stores are always tiled)")
     f.set_defaults(func=cmd_filter)
 
     d = sub.add_parser("deblur", help="deconvolve an image with a known PSF")
