@@ -27,10 +27,17 @@ TEST_WORKERS ?= 2
 ORIGINALS := scipy.signal.tests.test_signaltools scipy.ndimage.tests.test_filters \
              numpy._core.tests.test_numeric astropy.convolution.tests.test_convolve \
              astropy.convolution.tests.test_convolve_fft
+# dask-image ships no tests in its wheel: these come from its sdist on the
+# registry (tests/originals/sdist_tests.py, into the ignored .originals/)
+DASK_IMAGE_TESTS := tests/test_dask_image/test_ndfilters/test__conv.py \
+                    tests/test_dask_image/test_ndfilters/test__gaussian.py
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 	$(PY) -m pytest -n $(TEST_WORKERS) -p tests.originals.reroute -p no:cacheprovider \
 	    -o addopts="-q -rxX" --pyargs $(ORIGINALS)
+	d=$$($(PY) -m tests.originals.sdist_tests dask-image .originals $(DASK_IMAGE_TESTS)) && \
+	$(PY) -m pytest -p tests.originals.reroute -p no:cacheprovider -o addopts="-q -rxX" \
+	    $$d/test__conv.py $$d/test__gaussian.py
 
 # the documentation site (Sphinx; the docs extra is part of the test extra)
 docs: $(STAMP)

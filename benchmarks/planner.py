@@ -25,7 +25,25 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--json", help="save every problem's method times here")
+    ap.add_argument("--replay", help="times saved by --json: re-plan the same problems with "
+                    "the cost model as it is now (--coef) and score its choices, no timing")
+    ap.add_argument("--coef", help="coefficients (calibrate.py's JSON) laid over the model first")
     args = ap.parse_args()
+    if args.coef:
+        import json
+
+        from fastconv.planning import cost
+
+        with open(args.coef) as f:
+            cost.apply(json.load(f))
+    saved = None
+    if args.replay:
+        import json
+
+        with open(args.replay) as f:
+            saved = json.load(f)
+        args.n, args.seed = len(saved["times"]), saved["seed"]
     rng = np.random.default_rng(args.seed)
     threads = fastconv.get_threads()
     ratios = []
@@ -37,7 +55,11 @@ def main():
         prep = prepare(x, k, mode=mode, boundary=boundary)
         plan = choose(prep, "auto", "default", False)
         times = {}
-        for c in plan.candidates:
+        if saved is not None:
+            times = saved["times"][i]
+            if plan.method not in times:      # not timed then (hopeless by that model)
+                times[plan.method] = float("inf")
+        for c in plan.candidates if saved is None else []:
             if "excluded" in c:
                 continue
             if c["estimate"] > 50 * min(cc["estimate"] for cc in plan.candidates
@@ -50,6 +72,11 @@ def main():
         r = times[plan.method] / times[fastest]
         ratios.append(r)
         rows.append((r, n, m, np.dtype(dtype).name, mode, plan.method, fastest, times))
+    if args.json:
+        import json
+
+        with open(args.json, "w") as f:
+            json.dump({"seed": args.seed, "times": [t[-1] for t in rows]}, f)
     ratios = np.array(ratios)
     print(f"{len(ratios)} problems: auto within 1.2x of the fastest on "
           f"{np.mean(ratios <= 1.2) * 100:.1f}%, within 2x on {np.mean(ratios <= 2) * 100:.1f}%, "

@@ -26,6 +26,11 @@ REROUTES = {
         "convolve", "correlate", "convolve1d", "correlate1d")},
     "numpy": {n: f"fastconv.numpy:{n}" for n in ("convolve", "correlate")},
     "astropy.convolution": {n: f"fastconv.astropy:{n}" for n in ("convolve", "convolve_fft")},
+    # dask-image's tests come from its sdist (tests/originals/sdist_tests.py)
+    "dask_image.ndfilters": {"convolve": "fastconv.dask.ndimage:convolve",
+                             "correlate": "fastconv.dask.ndimage:correlate",
+                             "gaussian_filter": "fastconv.dask.ndimage:gaussian_filter",
+                             "gaussian": "fastconv.dask.ndimage:gaussian_filter"},
 }
 
 
@@ -75,6 +80,10 @@ def pytest_configure(config):
     # build on (scipy's IIR lfilter, numpy's own convolve for 'same' shapes)
     for m in ("fastconv.signal", "fastconv.ndimage", "fastconv.numpy", "fastconv.astropy"):
         importlib.import_module(m)
+    try:
+        importlib.import_module("fastconv.dask.ndimage")
+    except ImportError:               # no dask: dask-image's tests do not run either
+        pass
     _swap()
     _check_rerouted()
 

@@ -4,7 +4,11 @@ dask_image.ndfilters' ``convolve``, ``correlate`` and ``gaussian_filter``
 
 Each result equals :mod:`fastconv.ndimage` (and so scipy.ndimage) on the
 computed array: the same validation and errors, dtypes (an integer image
-stays integer, truncated as scipy casts), origins and boundary modes.
+stays integer, truncated as scipy casts), origins and boundary modes; where
+dask_image raises another error type than scipy (weights of another rank or
+with an empty axis: ValueError; an origin of the wrong shape: RuntimeError)
+``convolve``/``correlate`` raise dask_image's, as its own tests ask
+(``make test`` runs them from its sdist, ``tests/originals/sdist_tests.py``).
 Unlike dask_image (``map_overlap``), a kernel deeper than a chunk needs no
 rechunking, and each block's method is chosen by the planner (FFT or
 overlap-save for large kernels, separable for Gaussians).
@@ -28,9 +32,30 @@ from . import _blocks
 __all__ = ["convolve", "correlate", "convolve1d", "correlate1d", "gaussian_filter"]
 
 
+def _dask_image_checks(ndim, w, origin):
+    """The errors dask_image.ndfilters raises where scipy.ndimage raises
+    others (its own tests ask for them): weights of another rank than the
+    image, or with an empty axis, are a ValueError; an origin of more than
+    one dimension, or of another length than the weights' rank, a
+    RuntimeError."""
+    w = np.asarray(w)
+    if w.ndim != ndim:
+        raise ValueError(f"weights has {w.ndim} dimensions, the image {ndim}")
+    if w.size == 0:
+        raise ValueError(f"weights has an empty axis: shape {w.shape}")
+    o = np.asarray(origin, dtype=object)
+    if o.ndim > 1:
+        raise RuntimeError("origin must have only one dimension")
+    if o.ndim == 1 and len(o) != w.ndim:
+        raise RuntimeError(f"origin must have one value per weights axis ({w.ndim}), "
+                           f"got {len(o)}")
+
+
 def _filter(image, weights, mode, cval, origin, axes, convolution):
     x = _blocks.as_dask(image, "input")
     w = weights.compute() if _blocks.is_dask(weights) else weights
+    if axes is None:
+        _dask_image_checks(x.ndim, w, origin)
     # scipy's validation and dtype decisions, on a stand-in without data
     meta = np.broadcast_to(np.zeros((), x.dtype), x.shape)
     _, job = _ndi._setup(meta, w, None, mode, cval, origin, axes, convolution)
