@@ -293,3 +293,33 @@ def test_numba_thread_setting_is_applied_once_per_value():
     _config.numba_threads(1)
     assert numba.get_num_threads() == 1
     _config.numba_threads(None)
+
+
+@pytest.mark.parametrize("cls", ["avx2", "avx512", "generic"])
+def test_machine_class_constants(cls, tmp_path, monkeypatch):
+    """The cost model lays the constants fitted on the process's machine
+    class over the shipped (AVX2) ones at first use; a tune() fit is kept
+    per class."""
+    import copy
+
+    from fastconv.planning import cost
+
+    monkeypatch.setenv("FASTCONV_WISDOM_DIR", str(tmp_path))
+    monkeypatch.setattr(direct_alg, "machine_class", lambda: cls)
+    saved, loaded = copy.deepcopy(cost.COEF), dict(cost._LOADED)
+    base = cost.SHIPPED
+    try:
+        cost.COEF.clear()
+        cost.COEF.update(copy.deepcopy(base))
+        cost._LOADED["done"] = False
+        got = cost.coefficients("direct", "f4")
+        over = cost.CLASS_COEF.get(cls, {}).get("direct", {}).get("f4", {})
+        for name, v in base["direct"]["f4"].items():
+            assert got[name] == over.get(name, v), name
+        if cls == "avx512":
+            assert over and got["tap2"] != base["direct"]["f4"]["tap2"]
+        assert cost.tuned_filename() == f"coefficients-v2-{cls}.json"
+    finally:
+        cost.COEF.clear()
+        cost.COEF.update(saved)
+        cost._LOADED.update(loaded)

@@ -78,9 +78,30 @@ COEF = {
         "f8": {"tap": 7.5e-11, "box": 4e-10, "boxf": 9e-10, "call": 8e-05},
     },
 }
-# fitted on other machine classes, laid over COEF for that class (features
-# not listed keep COEF's values); see CLASS_COEF's comment where it is set
-CLASS_COEF: dict = {}
+#: COEF as shipped, before a machine class's or tune()'s coefficients
+SHIPPED = {m: {f: dict(c) for f, c in fams.items()} for m, fams in COEF.items()}
+# fitted on other machine classes, laid over COEF for the class this process
+# runs (features not listed keep COEF's values).  'avx512': benchmarks/
+# calibrate.py -n 200 (seed 7) on a 2-core Intel Xeon with AVX-512 (float32
+# GEMM peak 304-338 GFLOP/s) after the 512-bit kernels, 2026-12-05; of that fit
+# only what improved the held-out grid is kept (the bench-planner grid, seed
+# 2026, its times replayed under each candidate set: the shipped COEF 94.5% within
+# 1.2x, 99.0% within 2x, worst 3.54x (3-D direct underestimated); + direct
+# f4/f8 94.5 / 99.5%, worst 2.03x; the whole fit 95.5 / 99.0%, worst
+# 2.76x).  Of direct, only the terms of the register-blocked kernels (tap2,
+# rows2, tap3: the 512-bit code): its 1-D terms also cost the separable
+# passes, and the fit's 'bytes' (or its overlap-save terms) sent a 4096^2
+# sigma-12 Gaussian to overlap-save (110 ms against separable's 70).  Live
+# runs of `make bench-planner` with this set: 96.0% / 99.5% (worst 2.13x)
+# and 95.5% / 100% (worst 1.99x).
+CLASS_COEF: dict = {
+    "avx512": {
+        "direct": {
+            "f4": {"tap2": 4.74e-11, "rows2": 3.04e-07, "tap3": 1.45e-10},
+            "f8": {"tap2": 8.38e-11, "rows2": 7.22e-07, "tap3": 7.3e-11},
+        },
+    },
+}
 # other dtype families relative to the fitted ones: (base family, factor)
 FAMILY_SCALE = {"c8": ("f4", {"direct": 4.0, "fft": 2.0}),
                 "c16": ("f8", {"direct": 4.0, "fft": 2.0}),
