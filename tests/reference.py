@@ -143,3 +143,26 @@ def nan_interpolate(x, k, mode="full", boundary="constant", cval=0.0, mask=None,
         y = num / den
     y[np.abs(den) < 1e-12 * np.abs(k).sum()] = np.nan
     return y if normalize else y * k.sum()
+
+
+def long_conv(u, k1, k2=None, mode="causal"):
+    """Reference sequence convolution by loops over the taps, float64:
+    u (B, H, L), kernels (H or 1, Lk).  causal: y[t] = sum_j k1[j] u[t-j]
+    (t-j >= 0); bidirectional adds sum_j k2[j] u[t+j] (t+j < L); circular:
+    t-j mod L."""
+    u = np.asarray(u, dtype=np.float64)
+    k1 = np.asarray(k1, dtype=np.float64)
+    B, H, L = u.shape
+    y = np.zeros_like(u)
+    for j in range(k1.shape[1]):
+        c = k1[:, j][:, None]
+        if mode == "circular":
+            y += c * np.roll(u, j, axis=-1)
+        elif j < L:
+            y[..., j:] += c * u[..., :L - j]
+    if k2 is not None:
+        k2 = np.asarray(k2, dtype=np.float64)
+        for j in range(k2.shape[1]):
+            if j < L:
+                y[..., :L - j] += k2[:, j][:, None] * u[..., j:]
+    return y

@@ -854,3 +854,86 @@ def layer_transpose_weight_grad(x, gy, kshape, stride, dilation, groups, padding
     padded by ``padding``, its output gradient ``x``)."""
     return layer_weight_grad(gy, x, kshape, stride, dilation, groups,
                              [(p, p) for p in padding])
+
+
+# ----------------------------------------------------- sequence models
+def long_conv_plan(u, Lk, mode, method="auto", prepared=None):
+    """The plan (planning.sequence) for ``u`` (B, H, L) and ``Lk`` taps."""
+    from .planning import sequence as ps
+
+    B, H, L = u.shape
+    return ps.plan(B, H, L, Lk, u.dtype.itemsize, mode, method, prepared)
+
+
+def long_conv_spectra(k1, k2, mode, method, params):
+    from .algorithms import sequence as alg
+
+    return alg.spectra(k1, k2, mode, method, params)
+
+
+def long_conv(u, k1, k2, mode, skip, method="auto", prepared=None):
+    """``u`` (B, H, L) with kernels ``k1`` (and ``k2``, bidirectional) of
+    (H or 1, Lk) in the compute dtype; ``prepared``: (method, params,
+    spectra) made earlier for this length.  Returns y (B, H, L)."""
+    from .algorithms import sequence as alg
+
+    Lk = k1.shape[1]
+    if prepared is not None:
+        pm, params, spec = prepared
+        plan = long_conv_plan(u, Lk, mode, prepared=(pm, params))
+    else:
+        plan = long_conv_plan(u, Lk, mode, method)
+        spec = alg.spectra(k1, k2, mode, plan.method, plan.params)
+    y = np.empty_like(u)
+    alg.forward(u, spec, mode, plan.method, plan.params, y)
+    if skip is not None:
+        y += u * skip[:, None]
+    return y
+
+
+def long_conv_grads(g, u, k1, k2, mode, skip):
+    """(grad_u, grad_k1, grad_k2, grad_skip) of :func:`long_conv`."""
+    from .algorithms import sequence as alg
+    from .planning.sequence import fast_len
+
+    B, H, L = u.shape
+    Hk, Lk = k1.shape
+    n = L if mode == "circular" else fast_len(L + Lk - 1)
+    gu, gk1, gk2 = alg.grads(g, u, k1, k2, mode, n, Hk, Lk)
+    gs = None
+    if skip is not None:
+        gu += g * skip[:, None]
+        gs = np.einsum("bht,bht->h", g, u, dtype=np.float64).astype(u.dtype)
+    return gu, gk1, gk2, gs
+
+
+def causal_conv1d(x, w, bias, act):
+    """(B, D, L) rows filtered causally by (D, K) taps, bias, act (0/1 SiLU)."""
+    from ._kernels.sequence import causal_rows
+
+    B, D, L = x.shape
+    y = np.empty_like(x)
+    _config.numba_threads(_config.get_threads(), x.size * w.shape[1])
+    b = bias if bias is not None else np.zeros(0, x.dtype)
+    causal_rows(x.reshape(-1, L), w, b, y.reshape(-1, L), act)
+    return y
+
+
+def causal_conv1d_grads(g, x, w, bias, act):
+    """(grad_x, grad_w, grad_bias) of :func:`causal_conv1d`."""
+    from ._kernels.sequence import tap_grads, taps_rows
+
+    B, D, L = x.shape
+    K = w.shape[1]
+    _config.numba_threads(_config.get_threads(), x.size * K)
+    if act:
+        z = np.empty_like(x)
+        b = bias if bias is not None else np.zeros(0, x.dtype)
+        taps_rows(x.reshape(-1, L), w, b, z.reshape(-1, L), 1, False, 0, False)
+        s = 1.0 / (1.0 + np.exp(-z))
+        g = g * (s * (1 + z * (1 - s)))
+    gx = np.empty_like(x)
+    taps_rows(g.reshape(-1, L), w, np.zeros(0, x.dtype), gx.reshape(-1, L), -1, False, 0, False)
+    gw = tap_grads(x.reshape(-1, L), g.reshape(-1, L), D, K, 1, False).astype(x.dtype)
+    gb = g.sum(axis=(0, 2), dtype=np.float64).astype(x.dtype) if bias is not None else None
+    return gx, gw, gb

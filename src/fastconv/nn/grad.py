@@ -185,5 +185,59 @@ conv1d_input, conv1d_weight, conv_transpose1d_input, conv_transpose1d_weight = _
 conv2d_input, conv2d_weight, conv_transpose2d_input, conv_transpose2d_weight = _make(2)
 conv3d_input, conv3d_weight, conv_transpose3d_input, conv_transpose3d_weight = _make(3)
 
-__all__ = ["bias"] + [f"conv{t}{d}d_{w}" for d in (1, 2, 3) for t in ("", "_transpose")
-                      for w in ("input", "weight")]
+
+
+def long_conv(grad_y: ArrayLike, u: ArrayLike, k: ArrayLike, *, mode: str = "causal",
+              skip: Optional[ArrayLike] = None, layout: str = "BHL"):
+    """Gradients of :func:`fastconv.nn.long_conv`: ``(grad_u, grad_k,
+    grad_skip)`` shaped like ``u``, ``k`` (a pair / (2, ...) for
+    'bidirectional': both kernels' gradients stacked, or a tuple when ``k``
+    was a tuple) and ``skip`` (None without one).  ``grad_u`` is the
+    adjoint (a correlation with the kernel), ``grad_k`` the correlation of
+    ``grad_y`` with ``u`` summed over the batch (and the channels for a
+    shared kernel), both as products of spectra at the forward's FFT length."""
+    from . import sequence as S
+
+    S._check_mode(mode)
+    u3, unbatched = S._sequence(S._as(u, "u"), layout)
+    g3, g_unb = S._sequence(S._as(grad_y, "grad_y"), layout)
+    if g3.shape != u3.shape:
+        raise ValueError(f"grad_y has shape {np.shape(grad_y)}, the output has "
+                         f"{np.shape(u)}")
+    B, H, L = u3.shape
+    k1, k2 = S._kernels(k, mode, H, L)
+    dt = S._dtype(u3, g3, k1) if k2 is None else S._dtype(u3, g3, k1, k2)
+    s = S._skip(skip, H, dt)
+    c = (lambda a: np.ascontiguousarray(a, dtype=dt))
+    gu, gk1, gk2, gs = _core.long_conv_grads(c(g3), c(u3), c(k1), None if k2 is None else c(k2),
+                                             mode, s)
+    gu = S._out(gu, unbatched, layout)
+    if gs is not None and np.ndim(skip) == 0:
+        gs = gs.sum(dtype=np.float64).astype(dt)
+    shapes = [np.shape(k)] if k2 is None else None
+    if k2 is None:
+        return gu, gk1.reshape(shapes[0]), gs
+    if isinstance(k, (tuple, list)):
+        return gu, (gk1.reshape(np.shape(k[0])), gk2.reshape(np.shape(k[1]))), gs
+    return gu, np.stack([gk1, gk2]).reshape(np.shape(k)), gs
+
+
+def causal_conv1d(grad_y: ArrayLike, x: ArrayLike, weight: ArrayLike,
+                  bias: Optional[ArrayLike] = None, activation: Optional[str] = None):
+    """Gradients of :func:`fastconv.nn.causal_conv1d`: ``(grad_x,
+    grad_weight, grad_bias)`` (grad_bias None without a bias)."""
+    from . import sequence as S
+
+    x3, w, b, unbatched, dt = S._short(x, weight, bias)
+    g = S._as(grad_y, "grad_y")
+    g3 = g[None] if g.ndim == 2 else g
+    if g3.shape != x3.shape:
+        raise ValueError(f"grad_y has shape {g.shape}, the output has {np.shape(x)}")
+    act = S._act(activation)
+    gx, gw, gb = _core.causal_conv1d_grads(np.ascontiguousarray(g3, dtype=dt), x3,
+                                           np.ascontiguousarray(w[:, ::-1]), b, act)
+    return (gx[0] if unbatched else gx), np.ascontiguousarray(gw[:, ::-1]), gb
+
+
+__all__ = ["bias", "long_conv", "causal_conv1d"] + [
+    f"conv{t}{d}d_{w}" for d in (1, 2, 3) for t in ("", "_transpose") for w in ("input", "weight")]

@@ -1,0 +1,181 @@
+"""Long depthwise convolutions along rows (sequence models): the engine
+steps of ``fastconv.nn.long_conv`` and ``causal_conv1d``.
+
+Arrays here are (B, H, L) C-contiguous in the compute dtype, the kernels
+(Hk, Lk) with Hk = H or 1 (shared).  Modes: 'causal' ``y[t] = sum_j k[j]
+u[t-j]``; 'bidirectional' adds ``sum_j k2[j] u[t+j]``; 'circular' takes
+``t-j`` mod L.  Methods:
+
+* ``direct``: the taps along each row (``_kernels.sequence.taps_rows``).
+* ``fft``: per task a few rows' rFFT at ``n >= L + Lk - 1`` (``n = L`` for
+  circular), times the kernel spectrum (bidirectional: ``K1 + conj(K2)``, one
+  product for both parts), inverse, the first L samples; rows of one task
+  stay in cache, tasks run on the thread pool (pocketfft releases the GIL).
+* ``partitioned`` (causal): uniformly partitioned convolution, blocks of M:
+  input blocks' rFFTs at 2M, ``Y_j = sum_p U_{j-p} K_p`` over kernel
+  partitions, inverse, overlap-add of the halves.  Transforms of 2M stay in
+  cache, where one of 2L does not (L = 65536: 2.2x the per-point cost).
+
+The kernel spectra are made once per call for the whole batch, or once for
+many calls (:func:`spectra`, held by ``fastconv.nn.LongConvKernel``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _config
+
+
+def spectra(k1, k2, mode, method, params):
+    """What ``method`` multiplies by: fft: ``(K,)`` (Hk, n//2+1); partitioned:
+    ``(Kr, Ki)`` (Hk, P, M+1) real and imaginary parts; direct: the taps."""
+    import scipy.fft as sf
+
+    if method == "direct":
+        return (k1, k2)
+    if method == "fft":
+        n = params["n"]
+        K = sf.rfft(k1, n=n, axis=-1)
+        if k2 is not None:
+            K += np.conj(sf.rfft(k2, n=n, axis=-1))
+        return (K,)
+    M = params["M"]
+    Hk, Lk = k1.shape
+    P = -(-Lk // M)
+    kp = np.zeros((Hk, P * M), k1.dtype)
+    kp[:, :Lk] = k1
+    K = sf.rfft(kp.reshape(Hk, P, M), n=2 * M, axis=-1)
+    return (np.ascontiguousarray(K.real), np.ascontiguousarray(K.imag))
+
+
+def _tasks(B, H, R):
+    return [(b, h0, min(H, h0 + R)) for b in range(B) for h0 in range(0, H, R)]
+
+
+def forward(u, spec, mode, method, params, y):
+    """``y`` (B, H, L) = the convolution of ``u`` with the kernels behind ``spec``."""
+    B, H, L = u.shape
+    threads = _config.get_threads()
+    if method == "direct":
+        from .._kernels.sequence import taps_rows
+
+        k1, k2 = spec
+        empty = np.zeros(0, u.dtype)
+        _config.numba_threads(threads, u.size * k1.shape[1])
+        u2, y2 = u.reshape(-1, L), y.reshape(-1, L)
+        wrap = mode == "circular"
+        taps_rows(u2, k1, empty, y2, 1, wrap, 0, False)
+        if k2 is not None:
+            taps_rows(u2, k2, empty, y2, -1, False, 0, True)
+        return y
+    import scipy.fft as sf
+
+    if method == "fft":
+        (K,) = spec
+        n = params["n"]
+
+        def task(b, h0, h1):
+            S = sf.rfft(u[b, h0:h1], n=n, axis=-1, workers=1)
+            S *= K[h0:h1] if K.shape[0] > 1 else K
+            y[b, h0:h1] = sf.irfft(S, n=n, axis=-1, workers=1, overwrite_x=True)[:, :L]
+
+        _config.run_tasks(threads, task, _tasks(B, H, params["rows"]))
+        return y
+    Kr, Ki = spec
+    M = params["M"]
+    nb = -(-L // M)
+    full = L // M
+
+    def ptask(b, h0, h1):
+        from .._kernels.sequence import part_mac
+
+        R = h1 - h0
+        if full == nb:
+            ub = u[b, h0:h1].reshape(R, nb, M)
+        else:
+            ub = np.zeros((R, nb * M), u.dtype)
+            ub[:, :L] = u[b, h0:h1]
+            ub = ub.reshape(R, nb, M)
+        U = sf.rfft(ub, n=2 * M, axis=-1, workers=1)
+        Y = np.empty_like(U)
+        kr = Kr[h0:h1] if Kr.shape[0] > 1 else np.broadcast_to(Kr, (R,) + Kr.shape[1:])
+        ki = Ki[h0:h1] if Ki.shape[0] > 1 else np.broadcast_to(Ki, (R,) + Ki.shape[1:])
+        part_mac(U.view(u.dtype), kr, ki, Y.view(u.dtype), 256)
+        del U
+        yb = sf.irfft(Y, n=2 * M, axis=-1, workers=1, overwrite_x=True)    # (R, nb, 2M)
+        yb[:, 1:, :M] += yb[:, :-1, M:]                                   # overlap-add
+        out = y[b, h0:h1]
+        if full:
+            out[:, :full * M].reshape(R, full, M)[...] = yb[:, :full, :M]
+        if full < nb:
+            out[:, full * M:] = yb[:, full, :L - full * M]
+
+    _config.run_tasks(threads, ptask, _tasks(B, H, params["rows"]))
+    return y
+
+
+def grads(g, u, k1, k2, mode, n, Hk, Lk, want_u=True, want_k=True):
+    """Gradients of the FFT form at ``n`` (every mode): ``grad_u`` (B, H, L)
+    and ``grad_k1``, ``grad_k2`` (Hk, Lk; None where absent): the adjoint of
+    the product (``G conj(Kc)``) and the correlations of the output gradient
+    with the input (``sum_b G conj(U)``, and ``conj(G) U`` for the anti-causal
+    part), summed over the batch (and the channels for a shared kernel) in
+    the frequency domain, one inverse transform per kernel row."""
+    import threading
+
+    import scipy.fft as sf
+
+    B, H, L = u.shape
+    threads = _config.get_threads()
+    K = None
+    if want_u:
+        K = sf.rfft(k1, n=n, axis=-1)
+        if k2 is not None:
+            K += np.conj(sf.rfft(k2, n=n, axis=-1))
+        np.conjugate(K, out=K)
+    gu = np.empty_like(u) if want_u else None
+    F = n // 2 + 1
+    ct = np.result_type(u.dtype, np.complex64)
+    shared = Hk == 1 and H > 1
+    gk1 = np.zeros((Hk, Lk), u.dtype) if want_k else None
+    gk2 = np.zeros((Hk, Lk), u.dtype) if (want_k and k2 is not None) else None
+    tot1 = np.zeros(F, ct) if (want_k and shared) else None
+    tot2 = np.zeros(F, ct) if (want_k and shared and k2 is not None) else None
+    from ..planning.sequence import _rows
+
+    R = min(H, _rows((n + 2) * u.itemsize * 5))     # G, U and the sums per row
+    lock = threading.Lock()
+
+    def task(h0, h1):
+        a1 = np.zeros((h1 - h0, F), ct) if want_k else None
+        a2 = np.zeros((h1 - h0, F), ct) if gk2 is not None else None
+        for b in range(B):
+            G = sf.rfft(g[b, h0:h1], n=n, axis=-1, workers=1)
+            if want_k:
+                U = sf.rfft(u[b, h0:h1], n=n, axis=-1, workers=1)
+                if a2 is not None:
+                    a2 += np.conj(G) * U
+                np.conjugate(U, out=U)
+                U *= G
+                a1 += U
+            if want_u:
+                G *= K[h0:h1] if K.shape[0] > 1 else K
+                gu[b, h0:h1] = sf.irfft(G, n=n, axis=-1, workers=1, overwrite_x=True)[:, :L]
+        if not want_k:
+            return
+        if shared:
+            with lock:
+                tot1[:] += a1.sum(axis=0)
+                if a2 is not None:
+                    tot2[:] += a2.sum(axis=0)
+            return
+        gk1[h0:h1] = sf.irfft(a1, n=n, axis=-1, workers=1)[:, :Lk]
+        if a2 is not None:
+            gk2[h0:h1] = sf.irfft(a2, n=n, axis=-1, workers=1)[:, :Lk]
+
+    _config.run_tasks(threads, task, [(h0, min(H, h0 + R)) for h0 in range(0, H, R)])
+    if want_k and shared:
+        gk1[0] = sf.irfft(tot1, n=n)[:Lk]
+        if gk2 is not None:
+            gk2[0] = sf.irfft(tot2, n=n)[:Lk]
+    return gu, gk1, gk2
