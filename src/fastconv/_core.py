@@ -898,8 +898,16 @@ def long_conv_grads(g, u, k1, k2, mode, skip):
 
     B, H, L = u.shape
     Hk, Lk = k1.shape
-    n = L if mode == "circular" else fast_len(L + Lk - 1)
-    gu, gk1, gk2 = alg.grads(g, u, k1, k2, mode, n, Hk, Lk)
+    plan = long_conv_plan(u, Lk, mode)
+    if plan.method == "partitioned":
+        # the forward's method: the input's gradient is the same convolution
+        # backwards in time, the kernel's from the blocks' spectra
+        spec = alg.spectra(k1, None, mode, plan.method, plan.params)
+        gu, gk1 = alg.grads_partitioned(g, u, spec, plan.params, Hk, Lk)
+        gk2 = None
+    else:
+        n = L if mode == "circular" else fast_len(L + Lk - 1)
+        gu, gk1, gk2 = alg.grads(g, u, k1, k2, mode, n, Hk, Lk)
     gs = None
     if skip is not None:
         gu += g * skip[:, None]

@@ -224,3 +224,30 @@ def test_inputs_untouched(rng):
     nn.long_conv(u, k, skip=np.ones(3))
     G.long_conv(u, u, k)
     assert np.array_equal(u, u0) and np.array_equal(k, k0)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("L,Lk,M", [(700, 600, 256), (1024, 1024, 256), (513, 300, 128)])
+def test_partitioned_gradients(L, Lk, M, shared, rng):
+    """The partitioned method's gradients (input: the convolution backwards in
+    time; kernel: blocks' correlations spanning two partitions) against torch
+    autograd of the rFFT definition."""
+    from fastconv.algorithms import sequence as alg
+
+    B, H = 2, 3
+    u = rng.standard_normal((B, H, L))
+    k = rng.standard_normal((1 if shared else H, Lk))
+    g = rng.standard_normal((B, H, L))
+    params = {"M": M, "rows": 2}
+    spec = alg.spectra(k, None, "causal", "partitioned", params)
+    y = np.empty_like(u)
+    alg.forward(u, spec, "causal", "partitioned", params, y)
+    close(y, ref.long_conv(u, k), np.float64)
+    gu, gk = alg.grads_partitioned(g, u, spec, params, k.shape[0], Lk)
+    ut = torch.tensor(u, requires_grad=True)
+    kt = torch.tensor(k, requires_grad=True)
+    n = 2 * L
+    yt = torch.fft.irfft(torch.fft.rfft(ut, n=n) * torch.fft.rfft(kt, n=n), n=n)[..., :L]
+    (yt * torch.tensor(g)).sum().backward()
+    close(gu, ut.grad.numpy(), np.float64)
+    close(gk, kt.grad.numpy(), np.float64)

@@ -194,3 +194,39 @@ def part_mac(U, Kr, Ki, Y, F0):  # pragma: no cover - jitted
                 for f in range(n):
                     y[2 * (f0 + f)] = yr[f]
                     y[2 * (f0 + f) + 1] = yi[f]
+
+
+@jit
+def part_corr(G, U, Ar, Ai, F0):  # pragma: no cover - jitted
+    """The partitioned correlation's products, accumulated: ``A[r, p] +=
+    sum_{j >= p} G[r, j] * conj(U[r, j - p])`` for ``p <= P`` (``P + 1 =
+    Ar.shape[1]``), ``G`` and ``U`` interleaved complex as real views (R, nb,
+    2F), the sums split into real and imaginary parts (R, P + 1, F); chunks of
+    ``F0`` bins summed in local arrays (see :func:`part_mac`)."""
+    R, nb, F2 = G.shape
+    F = F2 // 2
+    P1 = Ar.shape[1]
+    sr = np.empty(F0, Ar.dtype)
+    si = np.empty(F0, Ar.dtype)
+    for r in range(R):
+        for f0 in range(0, F, F0):
+            n = min(F, f0 + F0) - f0
+            for p in range(min(P1, nb)):
+                for f in range(n):
+                    sr[f] = 0
+                    si[f] = 0
+                for j in range(p, nb):
+                    g = G[r, j, 2 * f0:2 * (f0 + n)]
+                    u = U[r, j - p, 2 * f0:2 * (f0 + n)]
+                    for f in range(n):
+                        gr = g[2 * f]
+                        gi = g[2 * f + 1]
+                        ur = u[2 * f]
+                        ui = u[2 * f + 1]
+                        sr[f] += gr * ur + gi * ui
+                        si[f] += gi * ur - gr * ui
+                a = Ar[r, p]
+                b = Ai[r, p]
+                for f in range(n):
+                    a[f0 + f] += sr[f]
+                    b[f0 + f] += si[f]

@@ -179,3 +179,73 @@ def grads(g, u, k1, k2, mode, n, Hk, Lk, want_u=True, want_k=True):
         if gk2 is not None:
             gk2[0] = sf.irfft(tot2, n=n)[:Lk]
     return gu, gk1, gk2
+
+
+def _blocks(x, b, h0, h1, M, nb):
+    """Rows ``x[b, h0:h1]`` as (R, nb, M) blocks (zero-padded past L)."""
+    L = x.shape[2]
+    if nb * M == L:
+        return x[b, h0:h1].reshape(h1 - h0, nb, M)
+    out = np.zeros((h1 - h0, nb * M), x.dtype)
+    out[:, :L] = x[b, h0:h1]
+    return out.reshape(h1 - h0, nb, M)
+
+
+def grads_partitioned(g, u, spec, params, Hk, Lk, want_u=True, want_k=True):
+    """Gradients of the causal partitioned convolution (blocks of M): the
+    input's as the same convolution run backwards in time (``rev(conv(rev(g),
+    k))``, the forward's kernel spectra ``spec``), the kernel's from the
+    blocks' spectra: ``A_p = sum_b sum_j G_j conj(U_{j-p})`` for p <= P, and
+    ``grad_k[pM + o] = irfft(A_p)[o] + irfft(A_{p+1})[M + o]`` (a block's
+    correlation spans two partitions)."""
+    import threading
+
+    import scipy.fft as sf
+
+    from .._kernels.sequence import part_corr
+
+    B, H, L = u.shape
+    M = params["M"]
+    nb = -(-L // M)
+    P = -(-Lk // M)
+    gu = None
+    if want_u:
+        gr = np.ascontiguousarray(g[..., ::-1])
+        gu = np.empty_like(u)
+        forward(gr, spec, "causal", "partitioned", params, gu)
+        gu = np.ascontiguousarray(gu[..., ::-1])
+    if not want_k:
+        return gu, None
+    threads = _config.get_threads()
+    shared = Hk == 1 and H > 1
+    F = M + 1
+    gk = np.zeros((Hk, P * M), u.dtype)
+    tot_r = np.zeros((1, P + 1, F), u.dtype) if shared else None
+    tot_i = np.zeros_like(tot_r) if shared else None
+    R = min(H, params["rows"])
+    lock = threading.Lock()
+
+    def task(h0, h1):
+        Ar = np.zeros((h1 - h0, P + 1, F), u.dtype)
+        Ai = np.zeros_like(Ar)
+        for b in range(B):
+            Gs = sf.rfft(_blocks(g, b, h0, h1, M, nb), n=2 * M, axis=-1, workers=1)
+            Us = sf.rfft(_blocks(u, b, h0, h1, M, nb), n=2 * M, axis=-1, workers=1)
+            part_corr(Gs.view(u.dtype), Us.view(u.dtype), Ar, Ai, 256)
+        if shared:
+            with lock:
+                tot_r[0] += Ar.sum(axis=0)
+                tot_i[0] += Ai.sum(axis=0)
+            return
+        _finish(Ar, Ai, gk, h0, h1)
+
+    def _finish(Ar, Ai, out, h0, h1):
+        c = sf.irfft(Ar + 1j * Ai, n=2 * M, axis=-1, workers=1)    # (R, P + 1, 2M)
+        blk = c[:, :P, :M].copy()
+        blk[:, :, 1:] += c[:, 1:, M + 1:]
+        out[h0:h1] = blk.reshape(h1 - h0, P * M)
+
+    _config.run_tasks(threads, task, [(h0, min(H, h0 + R)) for h0 in range(0, H, R)])
+    if shared:
+        _finish(tot_r, tot_i, gk, 0, 1)
+    return gu, np.ascontiguousarray(gk[:, :Lk])
