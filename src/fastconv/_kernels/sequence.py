@@ -230,3 +230,35 @@ def part_corr(G, U, Ar, Ai, F0):  # pragma: no cover - jitted
                 for f in range(n):
                     a[f0 + f] += sr[f]
                     b[f0 + f] += si[f]
+
+
+@jit
+def part_adj(G, Kr, Ki, S, F0):  # pragma: no cover - jitted
+    """The partitioned convolution's adjoint products: ``S[r, i] = sum_{p < P,
+    i + p < nb} G[r, i + p] * conj(K[r, p])`` (interleaved complex views as
+    in :func:`part_mac`; chunks of ``F0`` bins summed in local arrays)."""
+    R, nb, F2 = G.shape
+    F = F2 // 2
+    P = Kr.shape[1]
+    sr = np.empty(F0, S.dtype)
+    si = np.empty(F0, S.dtype)
+    for r in range(R):
+        for f0 in range(0, F, F0):
+            n = min(F, f0 + F0) - f0
+            for i in range(nb):
+                for f in range(n):
+                    sr[f] = 0
+                    si[f] = 0
+                for p in range(min(P, nb - i)):
+                    g = G[r, i + p, 2 * f0:2 * (f0 + n)]
+                    kr = Kr[r, p, f0:f0 + n]
+                    ki = Ki[r, p, f0:f0 + n]
+                    for f in range(n):
+                        gr = g[2 * f]
+                        gi = g[2 * f + 1]
+                        sr[f] += gr * kr[f] + gi * ki[f]
+                        si[f] += gi * kr[f] - gr * ki[f]
+                s = S[r, i]
+                for f in range(n):
+                    s[2 * (f0 + f)] = sr[f]
+                    s[2 * (f0 + f) + 1] = si[f]

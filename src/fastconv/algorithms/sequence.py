@@ -192,52 +192,33 @@ def _blocks(x, b, h0, h1, M, nb):
 
 
 def grads_partitioned(g, u, spec, params, Hk, Lk, want_u=True, want_k=True):
-    """Gradients of the causal partitioned convolution (blocks of M): the
-    input's as the same convolution run backwards in time (``rev(conv(rev(g),
-    k))``, the forward's kernel spectra ``spec``), the kernel's from the
-    blocks' spectra: ``A_p = sum_b sum_j G_j conj(U_{j-p})`` for p <= P, and
-    ``grad_k[pM + o] = irfft(A_p)[o] + irfft(A_{p+1})[M + o]`` (a block's
-    correlation spans two partitions)."""
+    """Gradients of the causal partitioned convolution (blocks of M), from the
+    spectra of the blocks of ``g`` and ``u`` (made once, shared): the input's
+    ``S_i = sum_p G_{i+p} conj(K_p)`` and ``grad_u`` block i ``= irfft(S_i)[:M]
+    + irfft(S_{i+1})[M:]`` (a block's correlation spans two blocks); the
+    kernel's ``A_p = sum_b sum_j G_j conj(U_{j-p})`` for p <= P and
+    ``grad_k[pM + o] = irfft(A_p)[o] + irfft(A_{p+1})[M + o]``."""
     import threading
 
     import scipy.fft as sf
 
-    from .._kernels.sequence import part_corr
+    from .._kernels.sequence import part_adj, part_corr
 
     B, H, L = u.shape
     M = params["M"]
     nb = -(-L // M)
+    full = L // M
     P = -(-Lk // M)
-    gu = None
-    if want_u:
-        gr = np.ascontiguousarray(g[..., ::-1])
-        gu = np.empty_like(u)
-        forward(gr, spec, "causal", "partitioned", params, gu)
-        gu = np.ascontiguousarray(gu[..., ::-1])
-    if not want_k:
-        return gu, None
+    Kr, Ki = spec
     threads = _config.get_threads()
     shared = Hk == 1 and H > 1
     F = M + 1
-    gk = np.zeros((Hk, P * M), u.dtype)
-    tot_r = np.zeros((1, P + 1, F), u.dtype) if shared else None
-    tot_i = np.zeros_like(tot_r) if shared else None
+    gu = np.empty_like(u) if want_u else None
+    gk = np.zeros((Hk, P * M), u.dtype) if want_k else None
+    tot_r = np.zeros((1, P + 1, F), u.dtype) if (shared and want_k) else None
+    tot_i = np.zeros_like(tot_r) if tot_r is not None else None
     R = min(H, params["rows"])
     lock = threading.Lock()
-
-    def task(h0, h1):
-        Ar = np.zeros((h1 - h0, P + 1, F), u.dtype)
-        Ai = np.zeros_like(Ar)
-        for b in range(B):
-            Gs = sf.rfft(_blocks(g, b, h0, h1, M, nb), n=2 * M, axis=-1, workers=1)
-            Us = sf.rfft(_blocks(u, b, h0, h1, M, nb), n=2 * M, axis=-1, workers=1)
-            part_corr(Gs.view(u.dtype), Us.view(u.dtype), Ar, Ai, 256)
-        if shared:
-            with lock:
-                tot_r[0] += Ar.sum(axis=0)
-                tot_i[0] += Ai.sum(axis=0)
-            return
-        _finish(Ar, Ai, gk, h0, h1)
 
     def _finish(Ar, Ai, out, h0, h1):
         c = sf.irfft(Ar + 1j * Ai, n=2 * M, axis=-1, workers=1)    # (R, P + 1, 2M)
@@ -245,7 +226,40 @@ def grads_partitioned(g, u, spec, params, Hk, Lk, want_u=True, want_k=True):
         blk[:, :, 1:] += c[:, 1:, M + 1:]
         out[h0:h1] = blk.reshape(h1 - h0, P * M)
 
+    def task(h0, h1):
+        n = h1 - h0
+        if want_k:
+            Ar = np.zeros((n, P + 1, F), u.dtype)
+            Ai = np.zeros_like(Ar)
+        if want_u:
+            kr = Kr[h0:h1] if Kr.shape[0] > 1 else np.broadcast_to(Kr, (n,) + Kr.shape[1:])
+            ki = Ki[h0:h1] if Ki.shape[0] > 1 else np.broadcast_to(Ki, (n,) + Ki.shape[1:])
+        for b in range(B):
+            Gs = sf.rfft(_blocks(g, b, h0, h1, M, nb), n=2 * M, axis=-1, workers=1)
+            if want_k:
+                Us = sf.rfft(_blocks(u, b, h0, h1, M, nb), n=2 * M, axis=-1, workers=1)
+                part_corr(Gs.view(u.dtype), Us.view(u.dtype), Ar, Ai, 256)
+                del Us
+            if want_u:
+                S = np.empty_like(Gs)
+                part_adj(Gs.view(u.dtype), kr, ki, S.view(u.dtype), 256)
+                c = sf.irfft(S, n=2 * M, axis=-1, workers=1, overwrite_x=True)   # (n, nb, 2M)
+                c[:, :-1, :M] += c[:, 1:, M:]
+                out = gu[b, h0:h1]
+                if full:
+                    out[:, :full * M].reshape(n, full, M)[...] = c[:, :full, :M]
+                if full < nb:
+                    out[:, full * M:] = c[:, full, :L - full * M]
+        if not want_k:
+            return
+        if shared:
+            with lock:
+                tot_r[0] += Ar.sum(axis=0)
+                tot_i[0] += Ai.sum(axis=0)
+            return
+        _finish(Ar, Ai, gk, h0, h1)
+
     _config.run_tasks(threads, task, [(h0, min(H, h0 + R)) for h0 in range(0, H, R)])
-    if shared:
+    if shared and want_k:
         _finish(tot_r, tot_i, gk, 0, 1)
-    return gu, np.ascontiguousarray(gk[:, :Lk])
+    return gu, (None if gk is None else np.ascontiguousarray(gk[:, :Lk]))
