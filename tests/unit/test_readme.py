@@ -22,6 +22,7 @@ def test_readme_snippets_run():
     assert np.all(np.isfinite(ns["sharp"]))
     assert ns["tile"].shape == (256, 256) and ns["blur"].shape == (4096, 4096)
     assert ns["h"].shape == (8, 16, 16, 16) and ns["gx"].shape == ns["imgs"].shape
+    assert ns["ys"].shape == ns["gu"].shape == (4, 64, 4096) and ns["gk"].shape == (64, 4096)
 
 
 def test_readme_is_short():

@@ -97,9 +97,18 @@ SHIPPED = {m: {f: dict(c) for f, c in fams.items()} for m, fams in COEF.items()}
 CLASS_COEF: dict = {
     "avx512": {
         "direct": {
-            "f4": {"tap2": 4.74e-11, "rows2": 3.04e-07, "tap3": 1.45e-10},
+            # tap3 f4 stays COEF's: the fit's 1.45e-10 (few 3-D float32
+            # problems in its grid) sent 128^3 x 7^3 to the FFT (18.6 ms against
+            # direct's 8.8); a lower 6e-11 sent 22^3 x 10^3 'full' to direct
+            # (1.12 ms against the FFT's 0.32); 8e-11 gets both right
+            "f4": {"tap2": 4.74e-11, "rows2": 3.04e-07},
             "f8": {"tap2": 8.38e-11, "rows2": 7.22e-07, "tap3": 7.3e-11},
         },
+        # overlap-save in cache-sized blocks ('fft1'; N-D: tiles) measured
+        # against its estimate with COEF's term: 2048^2 x 31^2 float32 22 ms
+        # (estimated 30.7), 4096^2 x 31^2 70 ms (97.8): times 0.72 (the
+        # calibration fit above gave 3.91e-10 from its 1-D problems)
+        "overlap-save": {"f4": {"fft1": 3.4e-10}},
     },
 }
 # other dtype families relative to the fitted ones: (base family, factor)
