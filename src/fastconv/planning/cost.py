@@ -92,8 +92,9 @@ SHIPPED = {m: {f: dict(c) for f, c in fams.items()} for m, fams in COEF.items()}
 # rows2, tap3: the 512-bit code): its 1-D terms also cost the separable
 # passes, and the fit's 'bytes' (or its overlap-save terms) sent a 4096^2
 # sigma-12 Gaussian to overlap-save (110 ms against separable's 70).  Live
-# runs of `make bench-planner` with this set: 96.0% / 99.5% (worst 2.13x)
-# and 95.5% / 100% (worst 1.99x).
+# runs of `make bench-planner` with the final set (with the overlap-save and
+# CLASS_SEPARABLE_SCALE corrections below): 96.5% / 100% (worst 1.75x) and
+# 94.5% / 99.5% (worst 3.61x, a stalled call).
 CLASS_COEF: dict = {
     "avx512": {
         "direct": {
@@ -123,6 +124,10 @@ PARALLEL = 0.85    # efficiency of each extra thread
 # low-rank kernels to fit it); without it 4096^2 sigma-8 went to the FFT
 # (1.4-3x slower than separable)
 SEPARABLE_SCALE = 0.6
+# and per machine class: on AVX-512 the separable passes take the 512-bit
+# blocks; 4096^2 float32 Gaussians (reflect), measured / estimated: sigma 2
+# 15.4 / 24.0, sigma 8 48.4 / 87.0, sigma 12 70-102 / 129.6 (2026-12-05)
+CLASS_SEPARABLE_SCALE = {"avx512": 0.64}
 EDGE_COST = 6.0    # a scalar edge tap vs a vectorised interior tap (measured ~5-8x)
 
 
@@ -414,7 +419,7 @@ def estimate(method: str, spec, threads: int, params) -> float:
             if k not in SERIAL + ("par", "par_exp"))
     serial = sum(coef.get(k, 0.0) * feats.get(k, 1.0 if k == "call" else 0.0) for k in SERIAL)
     if method == "separable":
-        t *= SEPARABLE_SCALE
+        t *= SEPARABLE_SCALE * CLASS_SEPARABLE_SCALE.get(direct_alg.machine_class(), 1.0)
     return float(t / speedup(threads, feats.get("par"), feats.get("par_exp")) + serial)
 
 
