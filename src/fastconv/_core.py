@@ -927,6 +927,21 @@ def causal_conv1d(x, w, bias, act):
     return y
 
 
+def causal_conv1d_step(x, state, w, bias, act):
+    """One token of :func:`causal_conv1d`: ``x`` (B, D), ``state`` (B, D,
+    K-1) the last inputs (updated in place), ``w`` (D, K) in torch's order
+    (the last tap on the newest input); returns (B, D) in ``x``'s dtype."""
+    window = np.concatenate([state.astype(x.dtype, copy=False), x[:, :, None]], axis=2)
+    y = np.einsum("bdk,dk->bd", window, w, dtype=np.float64)
+    if bias is not None:
+        y += bias
+    if act:
+        y = y / (1 + np.exp(-y))
+    if w.shape[1] > 1:
+        state[...] = window[:, :, 1:]
+    return y.astype(x.dtype)
+
+
 def causal_conv1d_grads(g, x, w, bias, act):
     """(grad_x, grad_w, grad_bias) of :func:`causal_conv1d`."""
     from ._kernels.sequence import tap_grads, taps_rows

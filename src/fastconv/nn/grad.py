@@ -214,9 +214,8 @@ def long_conv(grad_y: ArrayLike, u: ArrayLike, k: ArrayLike, *, mode: str = "cau
     gu = S._out(gu, unbatched, layout)
     if gs is not None and np.ndim(skip) == 0:
         gs = gs.sum(dtype=np.float64).astype(dt)
-    shapes = [np.shape(k)] if k2 is None else None
     if k2 is None:
-        return gu, gk1.reshape(shapes[0]), gs
+        return gu, gk1.reshape(np.shape(k)), gs
     if isinstance(k, (tuple, list)):
         return gu, (gk1.reshape(np.shape(k[0])), gk2.reshape(np.shape(k[1]))), gs
     return gu, np.stack([gk1, gk2]).reshape(np.shape(k)), gs

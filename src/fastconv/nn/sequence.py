@@ -317,16 +317,7 @@ def causal_conv1d_update(x: ArrayLike, state: np.ndarray, weight: ArrayLike,
                          f"{getattr(state, 'shape', type(state).__name__)}")
     if not state.flags.writeable:
         raise ValueError("causal_conv1d_update: state must be writeable (updated in place)")
-    window = np.concatenate([state.astype(dt, copy=False), x3], axis=2)     # (B, D, K)
-    y = np.einsum("bdk,dk->bd", window, w, dtype=np.float64)
-    if b is not None:
-        y += b
-    if activation is not None:
-        _act(activation)
-        y = y / (1 + np.exp(-y))
-    if K > 1:
-        state[...] = window[:, :, 1:]
-    return y.astype(dt)
+    return _core.causal_conv1d_step(x3[:, :, 0], state, w, b, _act(activation))
 
 
 class LongConvDecoder:
