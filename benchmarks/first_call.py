@@ -78,6 +78,11 @@ CASES = {
                              "nn.grad.conv2d_weight(x4, w4.shape, x4, 1, 1)",
     "nn.Conv2d forward+backward": "from fastconv import nn; l = nn.Conv2d(16, 16, 3, padding=1); "
                                   "l.backward(l.forward(x4))",
+    "nn.long_conv 1-D causal": "from fastconv import nn; nn.long_conv(x4[:, :, 0], x4[0, :, 0])",
+    "nn.causal_conv1d silu": "from fastconv import nn; "
+                             "nn.causal_conv1d(x4[:, :, 0], x4[0, :, 0, :4], activation='silu')",
+    "nn.grad.long_conv": "from fastconv import nn; "
+                         "nn.grad.long_conv(x4[:, :, 0], x4[:, :, 0], x4[0, :, 0])",
 }
 
 

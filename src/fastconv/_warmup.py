@@ -110,6 +110,22 @@ def warmup(verbose: bool = False) -> float:
                 nn.conv2d(hw, w[:, :1], None, 1, 1, 1, 8)
                 nn.conv2d(hw, w[:, :1], None, 2, 1, 1, 8)
             nn.conv_transpose2d(x, w, None, 2, 1, method="col2im")
+            # the sequence convolutions: direct taps (every mode), the
+            # partitioned products, the short causal filter and its gradient
+            u = rng.standard_normal((2, 3, 600)).astype(dt)
+            k = rng.standard_normal((3, 300)).astype(dt)
+            for mode in ("causal", "circular"):
+                nn.long_conv(u, k[:, :8], mode=mode, method="direct")
+                nn.grad.long_conv(u, u, k[:, :8], mode=mode)
+            nn.long_conv(u, (k[:, :8], k[:, :8]), mode="bidirectional", method="direct")
+            nn.long_conv(u, k, method="partitioned")
+            nn.grad.long_conv(u, u, k)
+            from .algorithms import sequence as seq
+            spec = seq.spectra(k, None, "causal", "partitioned", {"M": 256, "rows": 3})
+            seq.grads_partitioned(u, u, spec, {"M": 256, "rows": 3}, 3, 300)
+            for act in (None, "silu"):
+                nn.causal_conv1d(u, k[:, :4], activation=act)
+                nn.grad.causal_conv1d(u, u, k[:, :4], activation=act)
     stages.append(("layers", layers))
     from ._core import kernel_variants
 
