@@ -120,9 +120,10 @@ def warmup(verbose: bool = False) -> float:
             nn.long_conv(u, (k[:, :8], k[:, :8]), mode="bidirectional", method="direct")
             nn.long_conv(u, k, method="partitioned")
             nn.grad.long_conv(u, u, k)
-            from .algorithms import sequence as seq
-            spec = seq.spectra(k, None, "causal", "partitioned", {"M": 256, "rows": 3})
-            seq.grads_partitioned(u, u, spec, {"M": 256, "rows": 3}, 3, 300)
+            # one long row: the planner takes the partitioned method, for its
+            # gradient too
+            long = rng.standard_normal((1, 1, 1 << 16)).astype(dt)
+            nn.grad.long_conv(long, long, long[0])
             for act in (None, "silu"):
                 nn.causal_conv1d(u, k[:, :4], activation=act)
                 nn.grad.causal_conv1d(u, u, k[:, :4], activation=act)
