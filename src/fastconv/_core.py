@@ -917,13 +917,13 @@ def long_conv_grads(g, u, k1, k2, mode, skip):
 
 def causal_conv1d(x, w, bias, act):
     """(B, D, L) rows filtered causally by (D, K) taps, bias, act (0/1 SiLU)."""
-    from ._kernels.sequence import causal_rows
+    from .algorithms.sequence import causal_filter
 
     B, D, L = x.shape
     y = np.empty_like(x)
     _config.numba_threads(_config.get_threads(), x.size * w.shape[1])
     b = bias if bias is not None else np.zeros(0, x.dtype)
-    causal_rows(x.reshape(-1, L), w, b, y.reshape(-1, L), act)
+    causal_filter(x.reshape(-1, L), w, b, y.reshape(-1, L), act)
     return y
 
 
@@ -950,9 +950,11 @@ def causal_conv1d_grads(g, x, w, bias, act):
     K = w.shape[1]
     _config.numba_threads(_config.get_threads(), x.size * K)
     if act:
+        from .algorithms.sequence import causal_filter
+
         z = np.empty_like(x)
         b = bias if bias is not None else np.zeros(0, x.dtype)
-        taps_rows(x.reshape(-1, L), w, b, z.reshape(-1, L), 1, False, 0, False)
+        causal_filter(x.reshape(-1, L), w, b, z.reshape(-1, L), 0)
         s = 1.0 / (1.0 + np.exp(-z))
         g = g * (s * (1 + z * (1 - s)))
     gx = np.empty_like(x)

@@ -254,3 +254,26 @@ def test_partitioned_gradients(L, Lk, M, shared, rng):
     (yt * torch.tensor(g)).sum().backward()
     close(gu, ut.grad.numpy(), np.float64)
     close(gk, kt.grad.numpy(), np.float64)
+
+
+@pytest.mark.parametrize("bits", [256, 512])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
+@pytest.mark.parametrize("L,K", [(200, 2), (1000, 5), (333, 13), (1000, 64), (130, 64), (64, 1)])
+def test_causal_vector_blocks(L, K, dtype, bits, monkeypatch, rng):
+    """The register-block causal filter at both vector widths: rows long
+    enough for several blocks, a shifted last block, the scalar head, rows
+    shorter than a block; against torch's conv1d with left padding."""
+    from fastconv.algorithms import direct
+
+    monkeypatch.setattr(direct, "VECTOR_BITS", bits, raising=False)
+    B, D = 2, 3
+    x = rng.standard_normal((B, D, L)).astype(dtype)
+    w = rng.standard_normal((D, K)).astype(dtype)
+    b = rng.standard_normal(D).astype(dtype)
+    want = TF.conv1d(TF.pad(torch.tensor(x.astype(np.float64)), (K - 1, 0)),
+                     torch.tensor(w.astype(np.float64))[:, None], torch.tensor(b.astype(np.float64)),
+                     groups=D)
+    close(nn.causal_conv1d(x, w, b), want.numpy(), dtype)
+    close(nn.causal_conv1d(x, w, b, activation="silu"), TF.silu(want).numpy(), dtype)
+    close(nn.long_conv(x, w[:, ::-1], method="direct"), (want - torch.tensor(b)[:, None]).numpy(),
+          dtype)

@@ -6,6 +6,7 @@ import numpy as np
 from numba import prange
 
 from . import jit
+from .simd import _rows1, block_cols
 
 
 @jit(parallel=True)
@@ -262,3 +263,59 @@ def part_adj(G, Kr, Ki, S, F0):  # pragma: no cover - jitted
                 for f in range(n):
                     s[2 * (f0 + f)] = sr[f]
                     s[2 * (f0 + f) + 1] = si[f]
+
+
+@jit(parallel=True)
+def causal_simd(x, wr, bias, y, act, vec):  # pragma: no cover - jitted
+    """:func:`causal_rows` on the register blocks of ``_kernels.simd`` (one
+    row, ``U`` vectors of outputs, the taps looped inside in vector IR): the
+    causal filter as a correlation with the reversed taps ``wr`` (H, K),
+    ``y[t] = sum_k wr[k] x[t - (K-1) + k]``; outputs whose window starts
+    before the row are summed as scalars, the row's last outputs by a block
+    shifted left (the same sums again); then bias and SiLU over the row
+    while it is in cache.  float32/float64 (``vec``: the vector width)."""
+    R, L = x.shape
+    H, K = wr.shape
+    W = block_cols(vec, wr)
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
+    wf = wr.reshape(-1)
+    for r in prange(R):
+        h = r % H
+        base = r * L
+        head = min(K - 1, L)
+        for t in range(head):                  # windows that start before the row
+            acc = y.dtype.type(0)
+            for k in range(K - 1 - t, K):
+                acc += wr[h, k] * x[r, t - (K - 1) + k]
+            y[r, t] = acc
+        n = L - head                           # outputs with full windows
+        if n >= W:
+            t0 = head
+            while t0 + W <= L:
+                _rows1(vec, xf, base + t0 - (K - 1), L, wf, h * K, 1, K, yf, base + t0, L)
+                t0 += W
+            if t0 < L:                         # the rest: a block shifted left
+                _rows1(vec, xf, base + L - W - (K - 1), L, wf, h * K, 1, K, yf, base + L - W, L)
+        else:
+            for t in range(head, L):
+                acc = y.dtype.type(0)
+                for k in range(K):
+                    acc += wr[h, k] * x[r, t - (K - 1) + k]
+                y[r, t] = acc
+        if bias.shape[0] > 0 or act == 1:
+            b0 = bias[h] if bias.shape[0] > 0 else y.dtype.type(0)
+            if act == 1:
+                blk = np.empty(BLOCK, y.dtype)
+                e = np.empty(BLOCK, y.dtype)
+                ki = np.empty(BLOCK, np.int32)
+                for t0 in range(0, L, BLOCK):
+                    m = min(BLOCK, L - t0)
+                    for i in range(m):
+                        blk[i] = y[r, t0 + i] + b0
+                    for i in range(m, BLOCK):
+                        blk[i] = 0
+                    _silu_store(blk, m, y[r], t0, e, ki)
+            else:
+                for t in range(L):
+                    y[r, t] += b0

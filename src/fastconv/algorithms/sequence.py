@@ -48,6 +48,27 @@ def spectra(k1, k2, mode, method, params):
     return (np.ascontiguousarray(K.real), np.ascontiguousarray(K.imag))
 
 
+def causal_filter(x2, w, bias, y2, act):
+    """``y2 = act(bias + sum_j w[h, j] x2[r, t-j])`` over rows (row r uses
+    ``w[r % H]``; ``bias`` may be empty; ``act`` 1: SiLU): the vector register
+    blocks (``_kernels.sequence.causal_simd``, the taps reversed into a
+    correlation) for float32/float64 where the CPU has vector FMA, else the
+    scalar-block kernel.  Measured, 1024 x 4096 float32, 2 threads: 4 taps
+    4.85 -> 0.63 ms, 16 taps 14.3 -> 1.0 ms, 64 taps 50 -> 3.7 ms."""
+    from . import direct
+
+    if direct.uses_simd(2, x2.dtype):
+        from .._kernels.sequence import causal_simd
+        from .._kernels.simd import vector_arg
+
+        bits = direct.vector_bits("separable", w.shape[1])     # a row pass, as there
+        causal_simd(x2, np.ascontiguousarray(w[:, ::-1]), bias, y2, act, vector_arg(bits))
+    else:
+        from .._kernels.sequence import causal_rows
+
+        causal_rows(x2, w, bias, y2, act)
+
+
 def _tasks(B, H, R):
     return [(b, h0, min(H, h0 + R)) for b in range(B) for h0 in range(0, H, R)]
 
@@ -57,16 +78,14 @@ def forward(u, spec, mode, method, params, y):
     B, H, L = u.shape
     threads = _config.get_threads()
     if method == "direct":
-        from .._kernels.sequence import causal_rows, taps_rows
+        from .._kernels.sequence import taps_rows
 
         k1, k2 = spec
         empty = np.zeros(0, u.dtype)
         _config.numba_threads(threads, u.size * k1.shape[1])
         u2, y2 = u.reshape(-1, L), y.reshape(-1, L)
         if mode != "circular":
-            # the sums of a block of outputs in registers (measured, 4 x 256 x
-            # 4096 float32, 64 taps: 63 ms as one pass per tap)
-            causal_rows(u2, k1, empty, y2, 0)
+            causal_filter(u2, k1, empty, y2, 0)
         else:
             taps_rows(u2, k1, empty, y2, 1, True, 0, False)
         if k2 is not None:

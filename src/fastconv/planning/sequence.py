@@ -4,9 +4,10 @@ with time and memory estimates; the memory is checked against the budget
 before anything is allocated.
 
 Cost terms, measured on the 2-core AVX-512 VM (float32, 2026-12-05):
-a batched rFFT costs about ``FFT_C * n * log2(n)`` per row (2048: 1.3e-10,
-16384: 1.1e-10, 131072: 2.5e-10 s: transforms over 512 KiB leave L2, hence
-the ``FFT_BIG`` factor); the partitioned product about ``MAC_C`` per complex
+a batched rFFT costs about ``FFT_C * n * log2(n)`` per row (transforms
+alone: 2048 1.3e-10, 16384 1.1e-10, 131072 2.5e-10 s, hence the
+``FFT_BIG`` factor past L2; FFT_C is set from whole calls, which also
+multiply, pad and copy); the partitioned product about ``MAC_C`` per complex
 multiply-add (3.3 per ns measured); direct taps ``TAP_C`` per multiply-add.
 float64 doubles each.  Only ratios between the methods matter for the choice.
 """
@@ -17,12 +18,20 @@ from dataclasses import dataclass, field
 
 from .. import _config
 
-FFT_C = 1.2e-10
+FFT_C = 1.6e-10
+#: a transform length with factors 3 and 5 costs this much more per point-log
+#: (pocketfft; measured with the whole long_conv, 4 x 256 x 4096 and 64 taps,
+#: n = 4320: 20.5 ms against 8.4 estimated with FFT_C 1.2e-10, where the
+#: power-of-two lengths ran 1.25-1.3x their estimates)
+MIXED_RADIX = 1.8
 FFT_BIG = 2.2           # per-point factor once a row's spectrum passes L2_BYTES
 L2_BYTES = 1 << 19
 MAC_C = 3.0e-10
-TAP_C = 6e-11
+TAP_C = 4.5e-11         # the register-block causal filter: 16-256 taps, 4 x 256 x 4096
 CALL = 2e-5             # per task (Python and pocketfft set-up)
+#: the partitioned method's per-row extra (padding, the blocks' overlap-add
+#: and copies): 4 x 256 x 8192 ran 63 ms against 45 estimated without it
+PART_ROW = 2e-5
 #: direct taps only up to this many (longer: an FFT method wins by far)
 DIRECT_MAX_TAPS = 256
 #: rows' spectra one FFT task holds at most (bytes), and the transforms a
@@ -55,7 +64,8 @@ def fast_len(n: int) -> int:
 
 def _fft_row(n: int, item: int) -> float:
     big = FFT_BIG if n * item * 2 > L2_BYTES else 1.0
-    return FFT_C * big * n * math.log2(max(n, 2)) * (item / 4)
+    mixed = 1.0 if n & (n - 1) == 0 else MIXED_RADIX
+    return FFT_C * big * mixed * n * math.log2(max(n, 2)) * (item / 4)
 
 
 def _rows(per_row: int, transforms: int = 1) -> int:
@@ -88,7 +98,7 @@ def candidates(B, H, L, Lk, item, mode, threads, prepared):
             nb, P = -(-L // M), -(-Lk // M)
             macs = (M + 1) * sum(min(j + 1, P) for j in range(nb))
             tt = (_fft_row(2 * M, item) * nb * 2 * rows + MAC_C * (item / 4) * macs * rows
-                  + _fft_row(2 * M, item) * P * kh) / par
+                  + _fft_row(2 * M, item) * P * kh + PART_ROW * rows) / par
             Rp = min(H, _rows(nb * (M + 1) * 2 * item * 3, nb))
             tt += CALL * (-(-H // Rp) * B)
             mem = H * P * (M + 1) * 2 * item * (kh > 0) + threads * Rp * nb * (M + 1) * 2 * item * 3
