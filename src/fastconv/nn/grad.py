@@ -188,7 +188,7 @@ conv3d_input, conv3d_weight, conv_transpose3d_input, conv_transpose3d_weight = _
 
 
 def long_conv(grad_y: ArrayLike, u: ArrayLike, k: ArrayLike, *, mode: str = "causal",
-              skip: Optional[ArrayLike] = None, layout: str = "BHL"):
+              skip: Optional[ArrayLike] = None, layout: str = "BHL") -> tuple:
     """Gradients of :func:`fastconv.nn.long_conv`: ``(grad_u, grad_k,
     grad_skip)`` shaped like ``u``, ``k`` (a pair / (2, ...) for
     'bidirectional': both kernels' gradients stacked, or a tuple when ``k``
@@ -222,7 +222,7 @@ def long_conv(grad_y: ArrayLike, u: ArrayLike, k: ArrayLike, *, mode: str = "cau
 
 
 def causal_conv1d(grad_y: ArrayLike, x: ArrayLike, weight: ArrayLike,
-                  bias: Optional[ArrayLike] = None, activation: Optional[str] = None):
+                  bias: Optional[ArrayLike] = None, activation: Optional[str] = None) -> tuple:
     """Gradients of :func:`fastconv.nn.causal_conv1d`: ``(grad_x,
     grad_weight, grad_bias)`` (grad_bias None without a bias)."""
     from . import sequence as S
