@@ -958,7 +958,7 @@ def causal_conv1d_grads(g, x, w, bias, act):
         s = 1.0 / (1.0 + np.exp(-z))
         g = g * (s * (1 + z * (1 - s)))
     gx = np.empty_like(x)
-    taps_rows(g.reshape(-1, L), w, np.zeros(0, x.dtype), gx.reshape(-1, L), -1, False, 0, False)
+    taps_rows(g.reshape(-1, L), w, gx.reshape(-1, L), -1, False, False)
     gw = tap_grads(x.reshape(-1, L), g.reshape(-1, L), D, K, 1, False).astype(x.dtype)
     gb = g.sum(axis=(0, 2), dtype=np.float64).astype(x.dtype) if bias is not None else None
     return gx, gw, gb

@@ -10,25 +10,21 @@ from .simd import _rows1, block_cols
 
 
 @jit(parallel=True)
-def taps_rows(x, w, bias, y, sign, wrap, act, acc):  # pragma: no cover - jitted
+def taps_rows(x, w, y, sign, wrap, acc):  # pragma: no cover - jitted
     """Depthwise filter of the rows of ``x`` (R, L), row ``r`` with the taps
-    ``w[r % H]`` (H, K): ``y[r, t] = act(b + sum_j w[h, j] x[r, t - sign*j])``
-    with ``b = bias[h]`` (``bias`` empty: 0; ``acc``: the sums start from
-    ``y``'s values instead), indices outside ``[0, L)`` skipped or, with
-    ``wrap``, taken mod L; ``act`` 1: SiLU ``z * sigmoid(z)``.  A row is
-    summed in a buffer (one pass per tap, vectorised over t) then stored."""
+    ``w[r % H]`` (H, K): ``y[r, t] (+)= sum_j w[h, j] x[r, t - sign*j]``
+    (``acc``: added to ``y``'s values), indices outside ``[0, L)`` skipped
+    or, with ``wrap``, taken mod L.  A row is summed in a buffer (one pass
+    per tap) then stored.  Serves the circular and anti-causal taps and the
+    input gradient; the causal filter has faster kernels
+    (:func:`causal_simd`, :func:`causal_rows`)."""
     R, L = x.shape
     H, K = w.shape
     for r in prange(R):
         h = r % H
         buf = np.empty(L, y.dtype)
-        if acc:
-            for t in range(L):
-                buf[t] = y[r, t]
-        else:
-            b0 = bias[h] if bias.shape[0] > 0 else 0
-            for t in range(L):
-                buf[t] = b0
+        for t in range(L):
+            buf[t] = y[r, t] if acc else 0
         xr = x[r]
         for j in range(K):
             c = w[h, j]
@@ -46,10 +42,6 @@ def taps_rows(x, w, bias, y, sign, wrap, act, acc):  # pragma: no cover - jitted
             else:
                 for t in range(0, L + s):
                     buf[t] += c * xr[t - s]
-        if act == 1:
-            for t in range(L):
-                z = buf[t]
-                buf[t] = z / (1 + np.exp(-z))
         for t in range(L):
             y[r, t] = buf[t]
 

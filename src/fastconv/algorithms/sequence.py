@@ -87,9 +87,9 @@ def forward(u, spec, mode, method, params, y):
         if mode != "circular":
             causal_filter(u2, k1, empty, y2, 0)
         else:
-            taps_rows(u2, k1, empty, y2, 1, True, 0, False)
+            taps_rows(u2, k1, y2, 1, True, False)
         if k2 is not None:
-            taps_rows(u2, k2, empty, y2, -1, False, 0, True)
+            taps_rows(u2, k2, y2, -1, False, True)
         return y
     import scipy.fft as sf
 
