@@ -166,3 +166,52 @@ def long_conv(u, k1, k2=None, mode="causal"):
             if j < L:
                 y[..., :L - j] += k2[:, j][:, None] * u[..., j:]
     return y
+
+
+# ------------------------------------------------ probability (fastconv.stats)
+def pmf_convolve_exact(*pmfs):
+    """The distribution of a sum in exact rational arithmetic (Fractions of
+    the float inputs, which are exact binary fractions)."""
+    from fractions import Fraction
+
+    acc = [Fraction(1)]
+    for p in pmfs:
+        q = [Fraction(float(v)) for v in p]
+        out = [Fraction(0)] * (len(acc) + len(q) - 1)
+        for i, a in enumerate(acc):
+            if a:
+                for j, b in enumerate(q):
+                    out[i + j] += a * b
+        acc = out
+    return acc
+
+
+def panjer_longdouble(f, a, b, log_g0, n):
+    """The (a, b, 0) recursion in long double (64-bit mantissa on x86, an
+    exponent range to 1e-4951: no underflow of P(S=0) for any count we
+    test), one term at a time, as the textbook writes it."""
+    f = np.asarray(f, np.longdouble)
+    g = np.zeros(n, np.longdouble)
+    g[0] = np.exp(np.longdouble(log_g0))
+    c = 1 / (1 - np.longdouble(a) * f[0])
+    for s in range(1, n):
+        acc = np.longdouble(0)
+        for j in range(1, min(s, f.size - 1) + 1):
+            acc += (np.longdouble(a) + np.longdouble(b) * j / s) * f[j] * g[s - j]
+        g[s] = acc * c
+    return g
+
+
+def poisson_binomial_exact(p):
+    """P(number of successes = k) for independent trials, in Fractions."""
+    from fractions import Fraction
+
+    dist = [Fraction(1)]
+    for x in p:
+        q = Fraction(float(x))
+        new = [Fraction(0)] * (len(dist) + 1)
+        for k, d in enumerate(dist):
+            new[k] += d * (1 - q)
+            new[k + 1] += d * q
+        dist = new
+    return dist

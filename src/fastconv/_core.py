@@ -962,3 +962,127 @@ def causal_conv1d_grads(g, x, w, bias, act):
     gw = tap_grads(x.reshape(-1, L), g.reshape(-1, L), D, K, 1, False).astype(x.dtype)
     gb = g.sum(axis=(0, 2), dtype=np.float64).astype(x.dtype) if bias is not None else None
     return gx, gw, gb
+
+
+# ----------------------------------------------- probability and statistics
+def _direct_full(a, b):
+    """Full 1-D convolution by the engine's direct method (non-negative
+    float64 in, every entry to rounding)."""
+    return convolve_impl(a, b, "full", "direct", None, "constant", 0, None, "default",
+                         "convolve")
+
+
+def pmf_sum(parts, method, rtol):
+    """(pmf, info) of the sum of independent variables (float64 pmfs, or
+    int64 counts: exact)."""
+    from .algorithms import stats as alg
+    from .planning import stats as ps
+
+    if parts[0].dtype.kind in "iu":
+        acc = parts[0]
+        for p in parts[1:]:
+            acc = convolve_impl(acc, p, "full", "auto", None, "constant", 0, None, "default",
+                                "convolve")
+        return acc, {"method": "exact-integer"}
+    plan = ps.sum_plan([p.size for p in parts], method)
+    if plan.method == "direct":
+        acc = parts[0]
+        for p in sorted(parts[1:], key=len):
+            acc = _direct_full(acc, p)
+        return acc, {"method": "direct", "plan": plan}
+    g, info = alg.sum_tilted(parts, plan.params["N"], rtol)
+    return g, {"method": "fft", "plan": plan, **info}
+
+
+def pmf_power(p, n, method, rtol):
+    from .algorithms import stats as alg
+    from .planning import stats as ps
+
+    if p.dtype.kind in "iu":
+        return _power_direct(p, n, lambda a, b: convolve_impl(
+            a, b, "full", "auto", None, "constant", 0, None, "default", "convolve")), \
+            {"method": "exact-integer"}
+    plan = ps.power_plan(p.size, n, method)
+    if plan.method == "direct":
+        return _power_direct(p, n, _direct_full), {"method": "direct", "plan": plan}
+    g, info = alg.power_tilted(p, n, plan.params["N"], rtol)
+    return g, {"method": "fft", "plan": plan, **info}
+
+
+def _power_direct(p, n, conv, limit=None):
+    """p^{*n} by repeated squaring (truncated to ``limit`` entries)."""
+    out, base, e = None, p, n
+    while True:
+        if e & 1:
+            out = base if out is None else conv(out, base)[:limit]
+        e >>= 1
+        if not e:
+            return out
+        base = conv(base, base)[:limit]
+
+
+def compound(f, freq, n, N, method, rtol):
+    """(pmf on n buckets, info) of the compound sum with severity ``f`` and
+    frequency ``freq`` (see ``algorithms.stats``); N: transform length."""
+    from .algorithms import stats as alg
+    from .planning import stats as ps
+
+    panjer_ok, splits = freq[0] in ("poisson", "nbinom", "binom"), 0
+    if panjer_ok:
+        a, b, lg0 = panjer_ab(freq)
+        # P(S=0) must be a normal float: split the frequency into 2^k
+        # copies whose P(S=0) is, run the recursion, square k times
+        while lg0(f[0]) < -600 and splits < 60:
+            splits += 1
+            sub = alg.split_frequency(freq, splits)
+            if freq[0] == "binom" and (freq[1] % 2 ** splits or sub[1] == 0):
+                panjer_ok = False
+                break
+            a, b, lg0 = panjer_ab(sub)
+    plan = ps.compound_plan(f.size, n, N, panjer_ok, splits, method)
+    if plan.method == "panjer":
+        sub = alg.split_frequency(freq, splits) if splits else freq
+        a, b, lg0 = panjer_ab(sub)
+        g = alg.panjer(f, a, b, lg0(f[0]), n)
+        if splits:
+            g = _power_direct(g, 2 ** splits, _direct_full, limit=n)
+        return g, {"method": "panjer", "plan": plan, "splits": splits}
+    g, info = alg.compound_adaptive(f, freq, n, N, rtol, ps.compound_max_len(n, N))
+    return g, {"method": "fft", "plan": plan, **info}
+
+
+def panjer_ab(freq):
+    from .algorithms.stats import panjer_ab as ab
+
+    return ab(freq)
+
+
+def compound_tail(f, freq, lt, N):
+    """log of a Chernoff bound on P(S >= N) (tilt ``lt``)."""
+    from .algorithms.stats import tail_log_bound
+
+    return tail_log_bound(f, freq, lt, N)
+
+
+def bin_linear(points, weights, lo, delta, shape):
+    from .algorithms.stats import bin_linear as b
+
+    return b(points, weights, lo, delta, shape)
+
+
+def rolling_mean(x2, window, offset, min_periods, omit):
+    from .algorithms.stats import rolling_mean as r
+
+    return r(x2, window, offset, min_periods, omit)
+
+
+def window_counts(x2, window, offset):
+    from .algorithms.stats import window_counts as w
+
+    return w(x2, window, offset)
+
+
+def ewm_mean(x2, decay, adjust, ignore_na, min_periods):
+    from .algorithms.stats import ewm_mean as e
+
+    return e(x2, decay, adjust, ignore_na, min_periods)

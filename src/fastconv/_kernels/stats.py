@@ -1,0 +1,284 @@
+"""Kernels of the probability, statistics and physics front ends
+(``fastconv.stats``, ``fastconv.physics``): the Panjer recursion, linear
+binning, rolling window sums carried in double-double arithmetic, the
+exponentially weighted mean's recurrence and a Perona-Malik step.  No
+validation here (see ``algorithms/stats.py``)."""
+import math
+
+import numpy as np
+from numba import prange
+
+from . import jit
+
+
+@jit()
+def panjer(f, a, b, g):  # pragma: no cover - jitted
+    """The (a, b, 0) recursion: ``g[0]`` set by the caller, then
+    ``g[s] = sum_{j=1..min(s, m-1)} (a + b j / s) f[j] g[s-j] / (1 - a f[0])``
+    for s = 1 .. len(g)-1.  Every term is non-negative when a >= 0
+    (Poisson, negative binomial), so the result carries only rounding
+    relative to each entry."""
+    m = f.shape[0]
+    c = 1.0 / (1.0 - a * f[0])
+    jf = np.empty(m)
+    for j in range(m):
+        jf[j] = j * f[j]
+    for s in range(1, g.shape[0]):
+        top = min(s, m - 1)
+        s1 = 0.0
+        s2 = 0.0
+        for j in range(1, top + 1):
+            gj = g[s - j]
+            s1 += f[j] * gj
+            s2 += jf[j] * gj
+        g[s] = (a * s1 + b * s2 / s) * c
+
+
+@jit()
+def bin_linear(pts, wts, lo, inv, out):  # pragma: no cover - jitted
+    """Linear binning of ``pts`` (n, 3) with weights ``wts`` (n,) onto
+    ``out`` (n0, n1, n2), cell centres at ``lo + i / inv`` per axis (unused
+    axes: lo 0, inv 0, size 1).  Each point's weight is split among the
+    2^d corners of its cell in proportion to the opposite volumes; corners
+    outside the grid are dropped (the caller's grid covers the kernel's
+    reach around the data it bins)."""
+    n0, n1, n2 = out.shape
+    for p in range(pts.shape[0]):
+        w = wts[p]
+        u0 = (pts[p, 0] - lo[0]) * inv[0]
+        u1 = (pts[p, 1] - lo[1]) * inv[1]
+        u2 = (pts[p, 2] - lo[2]) * inv[2]
+        if not (u0 > -1.0 and u0 < n0 and u1 > -1.0 and u1 < n1 and u2 > -1.0 and u2 < n2):
+            continue
+        i0 = int(math.floor(u0))
+        i1 = int(math.floor(u1))
+        i2 = int(math.floor(u2))
+        f0 = u0 - i0
+        f1 = u1 - i1
+        f2 = u2 - i2
+        for d0 in range(2):
+            j0 = i0 + d0
+            if j0 < 0 or j0 >= n0:
+                continue
+            w0 = w * (f0 if d0 else 1.0 - f0)
+            for d1 in range(2):
+                j1 = i1 + d1
+                if j1 < 0 or j1 >= n1:
+                    continue
+                w1 = w0 * (f1 if d1 else 1.0 - f1)
+                for d2 in range(2):
+                    j2 = i2 + d2
+                    if j2 < 0 or j2 >= n2:
+                        continue
+                    out[j0, j1, j2] += w1 * (f2 if d2 else 1.0 - f2)
+
+
+@jit()
+def _two_sum(a, b):  # pragma: no cover - jitted
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+@jit()
+def _window_dd(x, i0, i1):  # pragma: no cover - jitted
+    """The double-double sum of the finite values of x[i0:i1] and whether it
+    is exact (no low-order bits were lost)."""
+    hi = 0.0
+    lo = 0.0
+    exact = True
+    for i in range(i0, i1):
+        v = x[i]
+        if math.isfinite(v):
+            hi, e = _two_sum(hi, v)
+            lo, e2 = _two_sum(lo, e)
+            if e2 != 0.0:
+                exact = False
+    return hi, lo, exact
+
+
+@jit(parallel=True)
+def rolling_mean(x, w, off, minp, omit, seg, out):  # pragma: no cover - jitted
+    """Mean of the window ``[t + off - w + 1, t + off]`` (clipped to the row)
+    for every ``t`` of every row of ``x`` (R, L) into ``out`` (float64).
+
+    Finite values are summed in double-double arithmetic (error-free
+    transformations): adding a value and taking it away again leaves the sum
+    exactly as it was, so a window of equal values gives that value and a
+    window of zeros gives 0.  Whenever the low word itself had to round, the
+    window's sum is recomputed from its values.  NaN and the infinities are
+    counted, not summed: with ``omit`` NaN is skipped (pandas), otherwise a
+    NaN in the window gives NaN; +inf and -inf together give NaN.  Fewer than
+    ``minp`` non-NaN values give NaN.  Rows are cut into segments of ``seg``
+    outputs that run in parallel, each starting from its window's own sum."""
+    R, L = x.shape
+    nseg = (L + seg - 1) // seg
+    for task in prange(R * nseg):
+        r = task // nseg
+        t0 = (task % nseg) * seg
+        t1 = min(L, t0 + seg)
+        xr = x[r]
+        # the window for t0, then slide
+        a = max(0, t0 + off - w + 1)           # first index in the window
+        b = min(L, t0 + off + 1)               # one past the last
+        if b < a:
+            b = a
+        hi, lo, exact = _window_dd(xr, a, b)
+        nan = 0
+        pinf = 0
+        ninf = 0
+        for i in range(a, b):
+            v = xr[i]
+            if v != v:
+                nan += 1
+            elif v == np.inf:
+                pinf += 1
+            elif v == -np.inf:
+                ninf += 1
+        for t in range(t0, t1):
+            na = max(0, t + off - w + 1)
+            nb = min(L, t + off + 1)
+            if nb < na:
+                nb = na
+            while b < nb:
+                v = xr[b]
+                if v != v:
+                    nan += 1
+                elif v == np.inf:
+                    pinf += 1
+                elif v == -np.inf:
+                    ninf += 1
+                else:
+                    hi, e = _two_sum(hi, v)
+                    lo, e2 = _two_sum(lo, e)
+                    if e2 != 0.0:
+                        exact = False
+                b += 1
+            while a < na:
+                v = xr[a]
+                if v != v:
+                    nan -= 1
+                elif v == np.inf:
+                    pinf -= 1
+                elif v == -np.inf:
+                    ninf -= 1
+                else:
+                    hi, e = _two_sum(hi, -v)
+                    lo, e2 = _two_sum(lo, e)
+                    if e2 != 0.0:
+                        exact = False
+                a += 1
+            if not exact:
+                hi, lo, exact = _window_dd(xr, a, b)
+            cnt = (b - a) - nan
+            if cnt < minp or cnt <= 0 or (nan > 0 and not omit):
+                out[r, t] = np.nan
+            elif pinf > 0 and ninf > 0:
+                out[r, t] = np.nan
+            elif pinf > 0:
+                out[r, t] = np.inf
+            elif ninf > 0:
+                out[r, t] = -np.inf
+            else:
+                # (hi + lo) / cnt, corrected once so that an exact quotient
+                # (a window of equal values) comes out exactly
+                s = hi + lo
+                q = s / cnt
+                rem = (hi - q * cnt) + lo
+                out[r, t] = q + rem / cnt
+
+
+@jit(parallel=True)
+def window_counts(x, w, off, out_valid, out_nan):  # pragma: no cover - jitted
+    """Per output ``t`` (the window of :func:`rolling_mean`): how many
+    non-NaN values and how many NaN."""
+    R, L = x.shape
+    for r in prange(R):
+        xr = x[r]
+        a = 0
+        b = 0
+        nan = 0
+        for t in range(L):
+            na = max(0, t + off - w + 1)
+            nb = min(L, t + off + 1)
+            if nb < na:
+                nb = na
+            while b < nb:
+                if xr[b] != xr[b]:
+                    nan += 1
+                b += 1
+            while a < na:
+                if xr[a] != xr[a]:
+                    nan -= 1
+                a += 1
+            out_nan[r, t] = nan
+            out_valid[r, t] = (b - a) - nan
+
+
+@jit(parallel=True)
+def ewm_mean(x, decay, adjust, ignore_na, minp, out):  # pragma: no cover - jitted
+    """Exponentially weighted mean along the rows of ``x`` (R, L) with the
+    old weight multiplied by ``decay`` = 1 - alpha per step (pandas'
+    ``ewm(...).mean()`` recurrence: ``adjust`` weights (1-alpha)^i over the
+    observations, else the recursive form; NaN keeps decaying the old weight
+    unless ``ignore_na``; an observation equal to the running mean leaves it
+    unchanged, so a run of equal values gives that value exactly)."""
+    R, L = x.shape
+    alpha = 1.0 - decay
+    new_w = 1.0 if adjust else alpha
+    for r in prange(R):
+        xr = x[r]
+        mean = xr[0]
+        nobs = 1 if mean == mean else 0
+        out[r, 0] = mean if nobs >= minp and nobs > 0 else np.nan
+        old_w = 1.0
+        for t in range(1, L):
+            v = xr[t]
+            obs = v == v
+            if obs:
+                nobs += 1
+            if mean == mean:
+                if obs or not ignore_na:
+                    old_w *= decay
+                    if obs:
+                        if mean != v:
+                            mean = (old_w * mean + new_w * v) / (old_w + new_w)
+                        if adjust:
+                            old_w += new_w
+                        else:
+                            old_w = 1.0
+            elif obs:
+                mean = v
+            out[r, t] = mean if nobs >= minp and nobs > 0 else np.nan
+
+
+@jit(parallel=True)
+def perona_malik_step(u, out, k2, dt, g):  # pragma: no cover - jitted
+    """One explicit step of Perona-Malik diffusion of ``u`` (n0, n1, n2) into
+    ``out``: each face's flux is c(|d|) * d for the difference d across it,
+    ``g`` 0: c = exp(-d^2/k2), 1: c = 1 / (1 + d^2/k2), 2: Tukey's biweight
+    c = (1 - d^2/(5 k2))^2 inside, 0 outside (Black et al. 1998); no flux
+    through the grid's faces (insulated edges: the mean is kept)."""
+    n0, n1, n2 = u.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                c0 = u[i, j, k]
+                acc = 0.0
+                for ax in range(3):
+                    for sgn in (-1, 1):
+                        ii = i + sgn if ax == 0 else i
+                        jj = j + sgn if ax == 1 else j
+                        kk = k + sgn if ax == 2 else k
+                        if ii < 0 or ii >= n0 or jj < 0 or jj >= n1 or kk < 0 or kk >= n2:
+                            continue
+                        d = u[ii, jj, kk] - c0
+                        q = d * d / k2
+                        if g == 0:
+                            c = math.exp(-q)
+                        elif g == 1:
+                            c = 1.0 / (1.0 + q)
+                        else:
+                            c = (1.0 - q / 5.0) ** 2 if q < 5.0 else 0.0
+                        acc += c * d
+                out[i, j, k] = c0 + dt * acc

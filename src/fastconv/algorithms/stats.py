@@ -1,0 +1,451 @@
+"""Probability and statistics on the engine: distributions of sums by tilted
+transforms or recursions, linear binning, rolling windows, the exponentially
+weighted mean.  Validated float64 arrays come in (``fastconv.stats`` checks
+them); the plans come from ``planning/stats.py``.
+
+Sums of random variables (``tilted``): the distribution is computed as the
+inverse DFT of a characteristic function at length ``N`` (the parts'
+spectra multiplied, raised to a power, or put through a frequency
+distribution's generating function).  One transform is accurate only
+*absolutely* (about ``eps log2 N`` of the largest probability), so a tail
+of 1e-12 would carry a relative error of 1e-4.  Exponential tilting fixes
+that: the Esscher transform ``p_j theta^j / P(theta)`` of every part is a
+proper distribution whose sum is the tilted sum, so a pass at ``theta``
+is accurate relative to ``g_s theta^s``; each pass is aimed (from the
+slope of the log-probabilities already resolved) at the region just past
+the resolved one, and every entry takes the pass whose error estimate at it
+is smallest.  Aliasing of an unbounded sum (compound distributions) is
+bounded by a Chernoff bound on the tilted tail beyond ``N``, which enters
+the error estimate.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _config
+
+EPS = np.finfo(np.float64).eps
+
+
+def rfft(a, n):
+    import scipy.fft as sf
+
+    return sf.rfft(a, n=n, workers=_config.get_threads())
+
+
+def irfft(a, n):
+    import scipy.fft as sf
+
+    return sf.irfft(a, n=n, workers=_config.get_threads())
+
+
+def log_tilt_sum(p, lt):
+    """log sum_j p_j exp(j lt) (p >= 0, not all 0), without overflow."""
+    j = np.arange(p.size)
+    with np.errstate(divide="ignore"):
+        e = np.log(p) + j * lt
+    mx = e.max()
+    return mx + math.log(np.exp(e - mx).sum())
+
+
+def esscher(p, lt, n):
+    """The tilted pmf ``p_j e^{j lt} / P(e^lt)`` and its rFFT at ``n``, plus
+    the log normaliser."""
+    j = np.arange(p.size)
+    with np.errstate(divide="ignore"):
+        e = np.log(p) + j * lt
+    ls = log_tilt_sum(p, lt)
+    q = np.exp(e - ls)
+    return rfft(q, n), ls
+
+
+def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0):
+    """Resolve ``g[0:n_out]`` from a characteristic function.
+
+    ``spectrum(lt)`` returns (rFFT at N of the tilted result, log of its
+    normaliser, absolute error of the result's entries from forming the
+    spectrum) for tilt ``theta = e^lt``; ``alias(lt)`` (or None: the
+    result's support fits in N) bounds the tilted mass beyond N.  Returns
+    (g, info) with info: passes, tilts, clipped (negative mass dropped in
+    the untilted pass), max_rel (largest estimated relative error among the
+    non-zero entries), unresolved (entries above the estimate's floor that
+    missed ``rtol``)."""
+    s = np.arange(n_out, dtype=np.float64)
+    fft_err = 4 * EPS * max(math.log2(N), 1)        # absolute error of one transform
+    best = np.zeros(n_out)
+    err = np.full(n_out, np.inf)                   # relative error estimates
+    info = {"passes": 0, "tilts": [], "clipped": 0.0, "alias": 0.0}
+    tried = set()
+    lt = start
+    window = math.log(rtol / fft_err) * 0.8       # log-range one pass resolves
+    resolved, stalls = 0, 0
+    for _ in range(max_passes):
+        tried.add(round(lt, 9))
+        got = spectrum(lt)
+        if got is not None:
+            H, logc, spec_err = got
+            floor = fft_err + spec_err
+            h = irfft(H, N)[:n_out]
+            a = alias(lt) if alias is not None else 0.0
+            if info["passes"] == 0:
+                info["clipped"] = float(-h[h < 0].sum())
+                info["alias"] = a
+            info["passes"] += 1
+            info["tilts"].append(math.exp(lt))
+            if a > 10 * floor:
+                info["alias_limited"] = True
+            good = h > 0
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                hs = np.where(good, h, 1.0)
+                rel = np.where(good, (floor + a) / hs, np.inf)
+                val = np.where(good, np.exp(np.log(hs) + logc - s * lt), 0.0)
+            # a value within its pass's rounding of zero is noise, whatever
+            # the untilting makes of it: never taken
+            better = (rel < err) & (h > floor) & np.isfinite(val) & (val > 0)
+            best[better] = val[better]
+            err[better] = rel[better]
+        ok = err <= rtol
+        if ok.all() or not ok.any():
+            break
+        # a tail the tilts cannot reach (heavy: the tilted series diverges or
+        # aliases) stops after two passes that resolve nothing new
+        now = int(np.count_nonzero(ok))
+        stalls = stalls + 1 if now <= resolved else 0
+        resolved = max(resolved, now)
+        if stalls >= 2:
+            break
+        prev = lt
+        lt = _aim(best, ok, window, tried)
+        if lt is None:
+            break
+        if alias is not None and alias(lt) > 10 * fft_err:
+            # the aimed tilt folds back too much (a geometric or heavier
+            # tail): the largest step toward it from the last pass that
+            # does not
+            base = prev if prev * lt > 0 else 0.0
+            for k in range(1, 12):
+                t = base + (lt - base) * 0.5 ** k
+                if alias(t) <= 10 * fft_err:
+                    lt = t
+                    break
+            if round(lt, 9) in tried:
+                break
+    best[~np.isfinite(best)] = 0.0
+    # entries whose estimate is below the pass's absolute floor: their value
+    # is known to be at most that, the report says how many such there are
+    nz = best > 0
+    info["max_rel"] = float(err[nz].max()) if nz.any() else 0.0
+    info["unresolved"] = int(np.count_nonzero(err[nz] > rtol))
+    info["abs_bound"] = float(np.max(np.where(nz, best * np.minimum(err, 1.0), 0.0), initial=0.0))
+    return best, info
+
+
+def _aim(best, ok, window, tried):
+    """The next tilt: flatten the distribution a little past an edge of the
+    resolved region (the side with the larger probabilities still missing),
+    from the log-probabilities' slope and curvature at that edge."""
+    n = best.size
+    idx = np.flatnonzero(ok)
+    lo_i, hi_i = idx[0], idx[-1]
+    cand = []
+    for edge, side in ((hi_i, 1), (lo_i, -1)):
+        rest = ~ok[edge + 1:] if side == 1 else ~ok[:edge]
+        if not rest.any():
+            continue
+        d = max(1, min(8, (hi_i - lo_i) // 4))
+        p1, p2 = edge - side * d, edge - 2 * side * d
+        if not (0 <= p2 < n and ok[p1] and ok[p2]):
+            continue
+        L0, L1, L2 = (math.log(best[i]) for i in (edge, p1, p2))
+        slope = (L0 - L1) / (side * d)                  # d log g / ds at the edge
+        curv = (L0 - 2 * L1 + L2) / (d * d)
+        if curv < 0:
+            reach = 0.8 * math.sqrt(2 * window / -curv)
+            target = slope + curv * side * reach
+        else:
+            target = slope * (1.15 if slope * side < 0 else 0.85)
+        for t in (target, (target + slope) / 2, slope):
+            lt = lt_clip(-t)
+            if round(lt, 9) not in tried:
+                cand.append((best[edge], lt))
+                break
+    if not cand:
+        return None
+    return max(cand)[1]
+
+
+def lt_clip(lt):
+    return float(min(max(lt, -50.0), 50.0))
+
+
+# ------------------------------------------------------------ Panjer
+def panjer(f, a, b, log_g0, n):
+    """The (a, b, 0) recursion for ``n`` buckets with P(S=0) = exp(log_g0)
+    (> the smallest normal float: the caller splits the frequency first)."""
+    from .._kernels.stats import panjer as kern
+
+    g = np.zeros(n)
+    g[0] = math.exp(log_g0)
+    kern(np.ascontiguousarray(f, np.float64), float(a), float(b), g)
+    return g
+
+
+# ------------------------------------------------------------ binning
+def bin_linear(points, weights, lo, delta, shape):
+    """Linear binning of ``points`` (n, d) onto a grid of ``shape`` whose
+    cell centres are ``lo + i * delta`` (d <= 3)."""
+    from .._kernels.stats import bin_linear as kern
+
+    n, d = points.shape
+    pts = np.zeros((n, 3))
+    pts[:, :d] = points
+    lo3 = np.zeros(3)
+    inv = np.zeros(3)
+    lo3[:d] = lo
+    inv[:d] = 1.0 / np.asarray(delta, np.float64)
+    shp = tuple(shape) + (1,) * (3 - d)
+    out = np.zeros(shp)
+    kern(pts, np.ascontiguousarray(weights, np.float64), lo3, inv, out)
+    return out.reshape(shape)
+
+
+# ------------------------------------------------------------ rolling windows
+SEGMENT = 1 << 16       # outputs per parallel task of a rolling mean
+
+
+def rolling_mean(x2, window, offset, min_periods, omit):
+    from .._kernels.stats import rolling_mean as kern
+
+    R, L = x2.shape
+    out = np.empty((R, L))
+    seg = max(SEGMENT, window)
+    _config.numba_threads(_config.get_threads(), x2.size * 4)
+    kern(x2, int(window), int(offset), int(min_periods), bool(omit), int(seg), out)
+    return out
+
+
+def window_counts(x2, window, offset):
+    from .._kernels.stats import window_counts as kern
+
+    valid = np.empty(x2.shape, np.int64)
+    nan = np.empty(x2.shape, np.int64)
+    _config.numba_threads(_config.get_threads(), x2.size)
+    kern(x2, int(window), int(offset), valid, nan)
+    return valid, nan
+
+
+def ewm_mean(x2, decay, adjust, ignore_na, min_periods):
+    from .._kernels.stats import ewm_mean as kern
+
+    out = np.empty(x2.shape)
+    _config.numba_threads(_config.get_threads(), x2.size * 4)
+    kern(x2, float(decay), bool(adjust), bool(ignore_na), int(min_periods), out)
+    return out
+
+
+# ------------------------------------------------------------ sums of variables
+def sum_tilted(parts, N, rtol):
+    """The distribution of a sum of independent variables (pmfs ``parts``,
+    supports starting at 0) by tilted transforms at N."""
+    n_out = sum(p.size - 1 for p in parts) + 1
+
+    def spectrum(lt):
+        H, logc = None, 0.0
+        for p in parts:
+            P, ls = esscher(p, lt, N)
+            H = P if H is None else H * P
+            logc += ls
+        return H, logc, EPS * len(parts) * 2 * float(np.abs(H).mean())
+
+    return tilted(spectrum, n_out, N, rtol)
+
+
+def power_tilted(p, n, N, rtol):
+    """The n-fold sum of ``p`` by ``P(w)^n`` at N (tilted)."""
+    n_out = n * (p.size - 1) + 1
+
+    def spectrum(lt):
+        P, ls = esscher(p, lt, N)
+        H = P ** n
+        return H, n * ls, EPS * (n + 1) * 2 * float(np.abs(H).mean())
+
+    return tilted(spectrum, n_out, N, rtol)
+
+
+# frequency distributions: ('poisson', lam) | ('nbinom', r, p) (scipy's
+# parameters: failures before the r-th success) | ('binom', m, q) |
+# ('pmf', array)
+def log_pgf(freq, z):
+    """log G(z) of the frequency distribution, for real z > 0 (inf where the
+    series diverges)."""
+    fam, par = freq[0], freq[1:]
+    if fam == "poisson":
+        return par[0] * (z - 1.0)
+    if fam == "nbinom":
+        r, p = par
+        d = 1.0 - (1.0 - p) * z
+        return r * (math.log(p) - math.log(d)) if d > 0 else math.inf
+    if fam == "binom":
+        m, q = par
+        return m * math.log1p(q * (z - 1.0))
+    pk = par[0]
+    return log_tilt_sum(pk, math.log(z))
+
+
+def _blocks(f):
+    """(log mass, first index, last index) of ``f`` in blocks of up to 64
+    points: ``sum_j f_j e^{jx}`` is at most the blocks' masses at their last
+    index (x > 0) or first index (x < 0), an upper bound at 1/64 the cost."""
+    m = f.size
+    B = max(1, -(-m // 1024))
+    starts = np.arange(0, m, B)
+    mass = np.add.reduceat(f, starts)
+    keep = mass > 0
+    with np.errstate(divide="ignore"):
+        lm = np.log(mass[keep])
+    first = starts[keep].astype(np.float64)
+    last = np.minimum(starts[keep] + B - 1, m - 1).astype(np.float64)
+    return lm, first, last
+
+
+def _log_F_upper(blk, x):
+    """Upper bounds of log sum_j f_j e^{j x} for the values ``x`` (array)."""
+    lm, first, last = blk
+    x = np.asarray(x, np.float64)[:, None]
+    e = lm[None, :] + np.where(x > 0, last[None, :], first[None, :]) * x
+    mx = e.max(axis=1)
+    return mx + np.log(np.exp(e - mx[:, None]).sum(axis=1))
+
+
+LR_GRID = np.geomspace(1e-7, 4.0, 48)
+
+
+def tail_log_bound(f, freq, lt, N, blk=None):
+    """log of a Chernoff bound on the mass at or beyond N of the compound
+    sum tilted by e^lt: min over r > 1 of log H(r) - N log r, H the tilted
+    sum's generating function (the severity's transform bounded above
+    blockwise, :func:`_blocks`)."""
+    blk = _blocks(f) if blk is None else blk
+    base = log_pgf(freq, math.exp(log_tilt_sum(f, lt)))
+    lf = _log_F_upper(blk, lt + LR_GRID)
+    best = math.inf
+    for lr, v in zip(LR_GRID, lf):
+        lg = log_pgf(freq, math.exp(min(v, 700.0)))
+        best = min(best, lg - base - N * lr)
+    return best
+
+
+def alias_safe_tilt(alias, target, N):
+    """0, or the mildest downward tilt whose aliasing bound is below
+    ``target`` (a heavy tail's wrap-around damped by theta^N)."""
+    if alias(0.0) <= target:
+        return 0.0
+    k = 1.0
+    while k < 2048:
+        lt = -math.log(10.0) * k / N
+        if alias(lt) <= target:
+            return lt
+        k *= 2
+    return lt_clip(-math.log(10.0) * k / N)
+
+
+def compound_tilted(f, freq, n_out, N, rtol):
+    """The compound distribution (severity pmf ``f``, frequency ``freq``) on
+    ``n_out`` buckets by ``G(F(w))`` at N, tilted."""
+    fam, par = freq[0], freq[1:]
+
+    def spectrum(lt):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _spectrum(lt)
+
+    def _spectrum(lt):
+        F, ls = esscher(f, lt, N)
+        c = math.exp(ls)                      # F(theta)
+        if fam == "poisson":
+            lam = par[0] * c
+            H = np.exp(lam * (F - 1.0))
+            cond = lam
+        elif fam == "nbinom":
+            r, p = par
+            q = (1.0 - p) * c
+            if q >= 1.0:                      # the tilted series diverges
+                return None
+            H = np.exp(r * (np.log(1.0 - q) - np.log(1.0 - q * F)))
+            cond = r * q / (1.0 - q)
+        elif fam == "binom":
+            m, qq = par
+            # the tilted binomial: success probability q c / (1 - q + q c)
+            t = qq * c / (1.0 - qq + qq * c)
+            H = (1.0 - t + t * F) ** m
+            cond = m * t
+        else:
+            pk = par[0]
+            # the frequency tilted by F(theta): pk_k c^k / G(c)
+            with np.errstate(divide="ignore"):
+                w = np.exp(np.log(pk) + np.arange(pk.size) * ls - log_tilt_sum(pk, ls))
+            H = np.zeros_like(F)
+            for k in range(pk.size - 1, -1, -1):   # Horner in the spectrum
+                H = H * F + w[k]
+            cond = float(pk.size)
+        if not np.isfinite(H).all():
+            return None
+        logc = log_pgf(freq, c)
+        return H, logc, EPS * (cond + 1) * 2 * float(np.abs(H).mean())
+
+    blk = _blocks(f)
+
+    def alias(lt):
+        lb = tail_log_bound(f, freq, lt, N, blk)
+        return math.exp(lb) if lb < 700 else math.inf
+
+    if fam == "pmf" and (par[0].size - 1) * (f.size - 1) < N:
+        # a finite frequency: the sum's support fits, nothing folds back
+        return tilted(spectrum, n_out, N, rtol)
+    g, info = tilted(spectrum, n_out, N, rtol, alias=alias,
+                     start=alias_safe_tilt(alias, 0.1 * EPS, N))
+    return g, info
+
+
+def compound_adaptive(f, freq, n_out, N, rtol, N_max):
+    """:func:`compound_tilted`, again at twice the length while entries stay
+    unresolved because the tilts aimed at the tail fold back too much mass
+    (geometric tails: negative binomial frequencies, heavy severities)."""
+    g, info = compound_tilted(f, freq, n_out, N, rtol)
+    passes = info["passes"]
+    while info["unresolved"] and info.get("alias_limited") and 2 * N <= N_max:
+        from ..planning.stats import fast_len
+
+        N = fast_len(2 * N)
+        g2, info2 = compound_tilted(f, freq, n_out, N, rtol)
+        passes += info2["passes"]
+        if info2["unresolved"] >= info["unresolved"]:
+            break
+        g, info = g2, info2
+    info["passes"], info["N"] = passes, N
+    return g, info
+
+
+def panjer_ab(freq):
+    """(a, b, log P(N=0) as a function of f0) of an (a, b, 0) frequency."""
+    fam, par = freq[0], freq[1:]
+    if fam == "poisson":
+        lam = par[0]
+        return 0.0, lam, lambda f0: lam * (f0 - 1.0)
+    if fam == "nbinom":
+        r, p = par
+        return 1.0 - p, (r - 1.0) * (1.0 - p), \
+            lambda f0: r * (math.log(p) - math.log1p(-(1.0 - p) * f0))
+    m, q = par
+    return -q / (1.0 - q), (m + 1.0) * q / (1.0 - q), lambda f0: m * math.log1p(q * (f0 - 1.0))
+
+
+def split_frequency(freq, k):
+    """The frequency of which 2^k independent copies sum to ``freq``."""
+    fam, par = freq[0], freq[1:]
+    if fam == "poisson":
+        return ("poisson", par[0] / 2 ** k)
+    if fam == "nbinom":
+        return ("nbinom", par[0] / 2 ** k, par[1])
+    return ("binom", par[0] // 2 ** k, par[1])
