@@ -5,6 +5,8 @@ A front end over the engine (DESIGN.md): validation here, the choice of
 method in ``planning/stats.py``, the work in ``algorithms/stats.py`` and its
 kernels.
 """
+from ._kde import KDE, isj_bandwidth, kde
 from ._pmf import SumReport, compound, pmf_convolve, pmf_power, poisson_binomial
 
-__all__ = ["SumReport", "compound", "pmf_convolve", "pmf_power", "poisson_binomial"]
+__all__ = ["KDE", "SumReport", "compound", "isj_bandwidth", "kde", "pmf_convolve", "pmf_power",
+           "poisson_binomial"]
