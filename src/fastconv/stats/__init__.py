@@ -7,6 +7,7 @@ kernels.
 """
 from ._kde import KDE, isj_bandwidth, kde
 from ._pmf import SumReport, compound, pmf_convolve, pmf_power, poisson_binomial
+from ._rolling import ewma, moving_average
 
-__all__ = ["KDE", "SumReport", "compound", "isj_bandwidth", "kde", "pmf_convolve", "pmf_power",
-           "poisson_binomial"]
+__all__ = ["KDE", "SumReport", "compound", "ewma", "isj_bandwidth", "kde", "moving_average",
+           "pmf_convolve", "pmf_power", "poisson_binomial"]
