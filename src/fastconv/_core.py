@@ -1086,3 +1086,28 @@ def ewm_mean(x2, decay, adjust, ignore_na, min_periods):
     from .algorithms.stats import ewm_mean as e
 
     return e(x2, decay, adjust, ignore_na, min_periods)
+
+
+# ------------------------------------------------------------------ physics
+def heat(u0, D, times, boundary, dx):
+    from .algorithms.physics import heat as h
+
+    return h(u0, D, times, boundary, dx)
+
+
+def heat_pad(D, t, dx):
+    from .algorithms.physics import pad_cells
+
+    return pad_cells(D, t, dx)
+
+
+def perona_malik(u, k2, dt, g, n_iter):
+    from .algorithms.physics import perona_malik as pm
+
+    return pm(u, k2, dt, g, n_iter)
+
+
+def free_particle(psi0, times, mass, hbar, dx, absorbing, strength, max_phase):
+    from .algorithms.physics import free_particle as fp
+
+    return fp(psi0, times, mass, hbar, dx, absorbing, strength, max_phase)
