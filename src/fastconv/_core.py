@@ -1082,6 +1082,12 @@ def window_counts(x2, window, offset):
     return w(x2, window, offset)
 
 
+def weighted_finish(x2, num, den, w, off, min_periods, omit):
+    from .algorithms.stats import weighted_finish as f
+
+    return f(x2, num, den, w, off, min_periods, omit)
+
+
 def ewm_mean(x2, decay, adjust, ignore_na, min_periods):
     from .algorithms.stats import ewm_mean as e
 

@@ -128,6 +128,27 @@ def warmup(verbose: bool = False) -> float:
                 nn.causal_conv1d(u, k[:, :4], activation=act)
                 nn.grad.causal_conv1d(u, u, k[:, :4], activation=act)
     stages.append(("layers", layers))
+
+    def stats():
+        from . import physics
+        from . import stats as fs
+
+        rng = np.random.default_rng(3)
+        p = rng.random(9)
+        fs.pmf_convolve(p / p.sum(), p / p.sum(), method="direct")
+        fs.compound(p / p.sum(), ("poisson", 3.0), n=64, method="panjer")
+        x = rng.standard_normal(200)
+        for d in (1, 2):
+            fs.kde(x.reshape(-1, d), bw=0.5, grid=16)
+        xn = x.copy()
+        xn[3] = np.nan
+        for dt in (np.float32, np.float64):
+            fs.moving_average(xn.astype(dt), 5)
+            fs.moving_average(xn.astype(dt), 5, weights="triang", nan_policy="omit")
+            fs.moving_average(x.astype(dt), 5, weights="triang")
+            fs.ewma(xn.astype(dt), alpha=0.3)
+        physics.anisotropic_diffusion(rng.random((8, 8)), 1.0, 1)
+    stages.append(("statistics and physics", stats))
     from ._core import kernel_variants
 
     # both variants of every parallel kernel: the serial one serves first

@@ -8,6 +8,18 @@ from numba import prange
 from . import jit
 
 
+@jit()
+def _flux(d, k2, g):  # pragma: no cover - jitted
+    q = d * d / k2
+    if g == 0:
+        c = math.exp(-q)
+    elif g == 1:
+        c = 1.0 / (1.0 + q)
+    else:
+        c = (1.0 - q / 5.0) ** 2 if q < 5.0 else 0.0
+    return c * d
+
+
 @jit(parallel=True)
 def perona_malik_step(u, out, k2, dt, g):  # pragma: no cover - jitted
     """One explicit step of Perona-Malik diffusion of ``u`` (n0, n1, n2) into
@@ -21,20 +33,16 @@ def perona_malik_step(u, out, k2, dt, g):  # pragma: no cover - jitted
             for k in range(n2):
                 c0 = u[i, j, k]
                 acc = 0.0
-                for ax in range(3):
-                    for sgn in (-1, 1):
-                        ii = i + sgn if ax == 0 else i
-                        jj = j + sgn if ax == 1 else j
-                        kk = k + sgn if ax == 2 else k
-                        if ii < 0 or ii >= n0 or jj < 0 or jj >= n1 or kk < 0 or kk >= n2:
-                            continue
-                        d = u[ii, jj, kk] - c0
-                        q = d * d / k2
-                        if g == 0:
-                            c = math.exp(-q)
-                        elif g == 1:
-                            c = 1.0 / (1.0 + q)
-                        else:
-                            c = (1.0 - q / 5.0) ** 2 if q < 5.0 else 0.0
-                        acc += c * d
+                if i > 0:
+                    acc += _flux(u[i - 1, j, k] - c0, k2, g)
+                if i < n0 - 1:
+                    acc += _flux(u[i + 1, j, k] - c0, k2, g)
+                if j > 0:
+                    acc += _flux(u[i, j - 1, k] - c0, k2, g)
+                if j < n1 - 1:
+                    acc += _flux(u[i, j + 1, k] - c0, k2, g)
+                if k > 0:
+                    acc += _flux(u[i, j, k - 1] - c0, k2, g)
+                if k < n2 - 1:
+                    acc += _flux(u[i, j, k + 1] - c0, k2, g)
                 out[i, j, k] = c0 + dt * acc

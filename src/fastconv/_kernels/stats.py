@@ -135,11 +135,33 @@ def rolling_mean(x, w, off, minp, omit, seg, out):  # pragma: no cover - jitted
                 pinf += 1
             elif v == -np.inf:
                 ninf += 1
+        inv_w = 1.0 / w
         for t in range(t0, t1):
             na = max(0, t + off - w + 1)
             nb = min(L, t + off + 1)
             if nb < na:
                 nb = na
+            if na == a + 1 and nb == b + 1 and nan == 0 and pinf == 0 and ninf == 0 \
+                    and exact and b - a == w:
+                # the interior: one value in, one out, both finite (else the
+                # general path below); the difference enters as an exact
+                # pair, so the running sum has one add on its critical path
+                vi = xr[b]
+                vo = xr[a]
+                if vi - vi == 0.0 and vo - vo == 0.0:
+                    d, e = _two_sum(vi, -vo)
+                    hi, e1 = _two_sum(hi, d)
+                    f, g = _two_sum(e, e1)
+                    lo, h = _two_sum(lo, f)
+                    if g != 0.0 or h != 0.0:
+                        exact = False
+                    a += 1
+                    b += 1
+                    if exact:
+                        q = (hi + lo) * inv_w
+                        rem = (hi - q * w) + lo
+                        out[r, t] = q + rem * inv_w
+                        continue
             while b < nb:
                 v = xr[b]
                 if v != v:
@@ -250,3 +272,53 @@ def ewm_mean(x, decay, adjust, ignore_na, minp, out):  # pragma: no cover - jitt
             elif obs:
                 mean = v
             out[r, t] = mean if nobs >= minp and nobs > 0 else np.nan
+
+
+@jit(parallel=True)
+def weighted_finish(x, num, den, cw, w, off, minp, omit, seg, out):  # pragma: no cover
+    """``out = num / den`` of a weighted window (weights' prefix sums ``cw``,
+    ``w`` taps), NaN where the window has fewer than ``minp`` non-NaN
+    values, a NaN when not ``omit``, or no weight.  ``den`` (R, L): the
+    weights of the non-NaN values, when the data have NaN; empty: the
+    weights in range (``cw``)."""
+    R, L = x.shape
+    nseg = (L + seg - 1) // seg
+    have_den = den.shape[0] > 0
+    for task in prange(R * nseg):
+        r = task // nseg
+        t0 = (task % nseg) * seg
+        t1 = min(L, t0 + seg)
+        xr = x[r]
+        a = max(0, t0 + off - w + 1)
+        b = min(L, t0 + off + 1)
+        if b < a:
+            b = a
+        nan = 0
+        for i in range(a, b):
+            if xr[i] != xr[i]:
+                nan += 1
+        for t in range(t0, t1):
+            first = t + off - w + 1
+            na = max(0, first)
+            nb = min(L, t + off + 1)
+            if nb < na:
+                nb = na
+            while b < nb:
+                if xr[b] != xr[b]:
+                    nan += 1
+                b += 1
+            while a < na:
+                if xr[a] != xr[a]:
+                    nan -= 1
+                a += 1
+            cnt = (b - a) - nan
+            if have_den:
+                d = den[r, t]
+            else:
+                j0 = min(max(-first, 0), w)
+                j1 = min(max(L - first, 0), w)
+                d = cw[j1] - cw[j0]
+            if cnt < minp or cnt <= 0 or (nan > 0 and not omit) or not d > 0:
+                out[r, t] = np.nan
+            else:
+                out[r, t] = num[r, t] / d

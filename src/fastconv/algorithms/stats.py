@@ -236,6 +236,19 @@ def window_counts(x2, window, offset):
     return valid, nan
 
 
+def weighted_finish(x2, num, den, w, off, min_periods, omit):
+    """num / den of a weighted window with its NaN and min_periods rules."""
+    from .._kernels.stats import weighted_finish as kern
+
+    out = np.empty(x2.shape)
+    cw = np.r_[0.0, np.cumsum(w)]
+    d = den if den is not None else np.zeros((0, 0))
+    _config.numba_threads(_config.get_threads(), x2.size * 4)
+    kern(x2, num, d, cw, int(w.size), int(off), int(min_periods), bool(omit),
+         max(SEGMENT, w.size), out)
+    return out
+
+
 def ewm_mean(x2, decay, adjust, ignore_na, min_periods):
     from .._kernels.stats import ewm_mean as kern
 

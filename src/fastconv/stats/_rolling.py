@@ -153,28 +153,24 @@ def moving_average(x, window: int, *, weights=None, center: bool = False,
     if w is None:
         y = _core.rolling_mean(x2, window, off, min_periods, omit)
         return _back(y, shp, ax, a.dtype.type)
-    valid, nan = _core.window_counts(x2, window, off)
-    has_nan = bool(nan.any())
-    xz = np.where(np.isnan(x2), 0.0, x2) if has_nan else x2
+    isnan = np.isnan(x2)
+    has_nan = bool(isnan.any())
+    xz = np.where(isnan, 0.0, x2) if has_nan else x2
     method = "direct" if window <= DIRECT_TAPS or not np.isfinite(xz).all() else "auto"
-    num = _api.correlate(xz, w[None, :], mode="full", method=method)[:, off:off + L]
-    if has_nan:
-        den = _api.correlate((~np.isnan(x2)).astype(np.float64), w[None, :], mode="full",
-                             method="direct" if window <= DIRECT_TAPS else "auto")
-        den = den[:, off:off + L]
-    else:
-        # the weights in range at each output: interior windows hold them all
-        cw = np.r_[0.0, np.cumsum(w)]
-        t = np.arange(L)
-        first = t + off - window + 1            # position of weights[0]
-        j0 = np.clip(-first, 0, window)         # weights before the data start
-        j1 = np.clip(L - first, 0, window)      # one past the last in range
-        den = np.broadcast_to(cw[j1] - cw[j0], num.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        y = num / den
-    bad = (valid < max(min_periods, 1)) | ((nan > 0) & (not omit)) | (den <= 0)
-    y = np.where(bad, np.nan, y)
+    num = _corr_rows(xz, w, off, method)
+    den = _corr_rows((~isnan).astype(np.float64), w, off, method) if has_nan else None
+    y = _core.weighted_finish(x2, num, den, w, off, max(min_periods, 1), omit)
     return _back(y, shp, ax, a.dtype.type)
+
+
+def _corr_rows(x2, w, off, method):
+    """sum_j w[j] x[t + off - len(w) + 1 + j] for every t of every row."""
+    L = x2.shape[1]
+    if x2.shape[0] == 1:
+        c = _api.correlate(x2[0], w, mode="full", method=method)[None, :]
+    else:
+        c = _api.correlate(x2, w[None, :], mode="full", method=method)
+    return np.ascontiguousarray(c[:, off:off + L])
 
 
 def ewma(x, alpha: float | None = None, *, com: float | None = None,
