@@ -145,7 +145,6 @@ def moving_average(x, window: int, *, weights=None, center: bool = False,
         raise TypeError(f"center must be a bool, got {center!r}")
     w = None if weights is None else _weights(weights, window)
     x2, shp = _rows(a, ax)
-    L = x2.shape[1]
     off = (window - 1) // 2 if center else 0
     if x2.size == 0:
         return _back(x2, shp, ax, a.dtype.type)
