@@ -1076,12 +1076,6 @@ def rolling_mean(x2, window, offset, min_periods, omit):
     return r(x2, window, offset, min_periods, omit)
 
 
-def window_counts(x2, window, offset):
-    from .algorithms.stats import window_counts as w
-
-    return w(x2, window, offset)
-
-
 def weighted_finish(x2, num, den, w, off, min_periods, omit):
     from .algorithms.stats import weighted_finish as f
 

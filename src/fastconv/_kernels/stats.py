@@ -211,33 +211,6 @@ def rolling_mean(x, w, off, minp, omit, seg, out):  # pragma: no cover - jitted
 
 
 @jit(parallel=True)
-def window_counts(x, w, off, out_valid, out_nan):  # pragma: no cover - jitted
-    """Per output ``t`` (the window of :func:`rolling_mean`): how many
-    non-NaN values and how many NaN."""
-    R, L = x.shape
-    for r in prange(R):
-        xr = x[r]
-        a = 0
-        b = 0
-        nan = 0
-        for t in range(L):
-            na = max(0, t + off - w + 1)
-            nb = min(L, t + off + 1)
-            if nb < na:
-                nb = na
-            while b < nb:
-                if xr[b] != xr[b]:
-                    nan += 1
-                b += 1
-            while a < na:
-                if xr[a] != xr[a]:
-                    nan -= 1
-                a += 1
-            out_nan[r, t] = nan
-            out_valid[r, t] = (b - a) - nan
-
-
-@jit(parallel=True)
 def ewm_mean(x, decay, adjust, ignore_na, minp, out):  # pragma: no cover - jitted
     """Exponentially weighted mean along the rows of ``x`` (R, L) with the
     old weight multiplied by ``decay`` = 1 - alpha per step (pandas'

@@ -226,16 +226,6 @@ def rolling_mean(x2, window, offset, min_periods, omit):
     return out
 
 
-def window_counts(x2, window, offset):
-    from .._kernels.stats import window_counts as kern
-
-    valid = np.empty(x2.shape, np.int64)
-    nan = np.empty(x2.shape, np.int64)
-    _config.numba_threads(_config.get_threads(), x2.size)
-    kern(x2, int(window), int(offset), valid, nan)
-    return valid, nan
-
-
 def weighted_finish(x2, num, den, w, off, min_periods, omit):
     """num / den of a weighted window with its NaN and min_periods rules."""
     from .._kernels.stats import weighted_finish as kern
