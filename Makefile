@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test docs bench bench-planner bench-dask bench-threads bench-first-call bench-nn bench-seq calibrate clean
+.PHONY: demo test docs bench bench-planner bench-dask bench-threads bench-first-call bench-nn bench-seq bench-stats calibrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/table.py bench.json
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/nn_bench.py --json bench-nn.json
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/seq_bench.py --json bench-seq.json
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/stats_bench.py --json bench-stats.json
 
 # fastconv.dask against dask_image.ndfilters and in-memory fastconv (the
 # issue's sizes: 16384^2 and 512^3 float32; SCALE=0.25 for a quick look)
@@ -70,6 +71,10 @@ bench-nn: $(STAMP)
 # fastconv.nn's sequence convolutions against torch.fft / scipy.fft / numpy.fft pipelines
 bench-seq: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/seq_bench.py --json bench-seq.json
+
+# fastconv.stats / physics against scipy.stats, pandas, bottleneck, statsmodels, KDEpy
+bench-stats: $(STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/stats_bench.py --json bench-stats.json
 
 # the cold first call of every public function (fresh process, empty numba cache)
 bench-first-call: $(STAMP)

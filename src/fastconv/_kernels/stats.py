@@ -295,3 +295,41 @@ def weighted_finish(x, num, den, cw, w, off, minp, omit, seg, out):  # pragma: n
                 out[r, t] = np.nan
             else:
                 out[r, t] = num[r, t] / d
+
+
+@jit(parallel=True)
+def poisson_spectrum(F, lam, out):  # pragma: no cover - jitted
+    """``out = exp(lam (F - 1))`` for complex ``F``; returns sum |out|."""
+    n = F.shape[0]
+    tot = 0.0
+    for i in prange(n):
+        a = lam * (F[i].real - 1.0)
+        b = lam * F[i].imag
+        e = math.exp(a)
+        out[i] = complex(e * math.cos(b), e * math.sin(b))
+        tot += e
+    return tot
+
+
+@jit(parallel=True)
+def bin_linear1(x, wts, lo, inv, out):  # pragma: no cover - jitted
+    """1-D linear binning of ``x`` (weights ``wts``, or 1 each when empty)
+    onto ``out`` (T, n): task t bins its share of the points into row t
+    (the caller sums the rows), cell centres at ``lo + i / inv``."""
+    T, n = out.shape
+    N = x.shape[0]
+    unit = wts.shape[0] == 0
+    step = (N + T - 1) // T
+    for t in prange(T):
+        row = out[t]
+        for p in range(t * step, min(N, (t + 1) * step)):
+            u = (x[p] - lo) * inv
+            if not (u > -1.0 and u < n):
+                continue
+            i = int(math.floor(u))
+            f = u - i
+            w = 1.0 if unit else wts[p]
+            if i >= 0:
+                row[i] += w * (1.0 - f)
+            if i + 1 < n:
+                row[i + 1] += w * f

@@ -53,6 +53,9 @@ def log_tilt_sum(p, lt):
 def esscher(p, lt, n):
     """The tilted pmf ``p_j e^{j lt} / P(e^lt)`` and its rFFT at ``n``, plus
     the log normaliser."""
+    if lt == 0.0:
+        tot = float(p.sum())
+        return rfft(p / tot, n), math.log(tot)
     j = np.arange(p.size)
     with np.errstate(divide="ignore"):
         e = np.log(p) + j * lt
@@ -74,6 +77,8 @@ def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0):
     missed ``rtol``)."""
     s = np.arange(n_out, dtype=np.float64)
     fft_err = 4 * EPS * max(math.log2(N), 1)        # absolute error of one transform
+    if rtol is None:                                 # one pass: report against 1e-10
+        rtol, max_passes = 1e-10, 1
     best = np.zeros(n_out)
     err = np.full(n_out, np.inf)                   # relative error estimates
     info = {"passes": 0, "tilts": [], "clipped": 0.0, "alias": 0.0}
@@ -100,7 +105,10 @@ def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0):
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 hs = np.where(good, h, 1.0)
                 rel = np.where(good, (floor + a) / hs, np.inf)
-                val = np.where(good, np.exp(np.log(hs) + logc - s * lt), 0.0)
+                if lt == 0.0:
+                    val = np.where(good, h * math.exp(logc), 0.0)
+                else:
+                    val = np.where(good, np.exp(np.log(hs) + logc - s * lt), 0.0)
             # a value within its pass's rounding of zero is noise, whatever
             # the untilting makes of it: never taken
             better = (rel < err) & (h > floor) & np.isfinite(val) & (val > 0)
@@ -195,10 +203,20 @@ def panjer(f, a, b, log_g0, n):
 # ------------------------------------------------------------ binning
 def bin_linear(points, weights, lo, delta, shape):
     """Linear binning of ``points`` (n, d) onto a grid of ``shape`` whose
-    cell centres are ``lo + i * delta`` (d <= 3)."""
+    cell centres are ``lo + i * delta`` (d <= 3); ``weights`` empty: 1
+    each (1-D)."""
     from .._kernels.stats import bin_linear as kern
 
     n, d = points.shape
+    if d == 1:
+        from .._kernels.stats import bin_linear1
+
+        T = max(1, min(4 * _config.get_threads(), n // 4096 + 1))
+        rows = np.zeros((T, shape[0]))
+        _config.numba_threads(_config.get_threads(), n * 8)
+        bin_linear1(np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(weights, np.float64),
+                    float(lo[0]), 1.0 / float(np.asarray(delta).ravel()[0]), rows)
+        return rows.sum(axis=0)
     pts = np.zeros((n, 3))
     pts[:, :d] = points
     lo3 = np.zeros(3)
@@ -322,7 +340,7 @@ def _log_F_upper(blk, x):
     return mx + np.log(np.exp(e - mx[:, None]).sum(axis=1))
 
 
-LR_GRID = np.geomspace(1e-7, 4.0, 48)
+LR_GRID = np.geomspace(1e-7, 4.0, 32)
 
 
 def tail_log_bound(f, freq, lt, N, blk=None):
@@ -367,9 +385,14 @@ def compound_tilted(f, freq, n_out, N, rtol):
         F, ls = esscher(f, lt, N)
         c = math.exp(ls)                      # F(theta)
         if fam == "poisson":
+            from .._kernels.stats import poisson_spectrum
+
             lam = par[0] * c
-            H = np.exp(lam * (F - 1.0))
-            cond = lam
+            H = np.empty_like(F)
+            _config.numba_threads(_config.get_threads(), F.size * 64)
+            habs = poisson_spectrum(F, float(lam), H) / F.size
+            logc = log_pgf(freq, c)
+            return H, logc, EPS * (lam + 1) * 2 * habs
         elif fam == "nbinom":
             r, p = par
             q = (1.0 - p) * c
@@ -398,10 +421,13 @@ def compound_tilted(f, freq, n_out, N, rtol):
         return H, logc, EPS * (cond + 1) * 2 * float(np.abs(H).mean())
 
     blk = _blocks(f)
+    seen = {}
 
     def alias(lt):
-        lb = tail_log_bound(f, freq, lt, N, blk)
-        return math.exp(lb) if lb < 700 else math.inf
+        if lt not in seen:
+            lb = tail_log_bound(f, freq, lt, N, blk)
+            seen[lt] = math.exp(lb) if lb < 700 else math.inf
+        return seen[lt]
 
     if fam == "pmf" and (par[0].size - 1) * (f.size - 1) < N:
         # a finite frequency: the sum's support fits, nothing folds back
@@ -417,7 +443,7 @@ def compound_adaptive(f, freq, n_out, N, rtol, N_max):
     (geometric tails: negative binomial frequencies, heavy severities)."""
     g, info = compound_tilted(f, freq, n_out, N, rtol)
     passes = info["passes"]
-    while info["unresolved"] and info.get("alias_limited") and 2 * N <= N_max:
+    while rtol is not None and info["unresolved"] and info.get("alias_limited") and 2 * N <= N_max:
         from ..planning.stats import fast_len
 
         N = fast_len(2 * N)

@@ -53,7 +53,7 @@ def _data(x, weights):
         a = a[:, None]
     if a.ndim != 2 or a.shape[1] not in (1, 2, 3):
         raise ValueError(f"x must have shape (n,) or (n, d) with d in 1..3, got {np.shape(x)}")
-    a = a.astype(np.float64)
+    a = np.asarray(a, np.float64)
     if a.shape[0] == 0:
         raise ValueError("x is empty: no data to estimate a density from")
     if not np.isfinite(a).all():
@@ -74,7 +74,10 @@ def _data(x, weights):
     return a, w
 
 
-def _cov(a, w):
+def _cov(a, w, unit=False):
+    if unit:
+        n = a.shape[0]
+        return (np.atleast_2d(np.cov(a.T)) if n > 1 else None), float(n)
     W = w.sum()
     mu = (w[:, None] * a).sum(0) / W
     d = a - mu
@@ -136,8 +139,8 @@ def isj_bandwidth(x, weights=None, grid_points: int = 1 << 14) -> float:
                      "distinct values); give bw as a number or 'scott'")
 
 
-def _bandwidth(bw, a, w, kernel):
-    """The kernel's covariance H (d, d)."""
+def _bandwidth(bw, a, w, kernel, unit=False):
+    """The kernel's covariance H (d, d); ``unit``: the weights are all 1."""
     d = a.shape[1]
     if isinstance(bw, str):
         if bw not in ("scott", "silverman", "isj"):
@@ -149,7 +152,7 @@ def _bandwidth(bw, a, w, kernel):
                                  "'silverman'")
             h = isj_bandwidth(a[:, 0], w)
             return np.array([[h * h]])
-        c, neff = _cov(a, w)
+        c, neff = _cov(a, w, unit=unit)
         if c is None:
             raise ValueError(f"bw={bw!r} needs more than one (effective) data point; give bw "
                              f"as a number")
@@ -238,9 +241,12 @@ class KDE:
 
         Inside the grid: cubic-spline interpolation of :attr:`density`
         (error of order the grid spacing^4 on top of the binning's).
-        Outside it (``boundary=None``): the kernel summed over the data
-        directly (O(n) per point), so a point beyond the grid is not an
-        error and not a guess.  Outside the bounds of a bounded estimate: 0.
+        Outside it (``boundary=None``): interpolated on the grid extended by
+        the kernel's reach, which holds every point's contribution when the
+        grid (so extended) covers the data (0 beyond it: below the kernel's
+        truncation); with a user grid that leaves data out, the kernel
+        summed over the data directly (O(n) per point).  A point beyond the
+        grid is not an error and not a guess.  Outside the bounds of a bounded estimate: 0.
         ``exact=True``: the kernel summed over the data themselves, no
         binning (O(n) per point, the definition itself)."""
         from scipy import ndimage
@@ -265,7 +271,17 @@ class KDE:
             v = ndimage.map_coordinates(self.density, coords, order=3, mode="nearest")
             out[inside] = np.maximum(v, 0.0)
         rest = ~inside
-        if rest.any():
+        if rest.any() and self.boundary is None and self._counts is not None:
+            elo, edl, edens = self._counts
+            ehi = elo + (np.array(edens.shape) - 1) * edl
+            inx = rest & np.all((p >= elo) & (p <= ehi), axis=1)
+            if inx.any():
+                coords = ((p[inx] - elo) / edl).T
+                out[inx] = np.maximum(ndimage.map_coordinates(edens, coords, order=3,
+                                                              mode="nearest"), 0.0)
+            rest = rest & ~inx          # beyond every point's reach: 0
+            out[rest] = 0.0
+        elif rest.any():
             if self.boundary is None:
                 out[rest] = self._direct(p[rest], self._data, self._w)
             else:
@@ -456,7 +472,7 @@ def kde(x, weights=None, bw="scott", kernel: str = "gaussian", boundary=None, gr
             raise ValueError(f"bounds must be (lo, hi) per axis, got {bounds!r}") from None
         if len(bounds) != d:
             raise ValueError(f"bounds gives {len(bounds)} axes for {d}-D data")
-    H = _bandwidth(bw, a, w, kernel)
+    H = _bandwidth(bw, a, w, kernel, unit=weights is None)
     axes, bnds = _grid_axes(grid, a, H, kernel, boundary, bounds)
     delta = np.array([g[1] - g[0] for g in axes])
     sd = np.sqrt(np.diag(H))
@@ -474,10 +490,15 @@ def kde(x, weights=None, bw="scott", kernel: str = "gaussian", boundary=None, gr
     lo = np.array([g[0] for g in axes]) - (np.array(rad) * delta if boundary is None else 0)
     W = w.sum()
     if boundary is None:
-        counts = _core.bin_linear(a, w, lo, delta, tuple(ext))
+        counts = _core.bin_linear(a, w if weights is not None or d > 1 else np.zeros(0), lo,
+                                  delta, tuple(ext))
         k = _kernel_array(kernel, H, delta, rad)
-        dens = np.maximum(_api.convolve(counts, k, mode="valid") / W, 0.0)
-        binned = None
+        ext_dens = np.maximum(_api.convolve(counts, k, mode="same") / W, 0.0)
+        dens = ext_dens[tuple(slice(r, r + n) for r, n in zip(rad, sizes))]
+        # every point binned (the grid with the kernel's reach around it
+        # holds the data): the density is known on the whole extended grid
+        # and is 0 (below the kernel's truncation) beyond it
+        binned = (lo, delta, ext_dens) if abs(counts.sum() - W) <= 1e-12 * W else None
     else:
         # one cell beyond each side, folded back: the half cells between the
         # bounds and the outermost centres (mirror images about the bounds)
