@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(PY) examples/train_cnn_digits.py --epochs 3 --out demo_out
 	$(PY) examples/hyena.py --task text --steps 250 --chars 300000 --width 32 --sample 120 --out demo_out
 	$(PY) examples/hyena.py --task recall --steps 300 --pairs 4 --out demo_out
+	$(PY) examples/stats_physics.py --out demo_out
 
 # two worker processes (CI has 2 cores), each test file on one worker, so a
 # file's numba kernels compile once; a kernel that both workers need compiles

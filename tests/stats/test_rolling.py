@@ -22,13 +22,13 @@ def data(n=300, nan=True, seed=0):
 WEIGHTS = [None, "triang", "hann", "blackman", ("gaussian", 2.5), "array"]
 
 
-@pytest.mark.parametrize("window", [1, 2, 5, 8, 31])
+# min_periods > window is an error in both (tested below)
+@pytest.mark.parametrize("window, min_periods",
+                         [(w, m) for w in (1, 2, 5, 8, 31) for m in (None, 0, 1, 3)
+                          if m is None or m <= w])
 @pytest.mark.parametrize("weights", WEIGHTS)
 @pytest.mark.parametrize("center", [False, True])
-@pytest.mark.parametrize("min_periods", [None, 0, 1, 3])
 def test_against_pandas(window, weights, center, min_periods):
-    if min_periods is not None and min_periods > window:
-        pytest.skip("min_periods > window is an error in both")
     x = data()
     rng = np.random.default_rng(window)
     w = rng.random(window) + 0.1 if weights == "array" else weights
