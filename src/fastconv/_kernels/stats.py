@@ -333,3 +333,31 @@ def bin_linear1(x, wts, lo, inv, out):  # pragma: no cover - jitted
                 row[i] += w * (1.0 - f)
             if i + 1 < n:
                 row[i + 1] += w * f
+
+
+@jit(parallel=True)
+def tilt_update(h, floor, a, logc, lt, rtol, best, err, ok):  # pragma: no cover
+    """Merge one tilted pass ``h`` into (``best``, ``err``): an entry takes
+    the pass's value ``h e^{logc - s lt}`` when the pass is above its own
+    rounding there and its relative error estimate ``(floor + a) / h`` is
+    the smallest so far; ``ok`` marks the entries within ``rtol``.  Returns
+    the negative mass of the pass (rounding)."""
+    n = h.shape[0]
+    neg = 0.0
+    for s in prange(n):
+        v = h[s]
+        if v < 0.0:
+            neg -= v
+        if v > floor:
+            rel = (floor + a) / v
+            if rel < err[s]:
+                x = logc - s * lt
+                if x < 700.0:
+                    val = v * math.exp(x)
+                else:
+                    val = math.exp(math.log(v) + x)
+                if val > 0.0 and val < np.inf:
+                    best[s] = val
+                    err[s] = rel
+        ok[s] = err[s] <= rtol
+    return neg

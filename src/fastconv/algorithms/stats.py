@@ -75,12 +75,15 @@ def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0):
     the untilted pass), max_rel (largest estimated relative error among the
     non-zero entries), unresolved (entries above the estimate's floor that
     missed ``rtol``)."""
-    s = np.arange(n_out, dtype=np.float64)
+    from .._kernels.stats import tilt_update
+
     fft_err = 4 * EPS * max(math.log2(N), 1)        # absolute error of one transform
     if rtol is None:                                 # one pass: report against 1e-10
         rtol, max_passes = 1e-10, 1
     best = np.zeros(n_out)
     err = np.full(n_out, np.inf)                   # relative error estimates
+    okm = np.zeros(n_out, np.bool_)
+    _config.numba_threads(_config.get_threads(), n_out * 16)
     info = {"passes": 0, "tilts": [], "clipped": 0.0, "alias": 0.0}
     tried = set()
     lt = start
@@ -95,26 +98,18 @@ def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0):
             h = irfft(H, N)[:n_out]
             a = alias(lt) if alias is not None else 0.0
             if info["passes"] == 0:
-                info["clipped"] = float(-h[h < 0].sum())
                 info["alias"] = a
             info["passes"] += 1
             info["tilts"].append(math.exp(lt))
             if a > 10 * floor:
                 info["alias_limited"] = True
-            good = h > 0
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                hs = np.where(good, h, 1.0)
-                rel = np.where(good, (floor + a) / hs, np.inf)
-                if lt == 0.0:
-                    val = np.where(good, h * math.exp(logc), 0.0)
-                else:
-                    val = np.where(good, np.exp(np.log(hs) + logc - s * lt), 0.0)
             # a value within its pass's rounding of zero is noise, whatever
             # the untilting makes of it: never taken
-            better = (rel < err) & (h > floor) & np.isfinite(val) & (val > 0)
-            best[better] = val[better]
-            err[better] = rel[better]
-        ok = err <= rtol
+            neg = tilt_update(np.ascontiguousarray(h), floor, a, logc, lt, rtol, best, err,
+                              okm)
+            if info["passes"] == 1:
+                info["clipped"] = neg
+        ok = okm
         if ok.all() or not ok.any():
             break
         # a tail the tilts cannot reach (heavy: the tilted series diverges or

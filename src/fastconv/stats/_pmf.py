@@ -423,9 +423,10 @@ def compound(severity, frequency, *, n: int | None = None, tail: float = 1e-14,
     if n is None:
         n = _tail_length(f, freq, math.log(tail))
     # padding: twice the buckets, so that the tilts aimed at the right tail
-    # fold back little (their Chernoff bound enters each pass's error), and
-    # more while the untilted pass's folded mass is above its rounding
-    N = _core_fast_len(2 * n)
+    # fold back little (their Chernoff bound enters each pass's error; one
+    # pass, rtol=None, starts from the buckets themselves), and more while
+    # the untilted pass's folded mass is above its rounding
+    N = _core_fast_len(2 * n if rtol is not None else n)
     while _core.compound_tail(f, freq, 0.0, N) > math.log(1e-18) and N < 8 * n:
         N = _core_fast_len(N + N // 2)
     g, info = _core.compound(f, freq, n, N, method, rtol)
