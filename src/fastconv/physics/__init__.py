@@ -94,7 +94,9 @@ def diffuse(u0, D: float, t, *, boundary: str = "reflect", dx=1.0,
         same boundary, truncated at 8.6 sigma; equal to the spectral
         solution to rounding when sigma >= 3 cells (a sampled Gaussian's
         aliasing is exp(-pi^2 sigma^2 / 2)), refused below.  'auto':
-        spectral for several times or small sigma, else the cheaper.
+        spectral when some sigma is below 3 cells, else the cheaper by
+        the estimates (one transform plus one inverse per time, against one
+        filter per time).
 
     Returns
     -------
@@ -131,7 +133,7 @@ def diffuse(u0, D: float, t, *, boundary: str = "reflect", dx=1.0,
         grow = float(np.prod([(n + 2 * p) / n for n, p in zip(a.shape, pad)]))
     check_memory(8 * size * (len(times) + 3 * grow + 1), "diffuse")
     if method == "auto":
-        method = "spectral" if many or small else _cheaper(a.shape, sig[0], grow)
+        method = "spectral" if small else _cheaper(a.shape, sig, grow)
     if method == "gaussian":
         from .. import filters
 
@@ -151,10 +153,12 @@ SPECTRAL_C = 7.6e-10
 TAP_C = 8.5e-11
 
 
-def _cheaper(shape, sig, grow):
+def _cheaper(shape, sigmas, grow):
+    """'spectral' (one forward transform, one inverse per time) or
+    'gaussian' (one separable filter per time), by estimated cost."""
     n = float(np.prod(shape))
-    spectral = 2 * SPECTRAL_C * n * grow * math.log2(max(n * grow, 2))
-    taps = sum(2 * math.ceil(GAUSS_TRUNCATE * s) + 1 for s in sig)
+    spectral = (1 + len(sigmas)) * SPECTRAL_C * n * grow * math.log2(max(n * grow, 2))
+    taps = sum(2 * math.ceil(GAUSS_TRUNCATE * s) + 1 for sig in sigmas for s in sig)
     return "spectral" if spectral < TAP_C * n * taps else "gaussian"
 
 
