@@ -261,6 +261,24 @@ def weighted_finish(x, num, den, cw, w, off, minp, omit, seg, out):  # pragma: n
         r = task // nseg
         t0 = (task % nseg) * seg
         t1 = min(L, t0 + seg)
+        if not have_den:
+            # no NaN in the data: the count and the weights follow from the
+            # window's place alone; the interior is one division per value
+            wsum = cw[w]
+            lo_t = min(t1, max(t0, w - 1 - off))       # first full window
+            hi_t = max(lo_t, min(t1, L - off))         # one past the last
+            numr = num[r]
+            outr = out[r]
+            for t in range(lo_t, hi_t):
+                outr[t] = numr[t] / wsum if w >= minp else np.nan
+            for t in list(range(t0, lo_t)) + list(range(hi_t, t1)):
+                first = t + off - w + 1
+                j0 = min(max(-first, 0), w)
+                j1 = min(max(L - first, 0), w)
+                d = cw[j1] - cw[j0]
+                cnt = j1 - j0
+                outr[t] = numr[t] / d if cnt >= minp and cnt > 0 and d > 0 else np.nan
+            continue
         xr = x[r]
         a = max(0, t0 + off - w + 1)
         b = min(L, t0 + off + 1)

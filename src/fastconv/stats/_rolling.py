@@ -152,8 +152,9 @@ def moving_average(x, window: int, *, weights=None, center: bool = False,
     if w is None:
         y = _core.rolling_mean(x2, window, off, min_periods, omit)
         return _back(y, shp, ax, a.dtype.type)
-    isnan = np.isnan(x2)
-    has_nan = bool(isnan.any())
+    # a finite total says there is no NaN without a mask's pass and memory
+    has_nan = not np.isfinite(np.sum(x2)) and bool(np.isnan(x2).any())
+    isnan = np.isnan(x2) if has_nan else None
     xz = np.where(isnan, 0.0, x2) if has_nan else x2
     method = "direct" if window <= DIRECT_TAPS or not np.isfinite(xz).all() else "auto"
     num = _corr_rows(xz, w, off, method)
@@ -169,7 +170,7 @@ def _corr_rows(x2, w, off, method):
         c = _api.correlate(x2[0], w, mode="full", method=method)[None, :]
     else:
         c = _api.correlate(x2, w[None, :], mode="full", method=method)
-    return np.ascontiguousarray(c[:, off:off + L])
+    return c[:, off:off + L]           # rows contiguous; the kernel takes the view
 
 
 def ewma(x, alpha: float | None = None, *, com: float | None = None,
