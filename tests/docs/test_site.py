@@ -12,7 +12,7 @@ import pytest
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MODULES = ("signal", "ndimage", "numpy", "filters", "feature", "restoration", "astropy",
-           "stream", "lti", "dask", "dask.ndimage", "nn", "nn.grad")
+           "stream", "lti", "dask", "dask.ndimage", "nn", "nn.grad", "stats", "physics")
 PAGES = ("index", "guide", "dropins", "gallery", "methods", "benchmarks", "api", "layout")
 
 
@@ -53,7 +53,8 @@ def test_site_builds_with_every_page(site):
     for page in PAGES:
         assert (site / f"{page}.html").exists(), page
     for img in ("edges", "blur_sharpen", "nan_interpolation", "template_match", "deblur",
-                "digits_loss", "digits_filters"):
+                "digits_loss", "digits_filters", "dice", "aggregate_loss", "kde_boundary",
+                "milk_in_coffee", "wave_packet"):
         assert (site / "_images" / f"{img}.png").exists(), img
 
 

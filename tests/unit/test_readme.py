@@ -23,6 +23,10 @@ def test_readme_snippets_run():
     assert ns["tile"].shape == (256, 256) and ns["blur"].shape == (4096, 4096)
     assert ns["h"].shape == (8, 16, 16, 16) and ns["gx"].shape == ns["imgs"].shape
     assert ns["ys"].shape == ns["gu"].shape == (4, 64, 4096) and ns["gk"].shape == (64, 4096)
+    assert abs(ns["p100"][100] / 6.0 ** -100 - 1) < 1e-12 and (ns["p100"] >= 0).all()
+    assert ns["loss"].shape == (1 << 16,) and (ns["loss"] >= 0).all()
+    assert ns["ma"][-1] == 0.0 and ns["heat"].shape == (3, 64, 64)
+    assert ns["est"].density.shape == (1024,)
 
 
 def test_readme_is_short():

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _core
 
-__all__ = ["anisotropic_diffusion", "diffuse", "free_particle"]
+__all__ = ["anisotropic_diffusion", "diffuse", "free_particle", "gradient_scale"]
 
 BOUNDARIES = ("reflect", "wrap", "constant")
 #: the sampled Gaussian's aliasing, exp(-pi^2 sigma^2 / 2), is below 1e-19
