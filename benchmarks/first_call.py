@@ -83,6 +83,16 @@ CASES = {
                              "nn.causal_conv1d(x4[:, :, 0], x4[0, :, 0, :4], activation='silu')",
     "nn.grad.long_conv": "from fastconv import nn; "
                          "nn.grad.long_conv(x4[:, :, 0], x4[:, :, 0], x4[0, :, 0])",
+    "stats.pmf_power": "import fastconv.stats as s; s.pmf_power(abs(k1) / abs(k1).sum(), 50)",
+    "stats.compound": "import fastconv.stats as s; "
+                      "s.compound(abs(k1) / abs(k1).sum(), ('poisson', 20.0))",
+    "stats.kde": "import fastconv.stats as s; s.kde(x1)(x1[:10])",
+    "stats.moving_average": "import fastconv.stats as s; s.moving_average(xn, 5)",
+    "stats.ewma": "import fastconv.stats as s; s.ewma(x1, alpha=0.1)",
+    "physics.diffuse": "import fastconv.physics as s; s.diffuse(x2, 1.0, [1.0, 10.0])",
+    "physics.anisotropic_diffusion": "import fastconv.physics as s; "
+                                     "s.anisotropic_diffusion(x2, 2.0, 5)",
+    "physics.free_particle": "import fastconv.physics as s; s.free_particle(x1, 10.0)",
 }
 
 
