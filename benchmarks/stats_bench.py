@@ -19,7 +19,6 @@ Medians of interleaved rounds (benchmarks/harness.py); ratio = ours / anchor.
 """
 import argparse
 import json
-import math
 import os
 import sys
 

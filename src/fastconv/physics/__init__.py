@@ -134,13 +134,23 @@ def diffuse(u0, D: float, t, *, boundary: str = "reflect", dx=1.0,
     check_memory(8 * size * (len(times) + 3 * grow + 1), "diffuse")
     if method == "auto":
         method = "spectral" if small else _cheaper(a.shape, sig, grow)
+    # headroom: transforms sum up to size x the largest value; powers of two
+    # scale exactly (a field of 1e308s stays 1e308, not inf)
+    u = a.astype(np.float64)
+    top = float(np.abs(u).max())
+    undo = 1.0
+    if top > 2.0 ** 1000 / (u.size * grow):
+        k = int(math.ceil(math.log2(top) + math.log2(u.size * grow))) - 1000
+        u, undo = u * 2.0 ** -k, 2.0 ** k
     if method == "gaussian":
         from .. import filters
 
-        out = np.stack([filters.gaussian(a.astype(np.float64), sigma=s, mode=boundary,
+        out = np.stack([filters.gaussian(u, sigma=s, mode=boundary,
                                          truncate=GAUSS_TRUNCATE) for s in sig])
     else:
-        out = _core.heat(a.astype(np.float64), D, times, boundary, dxs)
+        out = _core.heat(u, D, times, boundary, dxs)
+    if undo != 1.0:
+        out *= undo
     out = out.astype(_out_dtype(a), copy=False)
     return out if many else out[0]
 

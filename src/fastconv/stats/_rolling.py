@@ -48,6 +48,21 @@ def _back(y2, shp, axis, dtype):
     return np.ascontiguousarray(y).astype(out_dt, copy=False)
 
 
+def _headroom(x2, factor):
+    """(x2 scaled by a power of two, the factor to undo it) so that sums of
+    up to ``factor`` times the largest finite value cannot overflow (a
+    window of 1e308s averages to 1e308, not inf or NaN).  Powers of two
+    scale exactly (values below about 1e-280 in the same array then lose
+    bits to the subnormal range)."""
+    with np.errstate(invalid="ignore"):
+        fin = np.abs(x2[np.isfinite(x2)]) if x2.size else x2
+    top = float(fin.max()) if fin.size else 0.0
+    if top * factor < 2.0 ** 1000:
+        return x2, 1.0
+    k = int(math.ceil(math.log2(top) + math.log2(factor))) - 1000
+    return x2 * 2.0 ** -k, 2.0 ** k
+
+
 def _weights(weights, window):
     if isinstance(weights, (str, tuple)):
         from scipy.signal import get_window
@@ -149,17 +164,21 @@ def moving_average(x, window: int, *, weights=None, center: bool = False,
     if x2.size == 0:
         return _back(x2, shp, ax, a.dtype.type)
     omit = nan_policy == "omit"
+    x2, undo = _headroom(x2, window if w is None else float(w.sum()) / float(w.max()) + 1)
     if w is None:
         y = _core.rolling_mean(x2, window, off, min_periods, omit)
-        return _back(y, shp, ax, a.dtype.type)
+        return _back(y * undo if undo != 1.0 else y, shp, ax, a.dtype.type)
     # a finite total says there is no NaN without a mask's pass and memory
-    has_nan = not np.isfinite(np.sum(x2)) and bool(np.isnan(x2).any())
+    with np.errstate(over="ignore", invalid="ignore"):
+        has_nan = not np.isfinite(np.sum(x2)) and bool(np.isnan(x2).any())
     isnan = np.isnan(x2) if has_nan else None
     xz = np.where(isnan, 0.0, x2) if has_nan else x2
     method = "direct" if window <= DIRECT_TAPS or not np.isfinite(xz).all() else "auto"
     num = _corr_rows(xz, w, off, method)
     den = _corr_rows((~isnan).astype(np.float64), w, off, method) if has_nan else None
     y = _core.weighted_finish(x2, num, den, w, off, max(min_periods, 1), omit)
+    if undo != 1.0:
+        y *= undo
     return _back(y, shp, ax, a.dtype.type)
 
 
@@ -227,5 +246,6 @@ def ewma(x, alpha: float | None = None, *, com: float | None = None,
     x2, shp = _rows(a, ax)
     if x2.size == 0:
         return _back(x2, shp, ax, a.dtype.type)
+    x2, undo = _headroom(x2, 2.0 / al + 2)
     y = _core.ewm_mean(x2, 1.0 - al, bool(adjust), bool(ignore_na), max(int(min_periods), 1))
-    return _back(y, shp, ax, a.dtype.type)
+    return _back(y * undo if undo != 1.0 else y, shp, ax, a.dtype.type)
