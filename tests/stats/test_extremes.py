@@ -61,3 +61,14 @@ def test_subnormal_probabilities_stay_non_negative():
         g = fs.pmf_power(p, 40, method=method)
         assert (g >= 0).all() and np.isfinite(g).all()
         assert abs(g.sum() - 1) < 1e-13
+
+
+def test_overflowing_intermediates_are_rescaled():
+    x = np.array([1e308, 1.7e308, 1.5e308, -1.7e308, 1.7e308])
+    s = 2.0 ** 64
+    for kw in (dict(alpha=0.5), dict(alpha=1e-3), dict(alpha=0.3, adjust=False)):
+        got = fs.ewma(x, **kw)
+        np.testing.assert_allclose(got, fs.ewma(x / s, **kw) * s, rtol=1e-15)
+        assert np.isfinite(got).all()
+    np.testing.assert_allclose(fs.moving_average(x, 2), fs.moving_average(x / s, 2) * s,
+                               rtol=1e-15)

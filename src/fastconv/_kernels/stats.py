@@ -110,9 +110,12 @@ def rolling_mean(x, w, off, minp, omit, seg, out):  # pragma: no cover - jitted
     counted, not summed: with ``omit`` NaN is skipped (pandas), otherwise a
     NaN in the window gives NaN; +inf and -inf together give NaN.  Fewer than
     ``minp`` non-NaN values give NaN.  Rows are cut into segments of ``seg``
-    outputs that run in parallel, each starting from its window's own sum."""
+    outputs that run in parallel, each starting from its window's own sum.
+    Returns how many outputs of finite values overflowed (the caller scales
+    and runs again)."""
     R, L = x.shape
     nseg = (L + seg - 1) // seg
+    ovf = 0
     for task in prange(R * nseg):
         r = task // nseg
         t0 = (task % nseg) * seg
@@ -207,7 +210,11 @@ def rolling_mean(x, w, off, minp, omit, seg, out):  # pragma: no cover - jitted
                 s = hi + lo
                 q = s / cnt
                 rem = (hi - q * cnt) + lo
-                out[r, t] = q + rem / cnt
+                v = q + rem / cnt
+                if not (v - v == 0.0):
+                    ovf += 1               # finite values whose sum overflowed
+                out[r, t] = v
+    return ovf
 
 
 @jit(parallel=True)
@@ -217,10 +224,12 @@ def ewm_mean(x, decay, adjust, ignore_na, minp, out):  # pragma: no cover - jitt
     ``ewm(...).mean()`` recurrence: ``adjust`` weights (1-alpha)^i over the
     observations, else the recursive form; NaN keeps decaying the old weight
     unless ``ignore_na``; an observation equal to the running mean leaves it
-    unchanged, so a run of equal values gives that value exactly)."""
+    unchanged, so a run of equal values gives that value exactly).  Returns
+    how many steps of finite values overflowed (the caller scales, again)."""
     R, L = x.shape
     alpha = 1.0 - decay
     new_w = 1.0 if adjust else alpha
+    ovf = 0
     for r in prange(R):
         xr = x[r]
         mean = xr[0]
@@ -238,6 +247,8 @@ def ewm_mean(x, decay, adjust, ignore_na, minp, out):  # pragma: no cover - jitt
                     if obs:
                         if mean != v:
                             mean = (old_w * mean + new_w * v) / (old_w + new_w)
+                            if not (mean - mean == 0.0) and v - v == 0.0:
+                                ovf += 1       # finite values, overflowed product
                         if adjust:
                             old_w += new_w
                         else:
@@ -245,6 +256,7 @@ def ewm_mean(x, decay, adjust, ignore_na, minp, out):  # pragma: no cover - jitt
             elif obs:
                 mean = v
             out[r, t] = mean if nobs >= minp and nobs > 0 else np.nan
+    return ovf
 
 
 @jit(parallel=True)

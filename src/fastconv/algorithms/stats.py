@@ -235,8 +235,8 @@ def rolling_mean(x2, window, offset, min_periods, omit):
     out = np.empty((R, L))
     seg = max(SEGMENT, window)
     _config.numba_threads(_config.get_threads(), x2.size * 4)
-    kern(x2, int(window), int(offset), int(min_periods), bool(omit), int(seg), out)
-    return out
+    ovf = kern(x2, int(window), int(offset), int(min_periods), bool(omit), int(seg), out)
+    return out, int(ovf)
 
 
 def weighted_finish(x2, num, den, w, off, min_periods, omit):
@@ -257,8 +257,8 @@ def ewm_mean(x2, decay, adjust, ignore_na, min_periods):
 
     out = np.empty(x2.shape)
     _config.numba_threads(_config.get_threads(), x2.size * 4)
-    kern(x2, float(decay), bool(adjust), bool(ignore_na), int(min_periods), out)
-    return out
+    ovf = kern(x2, float(decay), bool(adjust), bool(ignore_na), int(min_periods), out)
+    return out, int(ovf)
 
 
 # ------------------------------------------------------------ sums of variables

@@ -54,9 +54,13 @@ def _headroom(x2, factor):
     window of 1e308s averages to 1e308, not inf or NaN).  Powers of two
     scale exactly (values below about 1e-280 in the same array then lose
     bits to the subnormal range)."""
-    with np.errstate(invalid="ignore"):
-        fin = np.abs(x2[np.isfinite(x2)]) if x2.size else x2
-    top = float(fin.max()) if fin.size else 0.0
+    if x2.size == 0:
+        return x2, 1.0
+    top = max(abs(float(x2.max())), abs(float(x2.min())))     # two passes, no copy
+    if not math.isfinite(top):                  # NaN or inf in the data: mask them
+        with np.errstate(invalid="ignore"):
+            fin = np.abs(x2[np.isfinite(x2)])
+        top = float(fin.max()) if fin.size else 0.0
     if top * factor < 2.0 ** 1000:
         return x2, 1.0
     k = int(math.ceil(math.log2(top) + math.log2(factor))) - 1000
@@ -164,10 +168,14 @@ def moving_average(x, window: int, *, weights=None, center: bool = False,
     if x2.size == 0:
         return _back(x2, shp, ax, a.dtype.type)
     omit = nan_policy == "omit"
-    x2, undo = _headroom(x2, window if w is None else float(w.sum()) / float(w.max()) + 1)
     if w is None:
-        y = _core.rolling_mean(x2, window, off, min_periods, omit)
-        return _back(y * undo if undo != 1.0 else y, shp, ax, a.dtype.type)
+        y, overflowed = _core.rolling_mean(x2, window, off, min_periods, omit)
+        if overflowed:               # sums past the float64 maximum: scale, again
+            xs, undo = _headroom(x2, window)
+            y, _ = _core.rolling_mean(xs, window, off, min_periods, omit)
+            y *= undo
+        return _back(y, shp, ax, a.dtype.type)
+    x2, undo = _headroom(x2, float(w.sum()) / float(w.max()) + 1)
     # a finite total says there is no NaN without a mask's pass and memory
     with np.errstate(over="ignore", invalid="ignore"):
         has_nan = not np.isfinite(np.sum(x2)) and bool(np.isnan(x2).any())
@@ -185,10 +193,10 @@ def moving_average(x, window: int, *, weights=None, center: bool = False,
 def _corr_rows(x2, w, off, method):
     """sum_j w[j] x[t + off - len(w) + 1 + j] for every t of every row."""
     L = x2.shape[1]
-    if x2.shape[0] == 1:
-        c = _api.correlate(x2[0], w, mode="full", method=method)[None, :]
-    else:
-        c = _api.correlate(x2, w[None, :], mode="full", method=method)
+    # (R, L) against (1, w), even for one row: the 2-D direct path runs the
+    # vector register blocks (1e7 x 100 float64: 39 ms against 54 for the
+    # 1-D row kernel)
+    c = _api.correlate(x2, w[None, :], mode="full", method=method)
     return c[:, off:off + L]           # rows contiguous; the kernel takes the view
 
 
@@ -246,6 +254,10 @@ def ewma(x, alpha: float | None = None, *, com: float | None = None,
     x2, shp = _rows(a, ax)
     if x2.size == 0:
         return _back(x2, shp, ax, a.dtype.type)
-    x2, undo = _headroom(x2, 2.0 / al + 2)
-    y = _core.ewm_mean(x2, 1.0 - al, bool(adjust), bool(ignore_na), max(int(min_periods), 1))
-    return _back(y * undo if undo != 1.0 else y, shp, ax, a.dtype.type)
+    args = (1.0 - al, bool(adjust), bool(ignore_na), max(int(min_periods), 1))
+    y, overflowed = _core.ewm_mean(x2, *args)
+    if overflowed:                   # weights x values past the float64 maximum
+        xs, undo = _headroom(x2, 2.0 / al + 2)
+        y, _ = _core.ewm_mean(xs, *args)
+        y *= undo
+    return _back(y, shp, ax, a.dtype.type)
