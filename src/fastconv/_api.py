@@ -13,6 +13,7 @@ Boundary = Literal["constant", "edge", "symmetric", "reflect", "wrap"]
 Axes = Union[int, Sequence[int], None]
 
 from . import _validate as V
+from . import backends
 from ._core import convolve_impl, plan_impl
 
 _COMMON_DOC = """
@@ -106,6 +107,11 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = 
     >>> fastconv.convolve([1, 2, 3], [1, 1], mode='same', boundary='edge')
     array([2, 3, 5])
     """
+    if backends.any_foreign(in1, in2):         # torch, cupy, jax, array-api arrays
+        return backends.convolve(in1, in2, mode, method, axes, boundary, cval, "convolve",
+                                 out=out, nan_policy=nan_policy, mask=mask,
+                                 normalize_kernel=normalize_kernel, preserve_nan=preserve_nan,
+                                 accuracy=accuracy)
     if nan_policy != "propagate" or mask is not None or normalize_kernel or preserve_nan:
         return _masked(in1, in2, mode, method, axes, boundary, cval, out, accuracy, "convolve",
                        nan_policy, mask, normalize_kernel, preserve_nan)
@@ -131,6 +137,11 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str =
     >>> fastconv.correlate([1, 2, 3], [0, 1, 0.5])
     array([0.5, 2. , 3.5, 3. , 0. ])
     """
+    if backends.any_foreign(in1, in2):         # torch, cupy, jax, array-api arrays
+        return backends.convolve(in1, in2, mode, method, axes, boundary, cval, "correlate",
+                                 out=out, nan_policy=nan_policy, mask=mask,
+                                 normalize_kernel=normalize_kernel, preserve_nan=preserve_nan,
+                                 accuracy=accuracy)
     if nan_policy != "propagate" or mask is not None or normalize_kernel or preserve_nan:
         return _masked(in1, in2, mode, method, axes, boundary, cval, out, accuracy, "correlate",
                        nan_policy, mask, normalize_kernel, preserve_nan)

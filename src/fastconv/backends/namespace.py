@@ -1,0 +1,319 @@
+"""The namespace engine: convolution for any array-API array (PyTorch CPU or
+CUDA, CuPy, JAX, array-api-strict), with the array's own FFT and ops, the
+result the same type on the same device.
+
+Semantics are the NumPy engine's (``fastconv.convolve``): the convolution
+axes are ``axes`` (default all), the other axes broadcast as batches; the
+boundary rule extends the input (numpy.pad's names) before a 'valid'
+convolution, so every method gives the same answer for every boundary;
+'full' / 'same' / 'valid' as scipy.  The dtype policy: float32 stays
+float32, complex stays complex, integers are exact (int64 accumulation,
+a ValueError naming the parameters when the result could exceed it).
+
+Methods (the planner in ``planning/namespace.py`` chooses by a cost model
+per device kind):
+
+* ``direct``: one multiply-add of a shifted view per kernel tap, or, for
+  PyTorch float tensors with 1-3 convolution axes, ``torch.nn.functional``'s
+  convolution (oneDNN on the CPU, cuDNN on CUDA).
+* ``fft``: ``rfftn`` / ``fftn`` of both at a fast length, product, inverse.
+
+What a backend cannot do raises a TypeError / ValueError naming the backend
+and the parameter (``out=``, ``nan_policy``, masks: NumPy arrays only).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _validate as V
+
+#: dtype names the engine knows, in the array API's vocabulary
+_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+          "float32", "float64", "complex64", "complex128")
+
+
+def namespace(*arrays):
+    """The array API namespace of ``arrays`` (array-api-compat wraps torch,
+    cupy and jax); arrays of two libraries are a TypeError."""
+    roots = {type(a).__module__.split(".")[0] for a in arrays if hasattr(a, "shape")}
+    if len(roots) > 1:
+        raise TypeError(f"in1/in2 are arrays of different libraries ({', '.join(sorted(roots))})"
+                        f"; convert one to the other's type")
+    try:
+        import array_api_compat
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise TypeError(f"fastconv needs array-api-compat for {type(arrays[0]).__module__} "
+                        f"arrays: pip install 'fastconv[torch]' (or [cupy])") from None
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError as e:
+        raise TypeError(f"in1/in2: arrays of different libraries or unsupported types "
+                        f"({type(arrays[0]).__name__}, {type(arrays[-1]).__name__}): {e}") \
+            from None
+
+
+def backend_name(xp) -> str:
+    name = getattr(xp, "__name__", str(xp))
+    for key in ("torch", "cupy", "jax", "array_api_strict", "numpy"):
+        if key in name:
+            return key
+    return name
+
+
+def np_dtype(xp, dt) -> np.dtype:
+    """The NumPy dtype of the namespace dtype ``dt``."""
+    for n in _NAMES:
+        if hasattr(xp, n) and dt == getattr(xp, n):
+            return np.dtype(n)
+    raise TypeError(f"in1/in2: dtype {dt} of the {backend_name(xp)} backend is not supported "
+                    f"(use a float, complex or integer dtype)")
+
+
+def xp_dtype(xp, dt: np.dtype):
+    return getattr(xp, np.dtype(dt).name)
+
+
+def device_kind(x) -> str:
+    """'cpu' or 'cuda' (or the device's own name)."""
+    import array_api_compat
+
+    d = array_api_compat.device(x)
+    s = str(getattr(d, "type", d)).lower()
+    if "cuda" in s or "gpu" in s:
+        return "cuda"
+    return "cpu" if "cpu" in s or s in ("", "none") else s
+
+
+# ----------------------------------------------------------- boundaries
+def _source_index(i, n, boundary):
+    """numpy.pad's index map (None: the constant)."""
+    if 0 <= i < n:
+        return i
+    if boundary == "constant":
+        return None
+    if boundary == "edge":
+        return 0 if i < 0 else n - 1
+    if boundary == "wrap":
+        return i % n
+    if boundary == "symmetric":
+        p = i % (2 * n)
+        return p if p < n else 2 * n - 1 - p
+    if n == 1:                                   # reflect
+        return 0
+    p = i % (2 * n - 2)
+    return p if p < n else 2 * n - 2 - p
+
+
+def _extend(xp, x, axis, lo, hi, boundary, cval):
+    """``x`` extended by ``lo`` / ``hi`` samples along ``axis`` by the rule."""
+    if lo == 0 and hi == 0:
+        return x
+    n = x.shape[axis]
+    if boundary == "constant":
+        parts = []
+        for k in (lo, hi):
+            shape = list(x.shape)
+            shape[axis] = k
+            parts.append(xp.full(tuple(shape), cval, dtype=x.dtype, device=_dev(x)))
+        return xp.concat([parts[0], x, parts[1]], axis=axis)
+    idx = np.array([_source_index(i, n, boundary) for i in range(-lo, n + hi)], np.int64)
+    return xp.take(x, xp.asarray(idx, device=_dev(x)), axis=axis)
+
+
+def _dev(x):
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+# ----------------------------------------------------------- the engine
+def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant", cval=0,
+             op="convolve", **unsupported):
+    bad = {k: v for k, v in unsupported.items()
+           if not (v is None or v is False or (isinstance(v, str)
+                                               and v in ("propagate", "default")))}
+    xp = namespace(in1, in2)
+    name = backend_name(xp)
+    if bad:
+        k = sorted(bad)[0]
+        v = bad[k] if isinstance(bad[k], (str, bool, int, float)) else type(bad[k]).__name__
+        raise TypeError(f"{k}={v!r} is not available for {name} arrays (the namespace "
+                        f"engine); pass NumPy arrays for it")
+    mode = V.check_mode(mode)
+    boundary = V.check_boundary(boundary)
+    method = V.check_method(method)
+    cval = V.check_cval(cval)
+    if method not in ("auto", "direct", "fft"):
+        raise ValueError(f"method={method!r} is not available for {name} arrays (the "
+                         f"namespace engine has 'direct' and 'fft'); use 'auto'")
+    a, b = in1, in2
+    if not hasattr(a, "shape") or not hasattr(b, "shape"):
+        a = xp.asarray(a)
+        b = xp.asarray(b, device=_dev(a))
+    if a.ndim != b.ndim:
+        raise ValueError(f"in1 and in2 should have the same dimensionality, got {a.ndim} and "
+                         f"{b.ndim}")
+    if a.ndim == 0:
+        raise ValueError("in1 and in2 must have at least one dimension")
+    ax = V.check_axes(axes, a.ndim)
+    nd = len(ax)
+    for nm, arr in (("in1", a), ("in2", b)):
+        for d in ax:
+            if arr.shape[d] == 0:
+                raise ValueError(f"{nm} has length 0 along convolution axis {d}; "
+                                 f"convolution with an empty array is not defined")
+    cd, rd = V.dtype_policy(np_dtype(xp, a.dtype), np_dtype(xp, b.dtype))
+    if cd.kind != "c" and complex(cval).imag != 0:
+        raise ValueError(f"cval={cval!r} is complex but in1/in2 are real")
+    ints = cd.kind in "iu"
+    if ints:
+        if cd == np.uint64 and name != "numpy":
+            cd = np.dtype(np.int64)
+        if boundary == "constant" and cval != 0:
+            V.check_int_cval(cval, cd)
+    if cd.kind != "c":
+        cval = int(complex(cval).real) if ints else float(complex(cval).real)
+    dest = tuple(range(a.ndim - nd, a.ndim))
+    if ax != dest:
+        a = xp.moveaxis(a, ax, dest) if hasattr(xp, "moveaxis") else _moveaxis(xp, a, ax)
+        b = xp.moveaxis(b, ax, dest) if hasattr(xp, "moveaxis") else _moveaxis(xp, b, ax)
+    a = xp.astype(a, xp_dtype(xp, cd))
+    b = xp.astype(b, xp_dtype(xp, cd))
+    if op == "correlate":
+        b = xp.flip(b, axis=dest)
+        if cd.kind == "c":
+            b = xp.conj(b)
+    n = a.shape[a.ndim - nd:]
+    m = b.shape[b.ndim - nd:]
+    if mode == "valid" and not all(N >= K for N, K in zip(n, m)):
+        if all(K >= N for N, K in zip(n, m)):
+            a, b, n, m = b, a, m, n
+        else:
+            raise ValueError(f"mode='valid' needs one input at least as large as the other "
+                             f"on every convolution axis, got {n} and {m}")
+    try:
+        np.broadcast_shapes(a.shape[:a.ndim - nd], b.shape[:b.ndim - nd])
+    except ValueError:
+        raise ValueError(f"the non-convolution (batch) axes of in1 {a.shape[:a.ndim - nd]} "
+                         f"and in2 {b.shape[:b.ndim - nd]} do not broadcast") from None
+    if mode == "full":
+        starts, out_shape = (0,) * nd, tuple(N + K - 1 for N, K in zip(n, m))
+    elif mode == "same":
+        starts, out_shape = tuple((K - 1) // 2 for K in m), tuple(n)
+    else:
+        starts, out_shape = tuple(K - 1 for K in m), tuple(N - K + 1 for N, K in zip(n, m))
+    padded = mode != "valid" and not (boundary == "constant" and cval == 0)
+    if ints:
+        xmax = int(xp.max(xp.abs(a))) if math.prod(a.shape) else 0
+        if padded:
+            xmax = max(xmax, abs(int(np.real(cval))))
+        ksum = int(xp.sum(xp.abs(b))) if math.prod(b.shape) else 0
+        if xmax * ksum > np.iinfo(np.int64).max:
+            raise ValueError(f"in1/in2: an exact integer result can reach {float(xmax * ksum):.3g}"
+                             f" in magnitude, beyond the int64 accumulator of the {name} "
+                             f"backend; convert the inputs to float64")
+    if padded:
+        # the boundary's extension, then a 'valid' convolution for the kept outputs
+        for i, (N, K, s, L) in enumerate(zip(n, m, starts, out_shape)):
+            a = _extend(xp, a, a.ndim - nd + i, K - 1 - s, s + L - N, boundary, cval)
+        n = a.shape[a.ndim - nd:]
+        starts = tuple(K - 1 for K in m)
+    from ..planning.namespace import choose
+
+    plan = choose(n, m, out_shape, math.prod(np.broadcast_shapes(
+        a.shape[:a.ndim - nd], b.shape[:b.ndim - nd])), cd, device_kind(a), name, method,
+        ints)
+    if plan.method == "fft":
+        y = _fft(xp, a, b, n, m, starts, out_shape, cd)
+    else:
+        y = _direct(xp, a, b, n, m, starts, out_shape, name)
+    if rd != cd:
+        y = xp.astype(y, xp_dtype(xp, rd if not (ints and name != "numpy" and rd == np.uint64)
+                                   else np.int64))
+    if ax != dest:
+        y = xp.moveaxis(y, dest, ax) if hasattr(xp, "moveaxis") else _moveaxis(xp, y, dest, ax)
+    return y
+
+
+def _moveaxis(xp, a, src, dst=None):
+    nd = a.ndim
+    dst = tuple(range(nd - len(src), nd)) if dst is None else dst
+    order = [i for i in range(nd) if i not in src]
+    perm = [None] * nd
+    for s, d in zip(src, dst):
+        perm[d] = s
+    it = iter(order)
+    perm = [p if p is not None else next(it) for p in perm]
+    return xp.permute_dims(a, tuple(perm))
+
+
+def _fft(xp, a, b, n, m, starts, out_shape, cd):
+    """Linear convolution by transforms of at least n + m - 1 per axis; the
+    outputs ``starts`` .. ``+ out_shape`` of the full result."""
+    from scipy.fft import next_fast_len
+
+    nd = len(n)
+    axes = tuple(range(a.ndim - nd, a.ndim))
+    real = cd.kind != "c"
+    shape = tuple(next_fast_len(N + K - 1, real=real) for N, K in zip(n, m))
+    if real:
+        Y = xp.fft.rfftn(a, s=shape, axes=axes) * xp.fft.rfftn(b, s=shape, axes=axes)
+        y = xp.fft.irfftn(Y, s=shape, axes=axes)
+    else:
+        Y = xp.fft.fftn(a, s=shape, axes=axes) * xp.fft.fftn(b, s=shape, axes=axes)
+        y = xp.fft.ifftn(Y, s=shape, axes=axes)
+    sl = (Ellipsis,) + tuple(slice(s, s + L) for s, L in zip(starts, out_shape))
+    y = y[sl]
+    if cd.kind in "iu":
+        y = xp.astype(xp.round(y), xp_dtype(xp, cd))
+    elif y.dtype != xp_dtype(xp, cd):
+        y = xp.astype(y, xp_dtype(xp, cd))
+    return y
+
+
+def _direct(xp, a, b, n, m, starts, out_shape, name):
+    """One shifted view per tap: ``y += b[tap] * a[window]`` on the input
+    extended by zeros (no item assignment: JAX arrays are immutable), or
+    torch's convolution for float tensors."""
+    nd = len(n)
+    if name == "torch" and 1 <= nd <= 3 and a.dtype in (xp.float32, xp.float64):
+        return _torch_direct(a, b, n, m, starts, out_shape)
+    for i, K in enumerate(m):
+        a = _extend(xp, a, a.ndim - nd + i, K - 1, K - 1, "constant", 0)
+    y = None
+    for tap in np.ndindex(*m):
+        # full output j reads the extended input at j - tap + K - 1
+        win = tuple(slice(s - t + K - 1, s - t + K - 1 + L)
+                    for s, t, K, L in zip(starts, tap, m, out_shape))
+        w = b[(Ellipsis,) + tuple(tap)]
+        w = xp.reshape(w, tuple(w.shape) + (1,) * nd)
+        part = w * a[(Ellipsis,) + win]
+        y = part if y is None else y + part
+    return y
+
+
+def _torch_direct(a, b, n, m, starts, out_shape):
+    """torch.nn.functional.conv{1,2,3}d: a correlation, so the kernel is
+    flipped; batches flattened (one kernel each through groups)."""
+    import torch
+    import torch.nn.functional as F
+
+    nd = len(n)
+    conv = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
+    bshape = tuple(np.broadcast_shapes(a.shape[:a.ndim - nd], b.shape[:b.ndim - nd]))
+    B = math.prod(bshape)
+    pad = [K - 1 for K in m]
+    w = torch.flip(b, dims=tuple(range(b.ndim - nd, b.ndim)))
+    kb = math.prod(b.shape[:b.ndim - nd])
+    x = a.broadcast_to(bshape + tuple(n)).reshape((1, B) + tuple(n)) if kb > 1 else \
+        a.broadcast_to(bshape + tuple(n)).reshape((B, 1) + tuple(n))
+    if kb > 1:
+        wk = w.broadcast_to(bshape + tuple(m)).reshape((B, 1) + tuple(m))
+        y = conv(x, wk, padding=pad, groups=B)
+    else:
+        y = conv(x, w.reshape((1, 1) + tuple(m)), padding=pad)
+    y = y.reshape(bshape + tuple(N + K - 1 for N, K in zip(n, m)))
+    sl = (Ellipsis,) + tuple(slice(s, s + L) for s, L in zip(starts, out_shape))
+    return y[sl]

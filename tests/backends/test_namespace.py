@@ -1,0 +1,167 @@
+"""The namespace engine (fastconv.backends) on array-api-strict arrays and
+torch CPU tensors against the NumPy engine's results: every method x mode x
+boundary x dtype the backend supports, types and devices of the results,
+and the errors for what a backend cannot do.  GPU tests run where CUDA is
+present."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastconv
+
+xs = pytest.importorskip("array_api_strict")
+torch = pytest.importorskip("torch")
+pytest.importorskip("array_api_compat")
+
+BACKENDS = ["array_api_strict", "torch"]
+
+
+@pytest.fixture(autouse=True)
+def namespace_engine_for_cpu_tensors(monkeypatch):
+    """Torch CPU tensors go to the namespace engine here (by default they
+    run the NumPy engine on shared memory: tested below)."""
+    import fastconv.backends
+
+    monkeypatch.setattr(fastconv.backends, "TORCH_CPU_VIA_NUMPY", False)
+MODES = ["full", "same", "valid"]
+BOUNDARIES = ["constant", "edge", "symmetric", "reflect", "wrap"]
+DTYPES = [np.float32, np.float64, np.complex128, np.int64]
+# (in1 shape, in2 shape, axes)
+SHAPES = [((37,), (5,), None), ((3, 40), (3, 7), -1), ((3, 40), (1, 9), -1),
+          ((19, 23), (4, 3), None), ((2, 9, 11, 6), (1, 3, 1, 4), (1, 3)), ((2, 9, 11, 6), (2, 3, 11, 2), (1, 3))]
+
+
+def to(backend, a):
+    if backend == "torch":
+        return torch.from_numpy(np.ascontiguousarray(a))
+    return xs.asarray(a)
+
+
+def back(y):
+    return y.numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+
+
+def data(shape, dtype, rng):
+    if np.dtype(dtype).kind == "i":
+        return rng.integers(-50, 50, shape).astype(dtype)
+    a = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal(shape)
+    return a.astype(dtype)
+
+
+def methods(dtype):
+    return ["direct"] if np.dtype(dtype).kind == "i" else ["direct", "fft", "auto"]
+
+
+CASES = [(b, d, m) for b in BACKENDS for d in DTYPES for m in methods(d)]
+
+
+@pytest.mark.parametrize("backend, dtype, method", CASES)
+@pytest.mark.parametrize("xshape, kshape, axes", SHAPES)
+def test_against_numpy_engine(backend, dtype, method, xshape, kshape, axes):
+    rng = np.random.default_rng(len(xshape) + kshape[-1])
+    x, k = data(xshape, dtype, rng), data(kshape, dtype, rng)
+    for op in (fastconv.convolve, fastconv.correlate):
+        for mode in MODES:
+            for boundary in BOUNDARIES:
+                cval = 2 if boundary == "constant" and mode != "valid" else 0
+                want = op(x, k, mode=mode, axes=axes, boundary=boundary, cval=cval)
+                got = op(to(backend, x), to(backend, k), mode=mode, method=method, axes=axes,
+                         boundary=boundary, cval=cval)
+                assert type(got) is type(to(backend, x))
+                g = back(got)
+                assert g.shape == want.shape and g.dtype == want.dtype, (mode, boundary)
+                if np.dtype(dtype).kind == "i":
+                    np.testing.assert_array_equal(g, want)
+                else:
+                    scale = np.abs(x).max() * np.abs(k).sum() + abs(cval) * np.abs(k).sum()
+                    tol = (2e-5 if dtype == np.float32 else 1e-12) * scale
+                    assert np.abs(g - want).max() <= tol, (op.__name__, mode, boundary)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mixed_dtypes_and_devices(backend):
+    x = np.random.default_rng(0).standard_normal(30).astype(np.float32)
+    k = np.arange(5, dtype=np.int64)
+    got = fastconv.convolve(to(backend, x), to(backend, k))
+    want = fastconv.convolve(x, k)
+    assert back(got).dtype == want.dtype
+    np.testing.assert_allclose(back(got), want, rtol=1e-5, atol=1e-5)
+    if backend == "torch":
+        assert got.device == torch.device("cpu")
+
+
+def test_errors_name_the_backend_and_parameter():
+    x = torch.randn(20)
+    with pytest.raises(TypeError, match="out=.*torch"):
+        fastconv.convolve(x, x, out=np.zeros(39))
+    with pytest.raises(TypeError, match="nan_policy.*torch"):
+        fastconv.convolve(x, x, nan_policy="interpolate")
+    with pytest.raises(ValueError, match="method='overlap-add'.*torch"):
+        fastconv.convolve(x, x, method="overlap-add")
+    with pytest.raises(ValueError, match="mode"):
+        fastconv.convolve(x, x, mode="middle")
+    with pytest.raises(ValueError, match="int64 accumulator"):
+        big = torch.full((4,), 2**40, dtype=torch.int64)
+        fastconv.convolve(big, big * 2**20)
+    with pytest.raises(ValueError, match="cval"):
+        fastconv.convolve(x, x[:3], mode="same", cval=1j)
+    with pytest.raises(TypeError, match="in1/in2"):
+        fastconv.convolve(x, xs.asarray(np.ones(3)))
+    with pytest.raises(ValueError, match="length 0"):
+        fastconv.convolve(torch.zeros(0), x)
+
+
+def test_import_fastconv_imports_no_array_library():
+    code = ("import sys, fastconv, numpy as np; fastconv.convolve(np.ones(5), np.ones(3)); "
+            "print(any(m in sys.modules for m in ('torch', 'cupy', 'jax', "
+            "'array_api_compat', 'array_api_strict')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+
+
+def test_planner_explains_per_device():
+    from fastconv.planning.namespace import choose
+
+    p = choose((4096, 4096), (31, 31), (4096, 4096), 1, np.dtype(np.float32), "cpu", "torch")
+    assert p.method == "fft" and "torch on cpu" in p.explain()
+    p = choose((4096,), (3,), (4096,), 1, np.dtype(np.float32), "cpu", "torch")
+    assert p.method == "direct"
+
+
+def test_torch_cpu_tensors_share_memory_with_the_numpy_engine(monkeypatch):
+    import fastconv.backends
+
+    monkeypatch.setattr(fastconv.backends, "TORCH_CPU_VIA_NUMPY", True)
+    rng = np.random.default_rng(5)
+    x, k = rng.standard_normal((4, 300)), rng.standard_normal((4, 11))
+    got = fastconv.convolve(torch.from_numpy(x), torch.from_numpy(k), mode="same", axes=-1,
+                            boundary="wrap", nan_policy="fill")
+    assert isinstance(got, torch.Tensor)
+    np.testing.assert_array_equal(got.numpy(), fastconv.convolve(
+        x, k, mode="same", axes=-1, boundary="wrap", nan_policy="fill"))
+    # a tensor that needs its gradient goes to the namespace engine (torch ops)
+    xg = torch.from_numpy(x).requires_grad_()
+    y = fastconv.convolve(xg, torch.from_numpy(k), mode="same", axes=-1)
+    assert y.requires_grad
+    y.sum().backward()
+    assert xg.grad.shape == xg.shape
+
+
+CUDA = torch.cuda.is_available()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason="no CUDA device here: GPU tests run on a machine with one")
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_cuda_tensors_stay_on_the_device(method):  # pragma: no cover - needs a GPU
+    rng = np.random.default_rng(0)
+    x, k = rng.standard_normal((3, 200)), rng.standard_normal((3, 17))
+    got = fastconv.convolve(torch.from_numpy(x).cuda(), torch.from_numpy(k).cuda(), mode="same",
+                            axes=-1, boundary="reflect", method=method)
+    assert got.is_cuda
+    want = fastconv.convolve(x, k, mode="same", axes=-1, boundary="reflect")
+    np.testing.assert_allclose(got.cpu().numpy(), want, atol=1e-10)
