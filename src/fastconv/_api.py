@@ -108,6 +108,12 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = 
     array([2, 3, 5])
     """
     if backends.any_foreign(in1, in2):         # torch, cupy, jax, array-api arrays
+        views = backends.cpu_views(in1, in2, out)
+        if views is not None:                  # torch CPU tensors: shared memory
+            return backends.wrap(convolve(*views, mode, method, axes, boundary=boundary,
+                                       cval=cval, accuracy=accuracy, nan_policy=nan_policy,
+                                       mask=mask, normalize_kernel=normalize_kernel,
+                                       preserve_nan=preserve_nan))
         return backends.convolve(in1, in2, mode, method, axes, boundary, cval, "convolve",
                                  out=out, nan_policy=nan_policy, mask=mask,
                                  normalize_kernel=normalize_kernel, preserve_nan=preserve_nan,
@@ -138,6 +144,12 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str =
     array([0.5, 2. , 3.5, 3. , 0. ])
     """
     if backends.any_foreign(in1, in2):         # torch, cupy, jax, array-api arrays
+        views = backends.cpu_views(in1, in2, out)
+        if views is not None:                  # torch CPU tensors: shared memory
+            return backends.wrap(correlate(*views, mode, method, axes, boundary=boundary,
+                                       cval=cval, accuracy=accuracy, nan_policy=nan_policy,
+                                       mask=mask, normalize_kernel=normalize_kernel,
+                                       preserve_nan=preserve_nan))
         return backends.convolve(in1, in2, mode, method, axes, boundary, cval, "correlate",
                                  out=out, nan_policy=nan_policy, mask=mask,
                                  normalize_kernel=normalize_kernel, preserve_nan=preserve_nan,

@@ -57,20 +57,24 @@ def _torch_cpu_views(in1, in2):
     return views
 
 
+def cpu_views(in1, in2, out=None):
+    """NumPy views of PyTorch CPU tensors that need no gradient (the NumPy
+    engine then runs on them), or None: the namespace engine's arrays."""
+    if out is not None:
+        return None
+    return _torch_cpu_views(in1, in2)
+
+
+def wrap(y):
+    """The NumPy engine's result as a PyTorch tensor (shared memory)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(y))
+
+
 def convolve(in1, in2, mode, method, axes, boundary, cval, op, **options):
-    """Convolution of foreign arrays (see :func:`fastconv.convolve`): PyTorch
-    CPU tensors through the NumPy engine on shared memory, everything else
-    through the namespace engine."""
-    views = _torch_cpu_views(in1, in2)
-    if views is not None and options.get("out") is None:
-        import torch
-
-        from .. import _api
-
-        f = _api.convolve if op == "convolve" else _api.correlate
-        y = f(views[0], views[1], mode=mode, method=method, axes=axes, boundary=boundary,
-              cval=cval, **{k: v for k, v in options.items() if k != "out"})
-        return torch.from_numpy(np.ascontiguousarray(y))
+    """Convolution of foreign arrays by the namespace engine (see
+    :func:`fastconv.convolve`)."""
     from . import namespace
 
     return namespace.convolve(in1, in2, mode, method, axes, boundary, cval, op, **options)
