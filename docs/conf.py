@@ -27,7 +27,8 @@ def _write_api_page():
     mods = [("fastconv", ["convolve", "correlate", "plan", "tune", "set_threads",
                           "get_threads", "threads"])]
     for m in ("signal", "ndimage", "numpy", "filters", "feature", "restoration", "astropy",
-              "stream", "lti", "dask", "dask.ndimage", "nn", "nn.grad", "stats", "physics"):
+              "stream", "lti", "dask", "dask.ndimage", "nn", "nn.grad", "stats", "physics",
+              "torch"):
         mod = importlib.import_module(f"fastconv.{m}")
         mods.append((f"fastconv.{m}", [n for n in mod.__all__ if n != "METHODS"]))
     out = ["API reference", "=============", "",

@@ -12,7 +12,7 @@ import pytest
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MODULES = ("signal", "ndimage", "numpy", "filters", "feature", "restoration", "astropy",
-           "stream", "lti", "dask", "dask.ndimage", "nn", "nn.grad", "stats", "physics")
+           "stream", "lti", "dask", "dask.ndimage", "nn", "nn.grad", "stats", "physics", "torch")
 PAGES = ("index", "guide", "dropins", "gallery", "methods", "benchmarks", "api", "layout")
 
 

@@ -27,6 +27,8 @@ def test_readme_snippets_run():
     assert ns["loss"].shape == (1 << 16,) and (ns["loss"] >= 0).all()
     assert ns["ma"][-1] == 0.0 and ns["heat"].shape == (3, 64, 64)
     assert ns["est"].density.shape == (1024,)
+    assert type(ns["tt"]).__name__ == "Tensor" and tuple(ns["tt"].shape) == (4, 4350)
+    assert tuple(ns["tl"].shape) == (2, 8, 1024) and ns["tl"].requires_grad
 
 
 def test_readme_is_short():
