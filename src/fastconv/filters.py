@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as V
+from . import backends
 
 __all__ = ["filter", "gaussian", "edges", "kernel",
            "box_kernel", "gaussian_kernel", "sobel_kernel", "scharr_kernel",
@@ -100,6 +101,7 @@ def _compute_dtype(dt):
     return np.dtype(np.float64)
 
 
+@backends.accepts_arrays()
 def filter(image: ArrayLike, kernel: ArrayLike, *, mode: str = "reflect", cval: complex = 0.0,
            channel_axis: Optional[int] = None, nan_policy: str = "propagate",
            mask: Optional[ArrayLike] = None, preserve_nan: bool = False) -> np.ndarray:
@@ -195,6 +197,7 @@ def filter(image: ArrayLike, kernel: ArrayLike, *, mode: str = "reflect", cval: 
     return saturate(y, x.dtype)
 
 
+@backends.accepts_arrays()
 def gaussian(image: ArrayLike, sigma: Any, *, truncate: float = 4.0, mode: str = "reflect",
              cval: complex = 0.0, channel_axis: Optional[int] = None,
              nan_policy: str = "propagate", mask: Optional[ArrayLike] = None,
@@ -216,6 +219,7 @@ _GRADIENTS = {"sobel": (np.array([1.0, 2.0, 1.0]), np.array([-1.0, 0.0, 1.0])),
               "prewitt": (np.array([1.0, 1.0, 1.0]), np.array([-1.0, 0.0, 1.0]))}
 
 
+@backends.accepts_arrays()
 def edges(image: ArrayLike, operator: str = "sobel", direction: str = "magnitude", *,
           mode: str = "reflect", cval: complex = 0.0,
           channel_axis: Optional[int] = None) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as V
+from . import backends
 from ._core import convolve_impl
 
 __all__ = ["convolve", "correlate", "convolve1d", "correlate1d"]
@@ -196,6 +197,7 @@ def _deliver(y, output, out_dt=None):
     return y
 
 
+@backends.accepts_arrays()
 def correlate(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: Any = "reflect",
               cval: complex = 0.0, origin: Any = 0, *, axes: Any = None) -> np.ndarray:
     """Multidimensional correlation (scipy.ndimage.correlate semantics).
@@ -210,6 +212,7 @@ def correlate(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: An
     return _filter(input, weights, output, mode, cval, origin, axes, False)
 
 
+@backends.accepts_arrays()
 def convolve(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: Any = "reflect",
              cval: complex = 0.0, origin: Any = 0, *, axes: Any = None) -> np.ndarray:
     """Multidimensional convolution (scipy.ndimage.convolve semantics).
@@ -247,6 +250,7 @@ def _one_d_axis(x, w, axis, cval):
     return V.check_axes(axis, x.ndim, "axis")
 
 
+@backends.accepts_arrays()
 def correlate1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: Any = None,
                 mode: str = "reflect", cval: complex = 0.0, origin: int = 0) -> np.ndarray:
     """1-D correlation along one axis (scipy.ndimage.correlate1d semantics).
@@ -260,6 +264,7 @@ def correlate1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: An
     return _one_d(input, weights, axis, output, mode, cval, origin, False)
 
 
+@backends.accepts_arrays()
 def convolve1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: Any = None,
                mode: str = "reflect", cval: complex = 0.0, origin: int = 0) -> np.ndarray:
     """1-D convolution along one axis (scipy.ndimage.convolve1d semantics).

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as V
+from . import backends
 from ._core import convolve_impl, plan_impl
 
 __all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d", "lfilter",
@@ -82,6 +83,27 @@ def _generic(in1, in2, mode, method, op):
                          op, dtypes=_direct_dtypes(a, b))
 
 
+def _ns_convolve(in1, in2, mode="full", method="auto"):
+    from . import backends
+
+    return backends.convolve(in1, in2, mode, {"fft": "fft", "direct": "direct"}.get(
+        method, "auto"), None, "constant", 0, "convolve")
+
+
+def _ns_correlate(in1, in2, mode="full", method="auto"):
+    from . import backends
+
+    return backends.convolve(in1, in2, mode, {"fft": "fft", "direct": "direct"}.get(
+        method, "auto"), None, "constant", 0, "correlate")
+
+
+def _ns_fft(in1, in2, mode="full", axes=None):
+    from . import backends
+
+    return backends.convolve(in1, in2, mode, "fft", axes, "constant", 0, "convolve")
+
+
+@backends.accepts_arrays(via=_ns_convolve)
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
              method: str = "auto") -> np.ndarray:
     """Convolve two N-D arrays (scipy.signal.convolve, same semantics).
@@ -95,6 +117,7 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
     return _generic(in1, in2, mode, method, "convolve")
 
 
+@backends.accepts_arrays(via=_ns_correlate)
 def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
               method: str = "auto") -> np.ndarray:
     """Cross-correlate two N-D arrays (scipy.signal.correlate, same semantics).
@@ -173,6 +196,7 @@ def _fft_family(in1, in2, mode, axes, method):
     return y
 
 
+@backends.accepts_arrays(via=_ns_fft)
 def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
                 axes: Union[int, Sequence[int], None] = None) -> np.ndarray:
     """Convolve two N-D arrays using FFT (scipy.signal.fftconvolve semantics).
@@ -190,6 +214,7 @@ def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
     return _fft_family(in1, in2, mode, axes, "auto")
 
 
+@backends.accepts_arrays(via=_ns_fft)
 def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
                axes: Union[int, Sequence[int], None] = None) -> np.ndarray:
     """Convolve two N-D arrays using overlap-add (scipy.signal.oaconvolve).
@@ -255,6 +280,7 @@ def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
     return y
 
 
+@backends.accepts_arrays()
 def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
                fillvalue: complex = 0) -> np.ndarray:
     """Convolve two 2-D arrays (scipy.signal.convolve2d semantics).
@@ -270,6 +296,7 @@ def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str
     return _two_d(in1, in2, mode, boundary, fillvalue, "convolve", "convolve2d")
 
 
+@backends.accepts_arrays()
 def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
                 fillvalue: complex = 0) -> np.ndarray:
     """Cross-correlate two 2-D arrays (scipy.signal.correlate2d semantics).

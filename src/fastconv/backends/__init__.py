@@ -18,9 +18,12 @@ FOREIGN = ("torch", "cupy", "jax", "jaxlib", "array_api_strict", "dask")
 
 def is_foreign(a) -> bool:
     """Whether ``a`` is an array of another library (not NumPy's)."""
-    if isinstance(a, (np.ndarray, np.generic, list, tuple, int, float, complex, bool)):
-        return False
+    if isinstance(a, (np.ndarray, np.generic, list, tuple, int, float, complex, bool, str,
+                      type, np.dtype)) or a is None:
+        return False          # (a dtype class such as np.float64 has __array_namespace__)
     root = type(a).__module__.split(".")[0]
+    if root in ("builtins", "numpy"):
+        return False
     return root in FOREIGN[:5] or (root != "numpy" and hasattr(a, "__array_namespace__")
                                    and root != "dask")
 
@@ -78,3 +81,56 @@ def convolve(in1, in2, mode, method, axes, boundary, cval, op, **options):
     from . import namespace
 
     return namespace.convolve(in1, in2, mode, method, axes, boundary, cval, op, **options)
+
+
+def _backend_of(vals):
+    for v in vals:
+        if is_foreign(v):
+            root = type(v).__module__.split(".")[0]
+            dev = getattr(getattr(v, "device", None), "type", None) or str(
+                getattr(v, "device", "")) or "its device"
+            return root, dev
+    return "numpy", "cpu"
+
+
+def _to_torch(y):
+    import torch
+
+    if isinstance(y, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(y))
+    if isinstance(y, tuple):
+        return tuple(_to_torch(v) for v in y)
+    if isinstance(y, list):
+        return [_to_torch(v) for v in y]
+    return y
+
+
+def accepts_arrays(via=None):
+    """Decorator: the function takes foreign arrays too.  PyTorch CPU tensors
+    that need no gradient become NumPy views (shared memory) and the arrays
+    of the result come back as tensors; other foreign arrays go to ``via``
+    (the namespace engine's equivalent, same signature) or raise a TypeError
+    that names the function, the backend and the device."""
+    import functools
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            vals = list(args) + list(kwargs.values())
+            if not any(is_foreign(v) for v in vals):
+                return fn(*args, **kwargs)
+            if TORCH_CPU_VIA_NUMPY and all(
+                    not is_foreign(v) or _torch_cpu_views(v, 0) is not None for v in vals):
+                conv = [_torch_cpu_views(v, 0)[0] if is_foreign(v) else v for v in args]
+                kw = {k: (_torch_cpu_views(v, 0)[0] if is_foreign(v) else v)
+                      for k, v in kwargs.items()}
+                return _to_torch(fn(*conv, **kw))
+            if via is not None:
+                return via(*args, **kwargs)
+            root, dev = _backend_of(vals)
+            raise TypeError(f"{fn.__module__}.{fn.__name__}: {root} arrays on {dev} are not "
+                            f"supported yet (the namespace engine serves fastconv.convolve / "
+                            f"correlate and the scipy.signal names); pass NumPy arrays or CPU "
+                            f"tensors")
+        return wrapper
+    return deco

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
+from .. import backends
 
 IntOrTuple = Union[int, Sequence[int]]
 
@@ -265,6 +266,7 @@ def _conv_t(D, fname, input, weight, bias, stride, padding, output_padding, grou
     return _finish(y, b, dt, unb, data_format)
 
 
+@backends.accepts_arrays()
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -284,6 +286,7 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
+@backends.accepts_arrays()
 def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -304,6 +307,7 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
+@backends.accepts_arrays()
 def conv3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -314,6 +318,7 @@ def conv3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
+@backends.accepts_arrays()
 def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
@@ -332,6 +337,7 @@ def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLi
                    groups, dilation, data_format, method, accuracy)
 
 
+@backends.accepts_arrays()
 def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
@@ -342,6 +348,7 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLi
                    groups, dilation, data_format, method, accuracy)
 
 
+@backends.accepts_arrays()
 def conv_transpose3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
+from .. import backends
 
 __all__ = ["long_conv", "LongConvKernel", "explain_long_conv", "causal_conv1d",
            "causal_conv1d_update", "LongConvDecoder"]
@@ -182,6 +183,7 @@ class LongConvKernel:
                 f"length={self.length}, mode={self.mode!r}, method={self.method!r})")
 
 
+@backends.accepts_arrays()
 def long_conv(u: ArrayLike, k: Union[ArrayLike, LongConvKernel], *, mode: str = "causal",
               skip: Optional[ArrayLike] = None, layout: str = "BHL",
               method: str = "auto") -> np.ndarray:
@@ -284,6 +286,7 @@ def _short(x, weight, bias, fname="causal_conv1d"):
             None if b is None else np.ascontiguousarray(b, dtype=dt), unbatched, dt)
 
 
+@backends.accepts_arrays()
 def causal_conv1d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                   activation: Optional[str] = None) -> np.ndarray:
     """Causal depthwise filter ``y[b, d, t] = act(bias[d] + sum_{j<K} w[d, K-1-j]

@@ -1,0 +1,76 @@
+"""The public front ends take foreign arrays: PyTorch CPU tensors through
+the NumPy engine on shared memory (tensors back, values equal), the
+scipy.signal names through the namespace engine for other arrays, and a
+TypeError naming the function and backend where neither serves."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+xs = pytest.importorskip("array_api_strict")
+
+import fastconv.filters as ff  # noqa: E402
+import fastconv.ndimage as fnd  # noqa: E402
+import fastconv.signal as fsig  # noqa: E402
+from fastconv import nn  # noqa: E402
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((3, 40))
+K = rng.standard_normal((3, 5))
+IMG = rng.standard_normal((24, 30))
+W = rng.standard_normal((4, 3, 5))
+
+CALLS = [
+    ("signal.convolve", lambda x, k: fsig.convolve(x, k, mode="same")),
+    ("signal.correlate", lambda x, k: fsig.correlate(x, k)),
+    ("signal.fftconvolve", lambda x, k: fsig.fftconvolve(x, k, mode="valid")),
+    ("signal.oaconvolve", lambda x, k: fsig.oaconvolve(x, k)),
+    ("signal.convolve2d", lambda x, k: fsig.convolve2d(x, k, boundary="symm")),
+    ("ndimage.convolve", lambda x, k: fnd.convolve(x, k, mode="mirror")),
+    ("ndimage.correlate1d", lambda x, k: fnd.correlate1d(x, k[0, :], axis=1)),
+    ("filters.gaussian", lambda x, k: ff.gaussian(x, 1.5)),
+    ("filters.filter", lambda x, k: ff.filter(x, k)),
+]
+
+
+@pytest.mark.parametrize("name, call", CALLS, ids=[c[0] for c in CALLS])
+def test_torch_cpu_tensors_in_tensors_out(name, call):
+    want = call(X, K)
+    got = call(torch.from_numpy(X), torch.from_numpy(K))
+    assert isinstance(got, torch.Tensor)
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_nn_functions_take_tensors():
+    x = torch.from_numpy(rng.standard_normal((2, 3, 40)))
+    got = nn.conv1d(x, torch.from_numpy(W), None, padding=2)
+    assert isinstance(got, torch.Tensor)
+    np.testing.assert_array_equal(got.numpy(), nn.conv1d(x.numpy(), W, None, padding=2))
+    u = torch.from_numpy(rng.standard_normal((2, 3, 64)).astype(np.float32))
+    k = torch.from_numpy(rng.standard_normal((3, 16)).astype(np.float32))
+    assert isinstance(nn.long_conv(u, k), torch.Tensor)
+    assert isinstance(nn.causal_conv1d(u, k[:, :4]), torch.Tensor)
+
+
+@pytest.mark.parametrize("name, call", CALLS[:4], ids=[c[0] for c in CALLS[:4]])
+def test_signal_names_through_the_namespace_engine(name, call):
+    want = call(X, K)
+    got = call(xs.asarray(X), xs.asarray(K))
+    assert type(got) is type(xs.asarray(X))
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name, call", CALLS[4:], ids=[c[0] for c in CALLS[4:]])
+def test_unsupported_front_ends_name_function_and_backend(name, call):
+    with pytest.raises(TypeError, match="array_api_strict arrays"):
+        call(xs.asarray(X), xs.asarray(K))
+
+
+def test_numpy_arguments_are_never_foreign():
+    from fastconv.backends import is_foreign
+
+    for v in (np.float64, np.dtype("f4"), np.float32(1), [1, 2], None, "reflect", np.ones(2),
+              np.ma.masked_array([1.0]), 3, 2.5, 1j, True, range(3)):
+        assert not is_foreign(v), v
+    assert is_foreign(torch.zeros(2)) and is_foreign(xs.asarray([1.0]))
+    # an ndimage call with a dtype class as output (scipy's own tests do this)
+    assert fnd.correlate(IMG, np.ones((3, 3)), output=np.float32).dtype == np.float32
