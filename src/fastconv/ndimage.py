@@ -197,7 +197,20 @@ def _deliver(y, output, out_dt=None):
     return y
 
 
-@backends.accepts_arrays()
+def _ns_filter(flip):
+    """The namespace engine's ndimage.correlate / convolve (real floats)."""
+    def via(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+        from .backends import namespace
+
+        if output is not None:
+            raise TypeError("output= is not available for arrays other than NumPy's; use the "
+                            "returned array")
+        return namespace.ndimage_correlate(input, weights, _check_mode(mode), cval, origin,
+                                           axes, flip)
+    return via
+
+
+@backends.accepts_arrays(via=_ns_filter(False))
 def correlate(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: Any = "reflect",
               cval: complex = 0.0, origin: Any = 0, *, axes: Any = None) -> np.ndarray:
     """Multidimensional correlation (scipy.ndimage.correlate semantics).
@@ -212,7 +225,7 @@ def correlate(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: An
     return _filter(input, weights, output, mode, cval, origin, axes, False)
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_ns_filter(True))
 def convolve(input: ArrayLike, weights: ArrayLike, output: Any = None, mode: Any = "reflect",
              cval: complex = 0.0, origin: Any = 0, *, axes: Any = None) -> np.ndarray:
     """Multidimensional convolution (scipy.ndimage.convolve semantics).

@@ -59,7 +59,34 @@ def test_signal_names_through_the_namespace_engine(name, call):
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("name, call", CALLS[4:], ids=[c[0] for c in CALLS[4:]])
+NDIMAGE_MODES = ["reflect", "mirror", "nearest", "wrap", "constant", "grid-wrap",
+                 "grid-mirror", "grid-constant"]
+
+
+@pytest.mark.parametrize("wshape", [(3, 3), (4, 2), (2, 2), (1, 5)])
+@pytest.mark.parametrize("mode", NDIMAGE_MODES)
+def test_ndimage_through_the_namespace_engine(wshape, mode):
+    w = rng.standard_normal(wshape)
+    origins = [0, (0, -1)] if wshape[1] > 1 else [0]
+    for f in (fnd.correlate, fnd.convolve):
+        for origin in origins:
+            want = f(IMG, w, mode=mode, cval=1.5, origin=origin)
+            got = f(xs.asarray(IMG), xs.asarray(w), mode=mode, cval=1.5, origin=origin)
+            assert type(got) is type(xs.asarray(IMG))
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+    x3 = rng.standard_normal((5, 6, 7))
+    w2 = rng.standard_normal((3, 4))
+    np.testing.assert_allclose(
+        np.asarray(fnd.convolve(xs.asarray(x3), xs.asarray(w2), axes=(0, 2), mode=mode)),
+        fnd.convolve(x3, w2, axes=(0, 2), mode=mode), rtol=1e-12, atol=1e-12)
+    with pytest.raises(TypeError, match="real floating"):
+        fnd.correlate(xs.asarray(np.arange(12).reshape(3, 4)), xs.asarray(np.ones((2, 2), int)))
+
+
+UNSERVED = [c for c in CALLS[4:] if c[0] not in ("ndimage.convolve",)]
+
+
+@pytest.mark.parametrize("name, call", UNSERVED, ids=[c[0] for c in UNSERVED])
 def test_unsupported_front_ends_name_function_and_backend(name, call):
     with pytest.raises(TypeError, match="array_api_strict arrays"):
         call(xs.asarray(X), xs.asarray(K))

@@ -317,3 +317,46 @@ def _torch_direct(a, b, n, m, starts, out_shape):
     y = y.reshape(bshape + tuple(N + K - 1 for N, K in zip(n, m)))
     sl = (Ellipsis,) + tuple(slice(s, s + L) for s, L in zip(starts, out_shape))
     return y[sl]
+
+
+def ndimage_correlate(input, weights, pad_mode, cval, origins, axes, flip):
+    """scipy.ndimage.correlate (``flip``: convolve) for real floating arrays
+    of any namespace: the input extended by the mode (numpy.pad's name
+    ``pad_mode``) by ``L//2 + origin`` before and the rest after each
+    filtered axis, then a 'valid' correlation.  ``origins`` per filtered
+    axis, as scipy's (convolve's adjustment applied here)."""
+    xp = namespace(input, weights)
+    name = backend_name(xp)
+    x, w = input, weights
+    cd = np.result_type(np_dtype(xp, x.dtype), np_dtype(xp, w.dtype))
+    if cd.kind != "f":
+        raise TypeError(f"fastconv.ndimage on {name} arrays takes real floating input and "
+                        f"weights (got {np_dtype(xp, x.dtype)} and {np_dtype(xp, w.dtype)}); "
+                        f"pass NumPy arrays for the others")
+    ax = V.check_axes(axes, x.ndim)
+    if w.ndim != len(ax):
+        raise RuntimeError(f"weights.ndim ({w.ndim}) must match len(axes) ({len(ax)})")
+    origins = list(origins) if np.ndim(origins) else [int(origins)] * len(ax)
+    if len(origins) != len(ax):
+        raise RuntimeError("sequence argument must have length equal to input rank")
+    if flip:
+        w = xp.flip(w, axis=tuple(range(w.ndim)))
+        origins = [-o - (1 - (L & 1)) for o, L in zip(origins, w.shape)]
+    for o, L in zip(origins, w.shape):
+        if o < -(L // 2) or o > (L - 1) // 2:
+            raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= "
+                             "origin[k] <= (weights.shape[k]-1) // 2")
+    out_dt = np_dtype(xp, x.dtype)
+    x = xp.astype(x, xp_dtype(xp, cd))
+    w = xp.astype(w, xp_dtype(xp, cd))
+    cval = float(complex(cval).real)
+    for d, o, L in zip(ax, origins, w.shape):
+        before = L // 2 + o
+        x = _extend(xp, x, d, before, L - 1 - before, pad_mode, cval)
+    # weights to full rank (size 1 on the axes not filtered)
+    wshape = [1] * x.ndim
+    for d, L in zip(ax, w.shape):
+        wshape[d] = L
+    w = xp.reshape(w, tuple(wshape))
+    y = convolve(x, w, "valid", "auto", None, "constant", 0, "correlate")
+    return xp.astype(y, xp_dtype(xp, out_dt if out_dt.kind == "f" else cd))
