@@ -101,7 +101,44 @@ def _compute_dtype(dt):
     return np.dtype(np.float64)
 
 
-@backends.accepts_arrays()
+def _ns_filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
+               nan_policy="propagate", mask=None, preserve_nan=False):
+    """:func:`filter` for real floating arrays of any namespace (the
+    namespace engine's 'same' correlation with the mode's boundary)."""
+    from .backends import namespace as ns
+
+    if nan_policy != "propagate" or mask is not None or preserve_nan:
+        raise TypeError("nan_policy / mask / preserve_nan are available for NumPy arrays only")
+    xp = ns.namespace(image, kernel)
+    if ns.np_dtype(xp, image.dtype).kind != "f" or ns.np_dtype(xp, kernel.dtype).kind != "f":
+        raise TypeError(f"fastconv.filters on {ns.backend_name(xp)} arrays takes real floating "
+                        f"images and kernels; pass NumPy arrays for the others")
+    axes = _spatial_axes(image.ndim, channel_axis)
+    if kernel.ndim != len(axes):
+        raise ValueError(f"kernel must have one dimension per spatial axis of the image "
+                         f"({len(axes)}), got a {kernel.ndim}-d kernel")
+    shape = [1] * image.ndim
+    for d, L in zip(axes, kernel.shape):
+        shape[d] = L
+    y = backends.convolve(image, xp.reshape(kernel, tuple(shape)), "same", "auto", None,
+                          _check_mode(mode), cval, "correlate")
+    return xp.astype(y, image.dtype)
+
+
+def _ns_gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channel_axis=None,
+                 nan_policy="propagate", mask=None, preserve_nan=False):
+    from .backends import namespace as ns
+
+    xp = ns.namespace(image)
+    nd = len(_spatial_axes(image.ndim, channel_axis))
+    k = gaussian_kernel(sigma, truncate=truncate, ndim=nd)
+    kx = xp.asarray(k, dtype=image.dtype if hasattr(image, "dtype") else None,
+                    device=ns._dev(image))
+    return _ns_filter(image, kx, mode=mode, cval=cval, channel_axis=channel_axis,
+                      nan_policy=nan_policy, mask=mask, preserve_nan=preserve_nan)
+
+
+@backends.accepts_arrays(via=_ns_filter)
 def filter(image: ArrayLike, kernel: ArrayLike, *, mode: str = "reflect", cval: complex = 0.0,
            channel_axis: Optional[int] = None, nan_policy: str = "propagate",
            mask: Optional[ArrayLike] = None, preserve_nan: bool = False) -> np.ndarray:
@@ -197,7 +234,7 @@ def filter(image: ArrayLike, kernel: ArrayLike, *, mode: str = "reflect", cval: 
     return saturate(y, x.dtype)
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_ns_gaussian)
 def gaussian(image: ArrayLike, sigma: Any, *, truncate: float = 4.0, mode: str = "reflect",
              cval: complex = 0.0, channel_axis: Optional[int] = None,
              nan_policy: str = "propagate", mask: Optional[ArrayLike] = None,

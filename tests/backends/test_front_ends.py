@@ -83,7 +83,23 @@ def test_ndimage_through_the_namespace_engine(wshape, mode):
         fnd.correlate(xs.asarray(np.arange(12).reshape(3, 4)), xs.asarray(np.ones((2, 2), int)))
 
 
-UNSERVED = [c for c in CALLS[4:] if c[0] not in ("ndimage.convolve",)]
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+def test_filters_through_the_namespace_engine(mode):
+    for k in (rng.standard_normal((3, 3)), rng.standard_normal((4, 6))):
+        want = ff.filter(IMG, k, mode=mode, cval=0.5)
+        got = ff.filter(xs.asarray(IMG), xs.asarray(k), mode=mode, cval=0.5)
+        assert type(got) is type(xs.asarray(IMG))
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(ff.gaussian(xs.asarray(IMG), 1.7, mode=mode)),
+                               ff.gaussian(IMG, 1.7, mode=mode), rtol=1e-12, atol=1e-12)
+    rgb = rng.standard_normal((20, 22, 3))
+    np.testing.assert_allclose(
+        np.asarray(ff.gaussian(xs.asarray(rgb), 1.0, mode=mode, channel_axis=-1)),
+        ff.gaussian(rgb, 1.0, mode=mode, channel_axis=-1), rtol=1e-12, atol=1e-12)
+
+
+UNSERVED = [c for c in CALLS[4:] if c[0] not in ("ndimage.convolve", "filters.gaussian",
+                                                 "filters.filter")]
 
 
 @pytest.mark.parametrize("name, call", UNSERVED, ids=[c[0] for c in UNSERVED])
