@@ -117,3 +117,32 @@ def test_numpy_arguments_are_never_foreign():
     assert is_foreign(torch.zeros(2)) and is_foreign(xs.asarray([1.0]))
     # an ndimage call with a dtype class as output (scipy's own tests do this)
     assert fnd.correlate(IMG, np.ones((3, 3)), output=np.float32).dtype == np.float32
+
+
+def test_nn_with_tensors_that_need_gradients():
+    """Tensors that need a gradient (as CUDA tensors would) go to torch: the
+    values are fastconv.nn's, autograd flows."""
+    x = torch.from_numpy(rng.standard_normal((2, 3, 50))).requires_grad_()
+    w = torch.from_numpy(rng.standard_normal((4, 3, 60)))
+    for pad in (5, "same"):
+        y = nn.conv1d(x, w, None, padding=pad)
+        np.testing.assert_allclose(y.detach().numpy(),
+                                   nn.conv1d(x.detach().numpy(), w.numpy(), None, padding=pad),
+                                   rtol=1e-10, atol=1e-10)
+    y.sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape
+    img = torch.from_numpy(rng.standard_normal((1, 2, 9, 9))).requires_grad_()
+    wt = torch.from_numpy(rng.standard_normal((2, 3, 3, 3)))
+    np.testing.assert_allclose(nn.conv_transpose2d(img, wt, None, 2).detach().numpy(),
+                               nn.conv_transpose2d(img.detach().numpy(), wt.numpy(), None, 2),
+                               rtol=1e-10, atol=1e-10)
+    u = torch.from_numpy(rng.standard_normal((2, 3, 40))).requires_grad_()
+    k = torch.from_numpy(rng.standard_normal((3, 40)))
+    for mode in ("causal", "circular"):
+        np.testing.assert_allclose(nn.long_conv(u, k, mode=mode).detach().numpy(),
+                                   nn.long_conv(u.detach().numpy(), k.numpy(), mode=mode),
+                                   rtol=1e-10, atol=1e-10)
+    with pytest.raises(TypeError, match="layout"):
+        nn.long_conv(u, k, mode="bidirectional")
+    with pytest.raises(TypeError, match="padding_mode"):
+        nn.conv1d(x, w, None, padding=5, padding_mode="reflect")

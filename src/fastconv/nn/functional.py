@@ -266,7 +266,31 @@ def _conv_t(D, fname, input, weight, bias, stride, padding, output_padding, grou
     return _finish(y, b, dt, unb, data_format)
 
 
-@backends.accepts_arrays()
+def _torch_layer(name):
+    """The layer for PyTorch tensors on any device: fastconv.torch's conv1d /
+    conv2d (FFT for long kernels, autograd) or torch.nn.functional's own;
+    other foreign arrays are a TypeError naming the backend."""
+    def via(input, weight, bias=None, *args, padding_mode="zeros",
+            data_format="channels_first", method="auto", accuracy="default", **kw):
+        if type(input).__module__.split(".")[0] != "torch":
+            raise TypeError(f"fastconv.nn.{name}: {type(input).__module__.split('.')[0]} "
+                            f"arrays are not supported (NumPy arrays and PyTorch tensors are)")
+        if padding_mode != "zeros" or data_format != "channels_first":
+            raise TypeError(f"fastconv.nn.{name}: padding_mode / data_format are available "
+                            f"for NumPy arrays and CPU tensors only")
+        if name in ("conv1d", "conv2d"):
+            from .. import torch as ft
+
+            fn = getattr(ft, name)
+            return fn(input, weight, bias, *args, method="fft" if method == "fft" else "auto",
+                      **kw)
+        import torch.nn.functional as F
+
+        return getattr(F, name)(input, weight, bias, *args, **kw)
+    return via
+
+
+@backends.accepts_arrays(via=_torch_layer("conv1d"))
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -286,7 +310,7 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_torch_layer("conv2d"))
 def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -307,7 +331,7 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_torch_layer("conv3d"))
 def conv3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -318,7 +342,7 @@ def conv3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_torch_layer("conv_transpose1d"))
 def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
@@ -337,7 +361,7 @@ def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLi
                    groups, dilation, data_format, method, accuracy)
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_torch_layer("conv_transpose2d"))
 def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
@@ -348,7 +372,7 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLi
                    groups, dilation, data_format, method, accuracy)
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_torch_layer("conv_transpose3d"))
 def conv_transpose3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,

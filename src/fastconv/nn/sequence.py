@@ -183,7 +183,22 @@ class LongConvKernel:
                 f"length={self.length}, mode={self.mode!r}, method={self.method!r})")
 
 
-@backends.accepts_arrays()
+def _torch_long_conv(u, k, *, mode="causal", skip=None, layout="BHL", method="auto"):
+    """long_conv for PyTorch tensors on any device (fastconv.torch.long_conv,
+    with autograd): causal or circular, (B, H, L) layout."""
+    if type(u).__module__.split(".")[0] != "torch":
+        raise TypeError(f"fastconv.nn.long_conv: {type(u).__module__.split('.')[0]} arrays are "
+                        f"not supported (NumPy arrays and PyTorch tensors are)")
+    if layout != "BHL" or mode not in ("causal", "circular"):
+        raise TypeError("fastconv.nn.long_conv on GPU tensors (or tensors that need a "
+                        "gradient) takes layout='BHL' and mode 'causal' or 'circular' "
+                        "(fastconv.torch.long_conv)")
+    from .. import torch as ft
+
+    return ft.long_conv(u, k, skip, mode=mode)
+
+
+@backends.accepts_arrays(via=_torch_long_conv)
 def long_conv(u: ArrayLike, k: Union[ArrayLike, LongConvKernel], *, mode: str = "causal",
               skip: Optional[ArrayLike] = None, layout: str = "BHL",
               method: str = "auto") -> np.ndarray:
