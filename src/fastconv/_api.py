@@ -215,4 +215,6 @@ def plan(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = "aut
     >>> np.allclose(p(x, np.ones(5)), np.convolve(x, np.ones(5)))
     True
     """
+    if backends.any_foreign(in1, in2):          # the namespace engine's plan
+        return backends.plan(in1, in2, mode, method, axes, boundary, cval, op)
     return plan_impl(in1, in2, mode, method, axes, boundary, cval, op, accuracy, measure)

@@ -165,3 +165,17 @@ def test_cuda_tensors_stay_on_the_device(method):  # pragma: no cover - needs a 
     assert got.is_cuda
     want = fastconv.convolve(x, k, mode="same", axes=-1, boundary="reflect")
     np.testing.assert_allclose(got.cpu().numpy(), want, atol=1e-10)
+
+
+def test_plan_for_namespace_arrays():
+    rng = np.random.default_rng(3)
+    x, k = rng.standard_normal((64, 64)), np.ones((31, 31))
+    p = fastconv.plan(xs.asarray(x), xs.asarray(k), mode="same", boundary="reflect")
+    assert p.method == "fft" and "array_api_strict on cpu" in p.explain()
+    y = p(xs.asarray(x), xs.asarray(k))
+    assert type(y) is type(xs.asarray(x))
+    np.testing.assert_allclose(np.asarray(y), fastconv.convolve(x, k, mode="same",
+                                                                boundary="reflect"),
+                               rtol=1e-12, atol=1e-10)
+    long = xs.asarray(rng.standard_normal(100_000))
+    assert fastconv.plan(long, xs.asarray(np.ones(3))).method == "direct"

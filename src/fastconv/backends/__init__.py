@@ -134,3 +134,11 @@ def accepts_arrays(via=None):
                             f"tensors")
         return wrapper
     return deco
+
+
+def plan(in1, in2, mode, method, axes, boundary, cval, op):
+    """The namespace engine's plan for these arrays (``.method``,
+    ``.explain()``, callable on arrays of the same shapes)."""
+    from . import namespace
+
+    return namespace.plan(in1, in2, mode, method, axes, boundary, cval, op)

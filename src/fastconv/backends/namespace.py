@@ -129,8 +129,17 @@ def _dev(x):
 
 
 # ----------------------------------------------------------- the engine
+def plan(in1, in2, mode="full", method="auto", axes=None, boundary="constant", cval=0,
+         op="convolve"):
+    """The plan :func:`convolve` would run, bound to these arguments."""
+    got = convolve(in1, in2, mode, method, axes, boundary, cval, op, _plan_only=True)
+    chosen = got.method
+    got.run = lambda a, b: convolve(a, b, mode, chosen, axes, boundary, cval, op)
+    return got
+
+
 def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant", cval=0,
-             op="convolve", **unsupported):
+             op="convolve", _plan_only=False, **unsupported):
     bad = {k: v for k, v in unsupported.items()
            if not (v is None or v is False or (isinstance(v, str)
                                                and v in ("propagate", "default")))}
@@ -225,6 +234,8 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant
     plan = choose(n, m, out_shape, math.prod(np.broadcast_shapes(
         a.shape[:a.ndim - nd], b.shape[:b.ndim - nd])), cd, device_kind(a), name, method,
         ints)
+    if _plan_only:
+        return plan
     if plan.method == "fft":
         y = _fft(xp, a, b, n, m, starts, out_shape, cd)
     else:

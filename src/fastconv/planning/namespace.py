@@ -28,6 +28,14 @@ class NamespacePlan:
     device: str
     estimates: dict = field(default_factory=dict)
 
+    run: object = None          # set by the engine that made the plan (backends)
+
+    def __call__(self, in1, in2):
+        """Run this plan's method on arrays like those it was made for."""
+        if self.run is None:
+            raise TypeError("this plan was not made by fastconv.plan(); nothing to run")
+        return self.run(in1, in2)
+
     def explain(self) -> str:
         lines = [f"namespace engine: {self.backend} on {self.device}", "method     estimate"]
         for m, t in sorted(self.estimates.items(), key=lambda kv: kv[1]):
