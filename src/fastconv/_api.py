@@ -108,16 +108,8 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = 
     array([2, 3, 5])
     """
     if backends.any_foreign(in1, in2):         # torch, cupy, jax, array-api arrays
-        views = backends.cpu_views(in1, in2, out)
-        if views is not None:                  # torch CPU tensors: shared memory
-            return backends.wrap(convolve(*views, mode, method, axes, boundary=boundary,
-                                       cval=cval, accuracy=accuracy, nan_policy=nan_policy,
-                                       mask=mask, normalize_kernel=normalize_kernel,
-                                       preserve_nan=preserve_nan))
-        return backends.convolve(in1, in2, mode, method, axes, boundary, cval, "convolve",
-                                 out=out, nan_policy=nan_policy, mask=mask,
-                                 normalize_kernel=normalize_kernel, preserve_nan=preserve_nan,
-                                 accuracy=accuracy)
+        return _foreign(convolve, in1, in2, mode, method, axes, boundary, cval, out, accuracy,
+                        nan_policy, mask, normalize_kernel, preserve_nan)
     if nan_policy != "propagate" or mask is not None or normalize_kernel or preserve_nan:
         return _masked(in1, in2, mode, method, axes, boundary, cval, out, accuracy, "convolve",
                        nan_policy, mask, normalize_kernel, preserve_nan)
@@ -144,21 +136,29 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str =
     array([0.5, 2. , 3.5, 3. , 0. ])
     """
     if backends.any_foreign(in1, in2):         # torch, cupy, jax, array-api arrays
-        views = backends.cpu_views(in1, in2, out)
-        if views is not None:                  # torch CPU tensors: shared memory
-            return backends.wrap(correlate(*views, mode, method, axes, boundary=boundary,
-                                       cval=cval, accuracy=accuracy, nan_policy=nan_policy,
-                                       mask=mask, normalize_kernel=normalize_kernel,
-                                       preserve_nan=preserve_nan))
-        return backends.convolve(in1, in2, mode, method, axes, boundary, cval, "correlate",
-                                 out=out, nan_policy=nan_policy, mask=mask,
-                                 normalize_kernel=normalize_kernel, preserve_nan=preserve_nan,
-                                 accuracy=accuracy)
+        return _foreign(correlate, in1, in2, mode, method, axes, boundary, cval, out, accuracy,
+                        nan_policy, mask, normalize_kernel, preserve_nan)
     if nan_policy != "propagate" or mask is not None or normalize_kernel or preserve_nan:
         return _masked(in1, in2, mode, method, axes, boundary, cval, out, accuracy, "correlate",
                        nan_policy, mask, normalize_kernel, preserve_nan)
     return convolve_impl(in1, in2, mode, method, axes, boundary, cval, out,
                          accuracy, "correlate")
+
+
+def _foreign(fn, in1, in2, mode, method, axes, boundary, cval, out, accuracy, nan_policy, mask,
+             normalize_kernel, preserve_nan):
+    """``fn`` (convolve or correlate) for arrays of other libraries: PyTorch
+    CPU tensors through the NumPy engine on shared memory, the rest through
+    the namespace engine (which names what it cannot do)."""
+    views = backends.cpu_views(in1, in2, out)
+    if views is not None:
+        return backends.wrap(fn(*views, mode, method, axes, boundary=boundary, cval=cval,
+                                accuracy=accuracy, nan_policy=nan_policy, mask=mask,
+                                normalize_kernel=normalize_kernel, preserve_nan=preserve_nan))
+    return backends.convolve(in1, in2, mode, method, axes, boundary, cval, fn.__name__,
+                             out=out, nan_policy=nan_policy, mask=mask,
+                             normalize_kernel=normalize_kernel, preserve_nan=preserve_nan,
+                             accuracy=accuracy)
 
 
 def _masked(in1, in2, mode, method, axes, boundary, cval, out, accuracy, op,

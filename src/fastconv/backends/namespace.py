@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from .. import _validate as V
+from .._core import geometry
 
 #: dtype names the engine knows, in the array API's vocabulary
 _NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -87,25 +88,6 @@ def device_kind(x) -> str:
 
 
 # ----------------------------------------------------------- boundaries
-def _source_index(i, n, boundary):
-    """numpy.pad's index map (None: the constant)."""
-    if 0 <= i < n:
-        return i
-    if boundary == "constant":
-        return None
-    if boundary == "edge":
-        return 0 if i < 0 else n - 1
-    if boundary == "wrap":
-        return i % n
-    if boundary == "symmetric":
-        p = i % (2 * n)
-        return p if p < n else 2 * n - 1 - p
-    if n == 1:                                   # reflect
-        return 0
-    p = i % (2 * n - 2)
-    return p if p < n else 2 * n - 2 - p
-
-
 def _extend(xp, x, axis, lo, hi, boundary, cval):
     """``x`` extended by ``lo`` / ``hi`` samples along ``axis`` by the rule."""
     if lo == 0 and hi == 0:
@@ -118,7 +100,9 @@ def _extend(xp, x, axis, lo, hi, boundary, cval):
             shape[axis] = k
             parts.append(xp.full(tuple(shape), cval, dtype=x.dtype, device=_dev(x)))
         return xp.concat([parts[0], x, parts[1]], axis=axis)
-    idx = np.array([_source_index(i, n, boundary) for i in range(-lo, n + hi)], np.int64)
+    # where each extended sample comes from: numpy.pad's rule on indices (as
+    # fastconv.dask extends its chunks)
+    idx = np.pad(np.arange(n, dtype=np.int64), (lo, hi), mode=boundary)
     return xp.take(x, xp.asarray(idx, device=_dev(x)), axis=axis)
 
 
@@ -207,12 +191,7 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant
     except ValueError:
         raise ValueError(f"the non-convolution (batch) axes of in1 {a.shape[:a.ndim - nd]} "
                          f"and in2 {b.shape[:b.ndim - nd]} do not broadcast") from None
-    if mode == "full":
-        starts, out_shape = (0,) * nd, tuple(N + K - 1 for N, K in zip(n, m))
-    elif mode == "same":
-        starts, out_shape = tuple((K - 1) // 2 for K in m), tuple(n)
-    else:
-        starts, out_shape = tuple(K - 1 for K in m), tuple(N - K + 1 for N, K in zip(n, m))
+    starts, out_shape = geometry(n, m, mode)
     padded = mode != "valid" and not (boundary == "constant" and cval == 0)
     if ints:
         xmax = int(xp.max(xp.abs(a))) if math.prod(a.shape) else 0

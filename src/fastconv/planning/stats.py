@@ -15,9 +15,8 @@ Poisson).  Only ratios between methods matter for the choice.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
 from .. import _config
+from .sequence import SeqPlan
 
 TAP_C = 6e-11
 PASS_C = 2.0e-9
@@ -26,19 +25,12 @@ PASSES = 3
 CALL = 3e-5
 
 
-@dataclass
-class StatsPlan:
-    method: str
-    params: dict
-    estimates: dict = field(default_factory=dict)
-    memory: int = 0
+class StatsPlan(SeqPlan):
+    """The method chosen, its parameters, every candidate's estimate and the
+    memory (the sequence planner's record, explained the same way)."""
 
     def explain(self) -> str:
-        lines = ["method          estimate"]
-        for m, t in sorted(self.estimates.items(), key=lambda kv: kv[1]):
-            lines.append(f"{m:14s} {t * 1e3:9.3f} ms" + ("  <- chosen" if m == self.method else ""))
-        lines.append(f"memory: {self.memory / 2**20:.1f} MiB")
-        return "\n".join(lines)
+        return super().explain().replace("memory beyond input and output", "memory")
 
 
 def fast_len(n: int) -> int:
