@@ -19,9 +19,12 @@ import torch.nn.functional as F
 __all__ = ["Conv1d", "Conv2d", "conv1d", "conv2d", "long_conv"]
 
 #: kernels with at least this many taps (product over the spatial axes) take
-#: the FFT under method='auto' (measured on the 2-core CPU, 2026-12-05:
-#: torch.conv1d (8, 64, 16384) x (64, 64, K) float32 ~ FFT at K ~ 48)
-FFT_MIN_TAPS = 48
+#: the FFT under method='auto'.  Measured on the 2-core AVX-512 CPU
+#: (2026-12-05, float32, x (8, 64, 4096), w (64, 64, K), padding K//2; FFT /
+#: torch.conv1d): K 32 3.5x, 64 2.1x, 128 1.06x, 512 0.26x, 2048 0.10x; the
+#: channel mixing in the frequency domain costs a few complex multiply-adds per
+#: bin, so the crossover in K hardly moves with the channel count
+FFT_MIN_TAPS = 128
 
 
 def _fast(n: int) -> int:

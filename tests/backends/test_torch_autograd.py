@@ -42,7 +42,8 @@ def test_conv2d_fft_matches_torch_and_gradcheck(padding):
 
 def test_auto_takes_fft_for_long_kernels_only():
     x = rnd(1, 2, 300, seed=6).float()
-    long_w, short_w = rnd(3, 2, 100, seed=7).float(), rnd(3, 2, 5, seed=8).float()
+    long_w, short_w = rnd(3, 2, 200, seed=7).float(), rnd(3, 2, 5, seed=8).float()
+    assert long_w.shape[-1] >= ft.FFT_MIN_TAPS > short_w.shape[-1]
     for w in (long_w, short_w):
         torch.testing.assert_close(ft.conv1d(x, w, padding=4), F.conv1d(x, w, padding=4),
                                    rtol=1e-4, atol=1e-4)
