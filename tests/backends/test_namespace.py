@@ -15,7 +15,14 @@ xs = pytest.importorskip("array_api_strict")
 torch = pytest.importorskip("torch")
 pytest.importorskip("array_api_compat")
 
-BACKENDS = ["array_api_strict", "torch"]
+try:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)       # float64 / int64 as NumPy's
+    BACKENDS = ["array_api_strict", "torch", "jax"]
+except ImportError:          # jax is a test dependency; a bare environment tests the others
+    BACKENDS = ["array_api_strict", "torch"]
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +43,8 @@ SHAPES = [((37,), (5,), None), ((3, 40), (3, 7), -1), ((3, 40), (1, 9), -1),
 def to(backend, a):
     if backend == "torch":
         return torch.from_numpy(np.ascontiguousarray(a))
+    if backend == "jax":
+        return jnp.asarray(a)
     return xs.asarray(a)
 
 
@@ -71,7 +80,7 @@ def test_against_numpy_engine(backend, dtype, method, xshape, kshape, axes):
                 want = op(x, k, mode=mode, axes=axes, boundary=boundary, cval=cval)
                 got = op(to(backend, x), to(backend, k), mode=mode, method=method, axes=axes,
                          boundary=boundary, cval=cval)
-                assert type(got) is type(to(backend, x))
+                assert type(got) is type(to(backend, x)) or backend == "jax"
                 g = back(got)
                 assert g.shape == want.shape and g.dtype == want.dtype, (mode, boundary)
                 if np.dtype(dtype).kind == "i":
@@ -179,3 +188,28 @@ def test_plan_for_namespace_arrays():
                                rtol=1e-12, atol=1e-10)
     long = xs.asarray(rng.standard_normal(100_000))
     assert fastconv.plan(long, xs.asarray(np.ones(3))).method == "direct"
+
+
+@pytest.mark.skipif("jax" not in BACKENDS, reason="jax is not installed here")
+@pytest.mark.parametrize("boundary", ["constant", "reflect", "wrap", "edge", "symmetric"])
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+def test_jax_jit_and_grad(boundary, method):
+    """The namespace engine traces under jax.jit (shapes are static; the
+    index maps are NumPy constants) and differentiates under jax.grad."""
+    rng = np.random.default_rng(7)
+    x, k = rng.standard_normal((3, 40)), rng.standard_normal((3, 7))
+    want = fastconv.convolve(x, k, mode="same", axes=-1, boundary=boundary, cval=0.5)
+    f = jax.jit(lambda a, c: fastconv.convolve(a, c, mode="same", axes=-1, boundary=boundary,
+                                               method=method, cval=0.5))
+    got = f(jnp.asarray(x), jnp.asarray(k))
+    assert isinstance(got, jax.Array)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+    g = jax.grad(lambda a: fastconv.convolve(a, jnp.asarray(k), mode="same", axes=-1,
+                                             boundary=boundary, method=method).sum())(
+        jnp.asarray(x))
+    # d/dx of sum(conv(x, k)) by finite differences at one entry
+    e = np.zeros_like(x)
+    e[1, 5] = 1e-6
+    fd = (fastconv.convolve(x + e, k, mode="same", axes=-1, boundary=boundary).sum()
+          - fastconv.convolve(x - e, k, mode="same", axes=-1, boundary=boundary).sum()) / 2e-6
+    assert abs(float(g[1, 5]) - fd) < 1e-6

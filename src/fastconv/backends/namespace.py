@@ -38,7 +38,9 @@ _NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"
 def namespace(*arrays):
     """The array API namespace of ``arrays`` (array-api-compat wraps torch,
     cupy and jax); arrays of two libraries are a TypeError."""
-    roots = {type(a).__module__.split(".")[0] for a in arrays if hasattr(a, "shape")}
+    # (JAX's arrays and tracers live in both jax and jaxlib)
+    roots = {type(a).__module__.split(".")[0].replace("jaxlib", "jax") for a in arrays
+             if hasattr(a, "shape")}
     if len(roots) > 1:
         raise TypeError(f"in1/in2 are arrays of different libraries ({', '.join(sorted(roots))})"
                         f"; convert one to the other's type")
