@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-#: top-level modules whose arrays the namespace engine takes
-FOREIGN = ("torch", "cupy", "jax", "jaxlib", "array_api_strict", "dask")
+#: top-level modules whose arrays the namespace engine takes (any other
+#: object with ``__array_namespace__`` too, except dask's: fastconv.dask
+#: serves those, and NumPy's own)
+FOREIGN = ("torch", "cupy", "jax", "jaxlib", "array_api_strict")
 
 
 def is_foreign(a) -> bool:
@@ -22,10 +24,9 @@ def is_foreign(a) -> bool:
                       type, np.dtype)) or a is None:
         return False          # (a dtype class such as np.float64 has __array_namespace__)
     root = type(a).__module__.split(".")[0]
-    if root in ("builtins", "numpy"):
+    if root in ("builtins", "numpy", "dask"):
         return False
-    return root in FOREIGN[:5] or (root != "numpy" and hasattr(a, "__array_namespace__")
-                                   and root != "dask")
+    return root in FOREIGN or hasattr(a, "__array_namespace__")
 
 
 def any_foreign(*arrays) -> bool:
@@ -40,24 +41,25 @@ def any_foreign(*arrays) -> bool:
 TORCH_CPU_VIA_NUMPY = True
 
 
-def _torch_cpu_views(in1, in2):
-    """(numpy view of in1, numpy view of in2) for CPU tensors without grad, or None."""
-    if not TORCH_CPU_VIA_NUMPY:
+def _cpu_view(a):
+    """A NumPy view of a PyTorch CPU tensor that needs no gradient, ``a``
+    itself when it is not foreign, or None (the namespace engine's)."""
+    if not is_foreign(a):
+        return a
+    if not TORCH_CPU_VIA_NUMPY or type(a).__module__.split(".")[0] != "torch":
         return None
-    views = []
-    for a in (in1, in2):
-        if type(a).__module__.split(".")[0] != "torch":
-            if is_foreign(a):
-                return None
-            views.append(a)
-            continue
-        if a.device.type != "cpu" or a.requires_grad or a.is_conj() or a.is_neg():
-            return None
-        try:
-            views.append(a.resolve_conj().numpy())
-        except (TypeError, RuntimeError):
-            return None
-    return views
+    if a.device.type != "cpu" or a.requires_grad or a.is_conj() or a.is_neg():
+        return None
+    try:
+        return a.numpy()
+    except (TypeError, RuntimeError):     # bfloat16 and other dtypes NumPy lacks
+        return None
+
+
+def _torch_cpu_views(*arrays):
+    """NumPy views of every argument (see :func:`_cpu_view`), or None."""
+    views = [_cpu_view(a) for a in arrays]
+    return None if any(v is None and a is not None for v, a in zip(views, arrays)) else views
 
 
 def cpu_views(in1, in2, out=None):
@@ -119,12 +121,10 @@ def accepts_arrays(via=None):
             vals = list(args) + list(kwargs.values())
             if not any(is_foreign(v) for v in vals):
                 return fn(*args, **kwargs)
-            if TORCH_CPU_VIA_NUMPY and all(
-                    not is_foreign(v) or _torch_cpu_views(v, 0) is not None for v in vals):
-                conv = [_torch_cpu_views(v, 0)[0] if is_foreign(v) else v for v in args]
-                kw = {k: (_torch_cpu_views(v, 0)[0] if is_foreign(v) else v)
-                      for k, v in kwargs.items()}
-                return _to_torch(fn(*conv, **kw))
+            conv = _torch_cpu_views(*args)
+            kw = _torch_cpu_views(*kwargs.values())
+            if conv is not None and kw is not None:
+                return _to_torch(fn(*conv, **dict(zip(kwargs, kw))))
             if via is not None:
                 return via(*args, **kwargs)
             root, dev = _backend_of(vals)
