@@ -217,11 +217,7 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
     V.check_operands(a, b)
     ax = V.check_axes(axes, a.ndim)
     nd = len(ax)
-    for name, arr in (("in1", a), ("in2", b)):
-        for d in ax:
-            if arr.shape[d] == 0:
-                raise ValueError(f"{name} has length 0 along convolution axis {d}; "
-                                 f"convolution with an empty array is not defined")
+    V.check_conv_lengths((("in1", a), ("in2", b)), ax)
     cd, rd = V.dtype_policy(a.dtype, b.dtype) if dtypes is None else map(np.dtype, dtypes)
     if saturate and not (rd.kind in "iu" and cd.kind == "f"):
         raise ValueError(f"saturate=True needs a float compute dtype and an integer "

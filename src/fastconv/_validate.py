@@ -95,6 +95,15 @@ def check_operands(a, b) -> None:
         raise ValueError("in1 and in2 must have at least one dimension, got 0-d arrays")
 
 
+def check_conv_lengths(arrays, axes) -> None:
+    """Every (name, array) has a non-zero length along every convolution axis."""
+    for name, arr in arrays:
+        for d in axes:
+            if arr.shape[d] == 0:
+                raise ValueError(f"{name} has length 0 along convolution axis {d}; "
+                                 f"convolution with an empty array is not defined")
+
+
 def check_cval(cval, name: str = "cval"):
     if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0:
         raise TypeError(f"{name} must be a scalar, got {cval!r}")

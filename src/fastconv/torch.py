@@ -176,24 +176,26 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     return _conv(2, input, weight, bias, stride, padding, dilation, groups, method)
 
 
-class Conv1d(torch.nn.Conv1d):
+class _FFTForward:
+    """The modules' forward: fastconv's conv (FFT for long kernels) for zero
+    padding, torch's own for the other padding modes."""
+    _fn = None
+
+    def _conv_forward(self, input, weight, bias):
+        if self.padding_mode != "zeros":
+            return super()._conv_forward(input, weight, bias)
+        return type(self)._fn(input, weight, bias, self.stride, self.padding, self.dilation,
+                              self.groups)
+
+
+class Conv1d(_FFTForward, torch.nn.Conv1d):
     """torch.nn.Conv1d whose forward is :func:`conv1d` (FFT for long kernels)."""
-
-    def _conv_forward(self, input, weight, bias):
-        if self.padding_mode != "zeros":
-            return super()._conv_forward(input, weight, bias)
-        return conv1d(input, weight, bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+    _fn = staticmethod(conv1d)
 
 
-class Conv2d(torch.nn.Conv2d):
+class Conv2d(_FFTForward, torch.nn.Conv2d):
     """torch.nn.Conv2d whose forward is :func:`conv2d` (FFT for long kernels)."""
-
-    def _conv_forward(self, input, weight, bias):
-        if self.padding_mode != "zeros":
-            return super()._conv_forward(input, weight, bias)
-        return conv2d(input, weight, bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+    _fn = staticmethod(conv2d)
 
 
 class _LongConv(torch.autograd.Function):

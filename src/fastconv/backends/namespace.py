@@ -154,11 +154,7 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant
         raise ValueError("in1 and in2 must have at least one dimension")
     ax = V.check_axes(axes, a.ndim)
     nd = len(ax)
-    for nm, arr in (("in1", a), ("in2", b)):
-        for d in ax:
-            if arr.shape[d] == 0:
-                raise ValueError(f"{nm} has length 0 along convolution axis {d}; "
-                                 f"convolution with an empty array is not defined")
+    V.check_conv_lengths((("in1", a), ("in2", b)), ax)
     cd, rd = V.dtype_policy(np_dtype(xp, a.dtype), np_dtype(xp, b.dtype))
     if cd.kind != "c" and complex(cval).imag != 0:
         raise ValueError(f"cval={cval!r} is complex but in1/in2 are real")
