@@ -4,7 +4,6 @@ strides, paddings, dilations, groups, dtypes and layouts, batched and
 unbatched; every error torch raises raised here too; finite-difference
 checks; padding_mode / channels_last / 'same_upper' against an explicit pad
 followed by torch."""
-import itertools
 
 import numpy as np
 import pytest
@@ -180,6 +179,35 @@ def test_depthwise_against_torch(hw):
             xp = TF.pad(t(x), (1, 1, 1, 1), mode=mode)
             close(nn.conv2d(x, w, None, 1, 1, 1, 8, padding_mode=mode),
                   TF.conv2d(xp, t(w), None, 1, 0, 1, 8).numpy(), dtype)
+
+
+@pytest.mark.parametrize("k", [(1, 1), (2, 3), (3, 3), (5, 5), (7, 7), (3, 7), (4, 9), (8, 2)])
+@pytest.mark.parametrize("hw", [(14, 14), (6, 45), (33, 5)])
+def test_depthwise_kernel_sizes_against_torch(k, hw):
+    """Depthwise sums (stride 1: the 3-, 5- and 7-tap rows written out, the
+    rest a pass per tap; strided columns through phase buffers), wide and
+    narrow planes, dilation, padding wider than the kernel, NaN and
+    infinities where torch's direct sums put them."""
+    rng = np.random.default_rng(sum(k) * 100 + hw[1])
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal((2, 5) + hw).astype(dtype)
+        x[0, 1, hw[0] // 2, hw[1] // 3] = np.nan
+        x[1, 2, 0, -1] = np.inf
+        w = rng.standard_normal((5, 1) + k).astype(dtype)
+        for s, p, d in [(1, (k[0] // 2, k[1] // 2), 1), (1, 0, 1), (1, (k[0], 1), (1, 2)),
+                        (1, 1, (2, 1)), (2, (k[0] // 2, k[1] // 2), 1), ((1, 3), 2, 1),
+                        ((3, 2), 1, (1, 2))]:
+            try:
+                want = TF.conv2d(t(x), t(w), None, s, p, d, 5).numpy()
+            except RuntimeError:
+                with pytest.raises(ValueError):
+                    nn.conv2d(x, w, None, s, p, d, 5)
+                continue
+            got = nn.conv2d(x, w, None, s, p, d, 5, method="depthwise")
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+            fin = np.isfinite(want)
+            np.testing.assert_array_equal(got[~fin & ~np.isnan(want)], want[~fin & ~np.isnan(want)])
+            close(got[fin], want[fin], dtype)
 
 
 def test_unbatched_float16_and_layouts():

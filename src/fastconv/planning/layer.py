@@ -139,6 +139,29 @@ def _memory(spec, method):
     return b * (2 * x_in + 3 * y)          # taps-gemm: phases, wide output, one tap's product
 
 
+#: seconds per output of the 2-D depthwise kernel (_kernels/layer.py), float32,
+#: fitted to forced runs on 8 x C x H x W, 3x3-11x11, stride 1 and 2 (2
+#: threads, AVX-512 host): the padded copy per output, and per tap
+DW_COPY = 0.2e-9
+DW_TAP_ROW = 0.025e-9      # 3-, 5-, 7-tap rows summed in registers (3x3: one pass)
+DW_ROW_PASS = 0.05e-9      # each kernel row's pass over the output row
+DW_TAP_PASS = 0.06e-9      # other widths: a pass per tap
+DW_PHASE_COPY = 0.4e-9     # strided columns: the phase copy, per input read
+DW_STRIDED_TAP = 0.1e-9    # strided: a pass per tap over a short output row
+
+
+def _depthwise2d_cost(spec):
+    """Seconds per output of ``depthwise2d`` (before the float64 factor)."""
+    (K0, K1), taps = spec.k, math.prod(spec.k)
+    if spec.stride != (1, 1):
+        return DW_PHASE_COPY * spec.stride[0] * spec.stride[1] + taps * DW_STRIDED_TAP
+    if spec.k == (3, 3) and spec.dilation == (1, 1):
+        return DW_COPY + taps * DW_TAP_ROW
+    if K1 in (3, 5, 7) and spec.dilation[1] == 1:
+        return DW_COPY + taps * DW_TAP_ROW + K0 * DW_ROW_PASS
+    return DW_COPY + taps * DW_TAP_PASS
+
+
 def estimates(spec: LayerSpec, accuracy: str = "default") -> list:
     """(method, estimated seconds, note, estimated bytes) for each algorithm
     that applies (Winograd not under ``accuracy='high'``)."""
@@ -148,10 +171,14 @@ def estimates(spec: LayerSpec, accuracy: str = "default") -> list:
     taps = math.prod(spec.k)
     cands = []
     if cg == 1 and og == 1:
-        # depthwise: one broadcast multiply-add pass per tap
         elems = spec.batch * spec.cout * math.prod(out)
-        cands.append(("depthwise", scale * taps * elems * 3 * PASS_COST,
-                      "one multiply-add pass over the output per tap"))
+        if len(spec.k) == 2:
+            cands.append(("depthwise", scale * elems * _depthwise2d_cost(spec),
+                          "padded plane in cache, taps summed in registers"))
+        else:
+            # the engine's direct correlation: a broadcast multiply-add pass per tap
+            cands.append(("depthwise", scale * taps * elems * 3 * PASS_COST,
+                          "one multiply-add pass over the output per tap"))
     else:
         gemm = scale * spec.macs() / GEMM_RATE
         # the first tap writes the output, every other one adds a pass over it
@@ -207,6 +234,29 @@ def plan_layer(spec: LayerSpec, method: str = "auto", accuracy: str = "default",
     from .. import _config
 
     budget = _config.max_memory()
+    key = (spec, method, accuracy, finite, budget, _constants())
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _plan_layer(spec, method, accuracy, finite, budget)
+        if len(_PLANS) >= 512:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
+
+
+#: plans by (spec, method, accuracy, finite, budget, constants): a layer
+#: called in a loop pays the estimates once (measured 0.1 ms a call, a
+#: tenth of a small depthwise layer); errors are not cached
+_PLANS: dict = {}
+
+
+def _constants():
+    """This module's cost constants (a changed constant is a new plan)."""
+    return (GEMM_RATE, SPECTRAL_RATE, PASS_COST, IM2COL_PASS, FFT_COST, DW_COPY, DW_TAP_ROW,
+            DW_ROW_PASS, DW_TAP_PASS, DW_PHASE_COPY, DW_STRIDED_TAP)
+
+
+def _plan_layer(spec, method, accuracy, finite, budget):
     cands = estimates(spec, accuracy)
     if not finite:
         if method in MIXING:
