@@ -713,7 +713,7 @@ def _depthwise2d(x, w, stride, dilation, pads, padding_mode):
     K = w.shape[2:]
     O = tuple((n + lo + hi - d * (k - 1) - 1) // s + 1 for n, k, s, d, (lo, hi)
               in zip(x.shape[2:], K, stride, dilation, pads))
-    y = np.empty(x.shape[:2] + O, dtype=x.dtype)
+    y = layer.touched(x.shape[:2] + O, x.dtype)
     apply_threads(y.size * K[0] * K[1], _config.get_threads())
     depthwise2d(np.ascontiguousarray(x), np.ascontiguousarray(w[:, 0]), y, pads[0][0],
                 pads[1][0], stride[0], stride[1], dilation[0], dilation[1])
