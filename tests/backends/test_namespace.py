@@ -37,7 +37,10 @@ BOUNDARIES = ["constant", "edge", "symmetric", "reflect", "wrap"]
 DTYPES = [np.float32, np.float64, np.complex128, np.int64]
 # (in1 shape, in2 shape, axes)
 SHAPES = [((37,), (5,), None), ((3, 40), (3, 7), -1), ((3, 40), (1, 9), -1),
-          ((19, 23), (4, 3), None), ((2, 9, 11, 6), (1, 3, 1, 4), (1, 3)), ((2, 9, 11, 6), (2, 3, 11, 2), (1, 3))]
+          ((19, 23), (4, 3), None), ((2, 9, 11, 6), (1, 3, 1, 4), (1, 3)),
+          ((2, 9, 11, 6), (2, 3, 11, 2), (1, 3)),
+          # long enough for several overlap-save frames (frames of 64-160)
+          ((2, 701), (1, 20), -1), ((150, 97), (9, 12), None)]
 
 
 def to(backend, a):
@@ -62,7 +65,8 @@ def data(shape, dtype, rng):
 
 
 def methods(dtype):
-    return ["direct"] if np.dtype(dtype).kind == "i" else ["direct", "fft", "auto"]
+    return (["direct"] if np.dtype(dtype).kind == "i"
+            else ["direct", "fft", "overlap-save", "auto"])
 
 
 CASES = [(b, d, m) for b in BACKENDS for d in DTYPES for m in methods(d)]
@@ -188,11 +192,31 @@ def test_plan_for_namespace_arrays():
                                rtol=1e-12, atol=1e-10)
     long = xs.asarray(rng.standard_normal(100_000))
     assert fastconv.plan(long, xs.asarray(np.ones(3))).method == "direct"
+    p = fastconv.plan(xs.asarray(np.zeros(10**6)), xs.asarray(np.ones(4096)))
+    assert p.method == "overlap-save" and p.frames == (32768,)    # measured 15 vs 24 ms
+
+
+def test_overlap_save_frames_against_numpy_engine():
+    """Frames that end exactly at the output's end, one output past a
+    frame, kernels of one tap and as long as the frame allows, batches of
+    kernels: overlap-save against the NumPy engine."""
+    from fastconv.planning.namespace import frames
+
+    rng = np.random.default_rng(11)
+    for n, K in [(217, 2), (218, 2), (64, 1), (1000, 57), (1000, 9), (5, 5), (300, 300)]:
+        x, k = rng.standard_normal((3, n)), rng.standard_normal((3, K))
+        for mode in MODES:
+            want = fastconv.convolve(x, k, mode=mode, axes=-1)
+            got = fastconv.convolve(torch.from_numpy(x), torch.from_numpy(k), mode=mode,
+                                    axes=-1, method="overlap-save")
+            np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-11 * K)
+    assert frames((10**6,), (4096,), (10**6,)) == (32768,)
+    assert frames((100,), (50,), (149,)) == (200,)     # one frame: a fast length of the reach
 
 
 @pytest.mark.skipif("jax" not in BACKENDS, reason="jax is not installed here")
 @pytest.mark.parametrize("boundary", ["constant", "reflect", "wrap", "edge", "symmetric"])
-@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+@pytest.mark.parametrize("method", ["direct", "fft", "overlap-save", "auto"])
 def test_jax_jit_and_grad(boundary, method):
     """The namespace engine traces under jax.jit (shapes are static; the
     index maps are NumPy constants) and differentiates under jax.grad."""

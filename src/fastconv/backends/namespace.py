@@ -17,6 +17,14 @@ per device kind):
   PyTorch float tensors with 1-3 convolution axes, ``torch.nn.functional``'s
   convolution (oneDNN on the CPU, cuDNN on CUDA).
 * ``fft``: ``rfftn`` / ``fftn`` of both at a fast length, product, inverse.
+* ``overlap-save``: the input gathered into overlapping frames on every
+  convolution axis (one index gather per axis, no loop, no item
+  assignment), all frames transformed as one batch, multiplied by the
+  kernel's spectrum (computed once), inverse transformed, the valid part of
+  every frame kept: transforms of a few times the kernel's length instead
+  of the whole signal's (a long signal with a long kernel).  Overlap-add
+  needs a scatter-add the array API lacks (and JAX arrays are immutable):
+  not offered here.
 
 What a backend cannot do raises a TypeError / ValueError naming the backend
 and the parameter (``out=``, ``nan_policy``, masks: NumPy arrays only).
@@ -140,9 +148,10 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant
     boundary = V.check_boundary(boundary)
     method = V.check_method(method)
     cval = V.check_cval(cval)
-    if method not in ("auto", "direct", "fft"):
+    if method not in ("auto", "direct", "fft", "overlap-save"):
         raise ValueError(f"method={method!r} is not available for {name} arrays (the "
-                         f"namespace engine has 'direct' and 'fft'); use 'auto'")
+                         f"namespace engine has 'direct', 'fft' and 'overlap-save'); use "
+                         f"'auto'")
     a, b = in1, in2
     if not hasattr(a, "shape") or not hasattr(b, "shape"):
         a = xp.asarray(a)
@@ -215,6 +224,8 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant
         return plan
     if plan.method == "fft":
         y = _fft(xp, a, b, n, m, starts, out_shape, cd)
+    elif plan.method == "overlap-save":
+        y = _overlap_save(xp, a, b, n, m, starts, out_shape, cd, plan.frames)
     else:
         y = _direct(xp, a, b, n, m, starts, out_shape, name)
     if rd != cd:
@@ -257,6 +268,57 @@ def _fft(xp, a, b, n, m, starts, out_shape, cd):
     if cd.kind in "iu":
         y = xp.astype(xp.round(y), xp_dtype(xp, cd))
     elif y.dtype != xp_dtype(xp, cd):
+        y = xp.astype(y, xp_dtype(xp, cd))
+    return y
+
+
+def _overlap_save(xp, a, b, n, m, starts, out_shape, cd, F):
+    """Outputs ``starts .. + out_shape`` of the full convolution by frames of
+    ``F`` (per axis) hopping ``F - K + 1``.  With ``ae`` the input extended
+    by ``K - 1`` zeros on the left, full output ``j`` is the 'valid' sum
+    over ``ae[j .. j + K - 1]``; frame ``f`` starts at ``ae[s + f * hop]``
+    and its circular convolution with the kernel holds outputs ``s + f*hop
+    + r`` at ``r + K - 1`` (``r < hop``), no wrap-around there.  Axis by
+    axis (last first, so earlier axes keep their positions) the input is
+    extended and gathered into (frames, F); the spectra's product is
+    inverse transformed over the F axes and each frame's valid part kept."""
+    nd = len(n)
+    lead = a.ndim - nd
+    dev = _dev(a)
+    real = cd.kind != "c"
+    for i in reversed(range(nd)):
+        N, K, s, L, f = n[i], m[i], starts[i], out_shape[i], F[i]
+        hop = f - K + 1
+        nb = -(-L // hop)
+        ax = lead + i
+        a = _extend(xp, a, ax, K - 1, max(0, s + nb * hop - N), "constant", 0)
+        idx = (s + hop * np.arange(nb, dtype=np.int64))[:, None] + np.arange(f, dtype=np.int64)
+        a = xp.take(a, xp.asarray(idx.reshape(-1), device=dev), axis=ax)
+        a = xp.reshape(a, tuple(a.shape[:ax]) + (nb, f) + tuple(a.shape[ax + 1:]))
+    faxes = tuple(lead + 2 * i + 1 for i in range(nd))
+    kaxes = tuple(range(b.ndim - nd, b.ndim))
+    if real:
+        B = xp.fft.rfftn(b, s=tuple(F), axes=kaxes)
+        X = xp.fft.rfftn(a, s=tuple(F), axes=faxes)
+    else:
+        B = xp.fft.fftn(b, s=tuple(F), axes=kaxes)
+        X = xp.fft.fftn(a, s=tuple(F), axes=faxes)
+    # the kernel's spectrum against every frame: a unit frames axis per axis
+    bshape = tuple(B.shape[:b.ndim - nd])
+    for i in range(nd):
+        bshape += (1, B.shape[b.ndim - nd + i])
+    X = X * xp.reshape(B, bshape)
+    y = xp.fft.irfftn(X, s=tuple(F), axes=faxes) if real else xp.fft.ifftn(X, axes=faxes)
+    keep = (slice(None),) * lead
+    for K, f in zip(m, F):
+        keep += (slice(None), slice(K - 1, f))
+    y = y[keep]
+    shape = tuple(y.shape[:lead])
+    for i in range(nd):
+        shape += (y.shape[lead + 2 * i] * y.shape[lead + 2 * i + 1],)
+    y = xp.reshape(y, shape)
+    y = y[(Ellipsis,) + tuple(slice(0, L) for L in out_shape)]
+    if y.dtype != xp_dtype(xp, cd):
         y = xp.astype(y, xp_dtype(xp, cd))
     return y
 

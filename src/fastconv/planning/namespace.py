@@ -1,5 +1,5 @@
-"""Plans for the namespace engine (``fastconv.backends.namespace``): direct
-or FFT by a cost model per device kind.
+"""Plans for the namespace engine (``fastconv.backends.namespace``): direct,
+FFT or overlap-save by a cost model per device kind.
 
 Constants (seconds per unit; only ratios matter for the choice):
 CPU (PyTorch / array-api-strict on the 2-core AVX-512 VM, 2026-12-05):
@@ -29,6 +29,7 @@ class NamespacePlan:
     estimates: dict = field(default_factory=dict)
 
     run: object = None          # set by the engine that made the plan (backends)
+    frames: tuple = ()          # overlap-save: the frame length per axis
 
     def __call__(self, in1, in2):
         """Run this plan's method on arrays like those it was made for."""
@@ -44,6 +45,20 @@ class NamespacePlan:
         return "\n".join(lines)
 
 
+def frames(n, m, out_shape):
+    """Overlap-save's frame length per axis: a fast length of about 8 kernel
+    lengths (at least 64), or one frame of the whole output's reach where
+    that is not longer (then the axis is one transform, as the FFT's)."""
+    from scipy.fft import next_fast_len
+
+    out = []
+    for K, L in zip(m, out_shape):
+        whole = next_fast_len(L + K - 1, real=True)
+        f = next_fast_len(max(8 * (K - 1), 64), real=True)
+        out.append(f if f < whole and f > K - 1 else whole)
+    return tuple(out)
+
+
 def choose(n, m, out_shape, batch, dtype, device, backend, method="auto", ints=False):
     """The method for convolving (batch, *n) with (*m) into (batch, *out_shape)."""
     c = COEF.get(device, COEF["cpu"])
@@ -54,12 +69,27 @@ def choose(n, m, out_shape, batch, dtype, device, backend, method="auto", ints=F
         1 if native else taps)
     size = math.prod(N + K - 1 for N, K in zip(n, m))
     fft = c["fft"] * 3 * batch * size * math.log2(max(size, 2)) + c["call"] * 3
+    F = frames(n, m, out_shape)
+    nframes = math.prod(-(-L // (f - K + 1)) for L, K, f in zip(out_shape, m, F))
+    fsize = math.prod(F)
+    # two transforms per frame (the kernel's once) and, per axis, the
+    # extension's and the gather's copies of the frames, worse with every axis
+    # (torch CPU, 2026-12-05: 1-D 1e6 x 4096 15-17 ms against the FFT's 23-26,
+    # 4e6 x 65536 84-89 against 98; 2048^2 x 31^2 38-55 against 44-46, x 63^2
+    # 53 against 41-43; 128^3 x 15^3 198-228 against 22: N-D goes to the FFT)
+    ols = (c["fft"] * (2 * batch * nframes + 1) * fsize * math.log2(max(fsize, 2))
+           + c["fft"] * 8 * len(n) ** 2 * batch * nframes * fsize + c["call"] * (4 + 2 * len(n)))
     est = {"direct": direct} if ints else {"direct": direct, "fft": fft}
+    if not ints and nframes > 1:
+        est["overlap-save"] = ols
     if method == "auto":
         chosen = min(est, key=est.get)
     elif method in est:
         chosen = method
+    elif method == "overlap-save" and not ints:
+        chosen = method             # one frame per axis: the FFT by frames
+        est[method] = ols
     else:
         raise ValueError(f"method={method!r} does not apply to integer {backend} arrays "
                          f"(exact results need the direct method)")
-    return NamespacePlan(chosen, backend, device, est)
+    return NamespacePlan(chosen, backend, device, est, frames=F)
