@@ -127,15 +127,37 @@ def _ns_filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
 
 def _ns_gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channel_axis=None,
                  nan_policy="propagate", mask=None, preserve_nan=False):
+    """:func:`gaussian` for real floating arrays of any namespace: one 1-D
+    pass of the namespace engine per spatial axis (the kernel is the outer
+    product of its axes' kernels, and the boundary rules are index maps per
+    axis, so the passes give the N-D correlation's values; the constant
+    border stays ``cval`` through a normalised pass).  Each pass is planned
+    along its own axis (1-D FFT / overlap-save / direct): 2 x 65 multiply-adds
+    per pixel for sigma 8 instead of 65^2 for a direct 2-D kernel (the
+    point on a GPU, where direct wins; not measured: no GPU here).  torch
+    CPU tensors, 2048^2 float32, 2 threads (the namespace engine forced; by
+    default they take the NumPy engine): sigma 2 and 8, 81 / 75 ms as two
+    passes, 84 / 73 ms as the 2-D kernel through torch.fft."""
     from .backends import namespace as ns
 
+    if nan_policy != "propagate" or mask is not None or preserve_nan:
+        raise TypeError("nan_policy / mask / preserve_nan are available for NumPy arrays only")
     xp = ns.namespace(image)
-    nd = len(_spatial_axes(image.ndim, channel_axis))
-    k = gaussian_kernel(sigma, truncate=truncate, ndim=nd)
-    kx = xp.asarray(k, dtype=image.dtype if hasattr(image, "dtype") else None,
-                    device=ns._dev(image))
-    return _ns_filter(image, kx, mode=mode, cval=cval, channel_axis=channel_axis,
-                      nan_policy=nan_policy, mask=mask, preserve_nan=preserve_nan)
+    if ns.np_dtype(xp, image.dtype).kind != "f":
+        raise TypeError(f"fastconv.filters on {ns.backend_name(xp)} arrays takes real floating "
+                        f"images; pass NumPy arrays for the others")
+    axes = _spatial_axes(image.ndim, channel_axis)
+    gaussian_kernel(sigma, truncate=truncate, ndim=len(axes))       # validation
+    sig = (sigma,) * len(axes) if np.ndim(sigma) == 0 else tuple(sigma)
+    y = image
+    for d, sg in zip(axes, sig):
+        k = _gauss1d(float(sg), float(truncate))
+        shape = [1] * image.ndim
+        shape[d] = k.size
+        kx = xp.asarray(np.reshape(k, shape), dtype=image.dtype, device=ns._dev(image))
+        y = backends.convolve(y, kx, "same", "auto", (d,), _check_mode(mode), cval,
+                              "correlate")
+    return xp.astype(y, image.dtype)
 
 
 @backends.accepts_arrays(via=_ns_filter)

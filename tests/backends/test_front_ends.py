@@ -96,6 +96,15 @@ def test_filters_through_the_namespace_engine(mode):
     np.testing.assert_allclose(
         np.asarray(ff.gaussian(xs.asarray(rgb), 1.0, mode=mode, channel_axis=-1)),
         ff.gaussian(rgb, 1.0, mode=mode, channel_axis=-1), rtol=1e-12, atol=1e-12)
+    # one pass per axis: per-axis sigmas, a constant border, float32 kept, 3-D
+    vol = rng.standard_normal((9, 10, 11))
+    for sig, a, dt in (((1.0, 2.5, 0.5), vol, np.float64), ((2.0, 0.7), IMG, np.float32)):
+        a = a.astype(dt)
+        got = ff.gaussian(xs.asarray(a), sig, mode=mode, cval=0.7)
+        want = ff.gaussian(a, sig, mode=mode, cval=0.7)
+        assert np.asarray(got).dtype == want.dtype == dt
+        np.testing.assert_allclose(np.asarray(got), want, rtol=0,
+                                   atol=1e-12 if dt == np.float64 else 3e-6)
 
 
 UNSERVED = [c for c in CALLS[4:] if c[0] not in ("ndimage.convolve", "filters.gaussian",
