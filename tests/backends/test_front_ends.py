@@ -155,3 +155,43 @@ def test_nn_with_tensors_that_need_gradients():
         nn.long_conv(u, k, mode="bidirectional")
     with pytest.raises(TypeError, match="padding_mode"):
         nn.conv1d(x, w, None, padding=5, padding_mode="reflect")
+
+
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_richardson_lucy_through_the_namespace_engine(accelerate, monkeypatch):
+    """Deconvolution on array-api-strict, JAX arrays and torch tensors (the
+    namespace engine forced for CPU tensors, as CUDA tensors take it):
+    scikit-image's iteration, values as the NumPy path's, float32 kept."""
+    import fastconv.backends
+    from fastconv import restoration as R
+
+    monkeypatch.setattr(fastconv.backends, "TORCH_CPU_VIA_NUMPY", False)
+    img = rng.random((30, 41))
+    vol = rng.random((9, 10, 12)).astype(np.float32)
+    psf2 = np.outer(np.hanning(7), np.hanning(9))
+    psf3 = np.ones((3, 5, 3), np.float32) / 45
+    convs = [xs.asarray, torch.from_numpy]
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        convs.append(jax.numpy.asarray)
+    except ImportError:      # jax is a test dependency; a bare environment tests the others
+        pass
+    for conv in convs:
+        for a, p in ((img, psf2 / psf2.sum()), (vol, psf3)):
+            for fe, clip in ((None, True), (1e-3, False)):
+                want = R.richardson_lucy(a, p, 9, clip=clip, filter_epsilon=fe,
+                                         accelerate=accelerate)
+                got = R.richardson_lucy(conv(a), conv(p), 9, clip=clip, filter_epsilon=fe,
+                                        accelerate=accelerate)
+                assert type(got) is type(conv(a))
+                g = got.numpy() if isinstance(got, torch.Tensor) else np.asarray(got)
+                assert g.shape == want.shape
+                assert g.dtype == want.dtype
+                tol = 1e-10 if a.dtype == np.float64 else 2e-5
+                np.testing.assert_allclose(g, want, rtol=0, atol=tol)
+    with pytest.raises(ValueError, match="num_iter"):
+        R.richardson_lucy(xs.asarray(img), xs.asarray(psf2), -1)
+    with pytest.raises(ValueError, match="psf"):
+        R.richardson_lucy(xs.asarray(img), xs.asarray(psf3), 2)
