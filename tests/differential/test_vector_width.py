@@ -95,3 +95,31 @@ def test_3d(bits, dtype, xs, ks, rng):
             want = ref.correlate(x, k, mode, boundary, 0)
             assert_close(got, want, tolerance(dtype, x, k))
     assert _ran_with(simd.simd_volume, bits, 11) or _ran_with(simd.simd_planes, bits)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
+@pytest.mark.parametrize("K", [1, 2, 7, 64, 301])
+def test_1d_on_the_register_blocks(bits, dtype, K, rng):
+    """1-D outputs of at least ``direct.LIFT_1D_MIN`` run as 2-D problems
+    with one kernel row (the register blocks); below it the row kernels.
+    Batches with one kernel per row and a shared kernel; every mode and
+    boundary; the tolerance per output from the sums of |x| |k|."""
+    n = direct.LIFT_1D_MIN + 37
+    x = make(rng, (3, n), dtype)
+    for kshape in ((3, K), (1, K)):
+        k = make(rng, kshape, dtype)
+        for mode in ["full", "same", "valid"]:
+            for boundary in BOUNDARIES if mode == "same" else ["constant"]:
+                got = fastconv.correlate(x, k, mode=mode, method="direct", boundary=boundary,
+                                         axes=-1)
+                assert got.dtype == dtype
+                for r in range(3):
+                    kr = k[r % k.shape[0]]
+                    want = ref.correlate(x[r], kr, mode, boundary, 0)
+                    bound = ref.correlate(np.abs(x[r]), np.abs(kr), mode, boundary, 0)
+                    eps = np.finfo(dtype).eps
+                    assert np.all(np.abs(got[r] - want) <= 4 * K * eps * bound + 1e-30), \
+                        (mode, boundary, kshape)
+    assert _ran_with(simd.simd_rows, bits)
+    assert direct.lifts_1d(np.dtype(dtype), K, n) and not direct.lifts_1d(
+        np.dtype(dtype), K, direct.LIFT_1D_MIN - 1)
