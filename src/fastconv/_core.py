@@ -1072,10 +1072,16 @@ def rolling_mean(x2, window, offset, min_periods, omit):
     return r(x2, window, offset, min_periods, omit)
 
 
-def weighted_finish(x2, num, den, w, off, min_periods, omit):
+def finite_scan(x2):
+    from .algorithms.stats import finite_scan as f
+
+    return f(x2)
+
+
+def weighted_finish(x2, num, den, w, off, min_periods, omit, out=None):
     from .algorithms.stats import weighted_finish as f
 
-    return f(x2, num, den, w, off, min_periods, omit)
+    return f(x2, num, den, w, off, min_periods, omit, out)
 
 
 def ewm_mean(x2, decay, adjust, ignore_na, min_periods):

@@ -72,3 +72,24 @@ def test_overflowing_intermediates_are_rescaled():
         assert np.isfinite(got).all()
     np.testing.assert_allclose(fs.moving_average(x, 2), fs.moving_average(x / s, 2) * s,
                                rtol=1e-15)
+
+
+def test_finite_scan_finds_nan_inf_and_bounds_the_values():
+    """The weighted window's one-pass scan: a bound on every finite |value|,
+    and NaN / infinities told apart, also where the sums overflow."""
+    from fastconv import _core
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 70001))
+    top, nan, inf = _core.finite_scan(x)
+    assert top >= np.abs(x).max() and not nan and not inf
+    for val, want in ((np.nan, (True, False)), (np.inf, (False, True)), (-np.inf, (False, True))):
+        y = x.copy()
+        y[1, 12345] = val
+        top, nan, inf = _core.finite_scan(y)
+        assert (nan, inf) == want and top == np.abs(x[np.isfinite(y)]).max()
+    big = np.full((1, 40), 1e308)                 # finite, but the sums overflow
+    big[0, 7] = -1e308
+    assert _core.finite_scan(big) == (1e308, False, False)
+    y = fs.moving_average(big[0], 4, weights=[1.0, 2.0, 2.0, 1.0])
+    np.testing.assert_allclose(y[[3, 10, 12]], [1e308, 1e308 / 6 * 4, 1e308], rtol=1e-15)

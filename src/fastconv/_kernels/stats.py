@@ -391,3 +391,51 @@ def tilt_update(h, floor, a, logc, lt, rtol, best, err, ok):  # pragma: no cover
                     err[s] = rel
         ok[s] = err[s] <= rtol
     return neg
+
+
+@jit(parallel=True)
+def finite_scan(x, seg, out):  # pragma: no cover - jitted
+    """One pass over ``x`` (rows, L) in segments of ``seg``: per segment the
+    sum of the values and of their magnitudes in ``out[task, 0..1]`` (the
+    caller reduces): not finite when a NaN or an infinity is there (or the
+    magnitudes overflow), else the second bounds every |value|."""
+    R, L = x.shape
+    nseg = (L + seg - 1) // seg
+    for task in prange(R * nseg):
+        r = task // nseg
+        t0 = (task % nseg) * seg
+        t1 = min(L, t0 + seg)
+        xr = x[r]
+        # eight independent lanes (strict float order forbids the compiler
+        # to split one sum into vector lanes itself)
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+        m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = 0.0
+        t = t0
+        while t + 8 <= t1:
+            v0, v1, v2, v3 = xr[t], xr[t + 1], xr[t + 2], xr[t + 3]
+            v4, v5, v6, v7 = xr[t + 4], xr[t + 5], xr[t + 6], xr[t + 7]
+            s0 += v0
+            s1 += v1
+            s2 += v2
+            s3 += v3
+            s4 += v4
+            s5 += v5
+            s6 += v6
+            s7 += v7
+            m0 += abs(v0)
+            m1 += abs(v1)
+            m2 += abs(v2)
+            m3 += abs(v3)
+            m4 += abs(v4)
+            m5 += abs(v5)
+            m6 += abs(v6)
+            m7 += abs(v7)
+            t += 8
+        total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+        mags = ((m0 + m1) + (m2 + m3)) + ((m4 + m5) + (m6 + m7))
+        while t < t1:
+            total += xr[t]
+            mags += abs(xr[t])
+            t += 1
+        out[task, 0] = total
+        out[task, 1] = mags

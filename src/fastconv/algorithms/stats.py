@@ -239,11 +239,37 @@ def rolling_mean(x2, window, offset, min_periods, omit):
     return out, int(ovf)
 
 
-def weighted_finish(x2, num, den, w, off, min_periods, omit):
-    """num / den of a weighted window with its NaN and min_periods rules."""
+def finite_scan(x2):
+    """(a bound on every finite |value|, any NaN, any infinity) of ``x2``
+    (rows, L): one vectorised parallel pass (the sums of the values and of
+    their magnitudes: finite sums prove finite data, and the second bounds
+    them; 1e7 float64 about 6 ms, where max, min and a sum took 18);
+    otherwise masks find the NaN and infinities and the bound is the
+    largest finite |value|."""
+    from .._kernels.stats import finite_scan as kern
+
+    R, L = x2.shape
+    seg = max(SEGMENT, -(-L // 64))
+    out = np.zeros((R * -(-L // seg), 2))
+    _config.numba_threads(_config.get_threads(), x2.size)
+    kern(x2, int(seg), out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mags = out[:, 1].sum()
+        if np.isfinite(mags) and np.isfinite(out[:, 0].sum()):
+            return float(mags), False, False
+    nan = np.isnan(x2)
+    fin = np.isfinite(x2)
+    top = float(np.abs(x2[fin]).max(initial=0.0))
+    return top, bool(nan.any()), bool((~fin & ~nan).any())
+
+
+def weighted_finish(x2, num, den, w, off, min_periods, omit, out=None):
+    """num / den of a weighted window with its NaN and min_periods rules,
+    into ``out`` (may be ``num``: each quotient replaces its own sum)."""
     from .._kernels.stats import weighted_finish as kern
 
-    out = np.empty(x2.shape)
+    if out is None:
+        out = np.empty(x2.shape)
     cw = np.r_[0.0, np.cumsum(w)]
     d = den if den is not None else np.zeros((0, 0))
     _config.numba_threads(_config.get_threads(), x2.size * 4)

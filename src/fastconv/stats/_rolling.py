@@ -48,15 +48,16 @@ def _back(y2, shp, axis, dtype):
     return np.ascontiguousarray(y).astype(out_dt, copy=False)
 
 
-def _headroom(x2, factor):
+def _headroom(x2, factor, top=None):
     """(x2 scaled by a power of two, the factor to undo it) so that sums of
-    up to ``factor`` times the largest finite value cannot overflow (a
-    window of 1e308s averages to 1e308, not inf or NaN).  Powers of two
-    scale exactly (values below about 1e-280 in the same array then lose
-    bits to the subnormal range)."""
+    up to ``factor`` times the largest finite value (``top``, found here
+    when not given) cannot overflow (a window of 1e308s averages to 1e308,
+    not inf or NaN).  Powers of two scale exactly (values below about
+    1e-280 in the same array then lose bits to the subnormal range)."""
     if x2.size == 0:
         return x2, 1.0
-    top = max(abs(float(x2.max())), abs(float(x2.min())))     # two passes, no copy
+    if top is None:
+        top = max(abs(float(x2.max())), abs(float(x2.min())))     # two passes, no copy
     if not math.isfinite(top):                  # NaN or inf in the data: mask them
         with np.errstate(invalid="ignore"):
             fin = np.abs(x2[np.isfinite(x2)])
@@ -175,16 +176,21 @@ def moving_average(x, window: int, *, weights=None, center: bool = False,
             y, _ = _core.rolling_mean(xs, window, off, min_periods, omit)
             y *= undo
         return _back(y, shp, ax, a.dtype.type)
-    x2, undo = _headroom(x2, float(w.sum()) / float(w.max()) + 1)
-    # a finite total says there is no NaN without a mask's pass and memory
-    with np.errstate(over="ignore", invalid="ignore"):
-        has_nan = not np.isfinite(np.sum(x2)) and bool(np.isnan(x2).any())
+    # one pass: the largest finite |value| (for the headroom), NaN, infinities
+    top, has_nan, has_inf = _core.finite_scan(x2)
+    factor = float(w.sum()) / float(w.max()) + 1
+    # (the scan's bound settles the common case; near the top of the range
+    # the exact maximum decides)
+    x2, undo = _headroom(x2, factor, top if top * factor < 2.0 ** 1000 else None)
     isnan = np.isnan(x2) if has_nan else None
     xz = np.where(isnan, 0.0, x2) if has_nan else x2
-    method = "direct" if window <= DIRECT_TAPS or not np.isfinite(xz).all() else "auto"
+    method = "direct" if window <= DIRECT_TAPS or has_inf else "auto"
     num = _corr_rows(xz, w, off, method)
     den = _corr_rows((~isnan).astype(np.float64), w, off, method) if has_nan else None
-    y = _core.weighted_finish(x2, num, den, w, off, max(min_periods, 1), omit)
+    # the quotients written over the sums when they are one contiguous block
+    # (no second output array and its page faults)
+    y = _core.weighted_finish(x2, num, den, w, off, max(min_periods, 1), omit,
+                              num if num.flags.c_contiguous else None)
     if undo != 1.0:
         y *= undo
     return _back(y, shp, ax, a.dtype.type)
