@@ -879,7 +879,7 @@ def long_conv(u, k1, k2, mode, skip, method="auto", prepared=None):
         plan = long_conv_plan(u, Lk, mode, prepared=(pm, params))
     else:
         plan = long_conv_plan(u, Lk, mode, method)
-        spec = alg.spectra(k1, k2, mode, plan.method, plan.params)
+        spec = alg.kept_spectra(k1, k2, mode, plan.method, plan.params)
     y = np.empty_like(u)
     alg.forward(u, spec, mode, plan.method, plan.params, y)
     if skip is not None:
@@ -898,7 +898,7 @@ def long_conv_grads(g, u, k1, k2, mode, skip):
     if plan.method == "partitioned":
         # the forward's method: the input's gradient is the same convolution
         # backwards in time, the kernel's from the blocks' spectra
-        spec = alg.spectra(k1, None, mode, plan.method, plan.params)
+        spec = alg.kept_spectra(k1, None, mode, plan.method, plan.params)
         gu, gk1 = alg.grads_partitioned(g, u, spec, plan.params, Hk, Lk)
         gk2 = None
     else:

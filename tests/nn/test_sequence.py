@@ -277,3 +277,37 @@ def test_causal_vector_blocks(L, K, dtype, bits, monkeypatch, rng):
     close(nn.causal_conv1d(x, w, b, activation="silu"), TF.silu(want).numpy(), dtype)
     close(nn.long_conv(x, w[:, ::-1], method="direct"), (want - torch.tensor(b)[:, None]).numpy(),
           dtype)
+
+
+@pytest.mark.parametrize("method", ["fft", "partitioned"])
+def test_kernel_spectra_kept_between_calls(method):
+    """A kernel seen before is not transformed again; one changed in place
+    (a training step) is; results equal the uncached ones either way."""
+    from fastconv.algorithms import _common
+    from fastconv.algorithms import sequence as alg
+
+    rng = np.random.default_rng(21)
+    u = rng.standard_normal((2, 3, 300))
+    k = rng.standard_normal((3, 300))
+    calls = []
+    real = alg.spectra
+
+    def counting(*a, **kw):
+        calls.append(1)
+        return real(*a, **kw)
+
+    alg._KEPT.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(alg, "spectra", counting)
+        y1 = nn.long_conv(u, k, method=method)
+        y2 = nn.long_conv(u, k, method=method)
+        assert len(calls) == 1
+        np.testing.assert_array_equal(y1, y2)
+        k[1, 5] += 1.0                              # changed in place
+        y3 = nn.long_conv(u, k, method=method)
+        assert len(calls) == 2
+        with _common.shared_spectra_off():
+            y4 = nn.long_conv(u, k, method=method)
+        assert len(calls) == 3
+    np.testing.assert_array_equal(y3, y4)
+    np.testing.assert_allclose(y3, ref.long_conv(u, k), rtol=1e-9, atol=1e-9)

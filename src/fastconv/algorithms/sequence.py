@@ -17,9 +17,13 @@ u[t-j]``; 'bidirectional' adds ``sum_j k2[j] u[t+j]``; 'circular' takes
   cache, where one of 2L does not (L = 65536: 2.2x the per-point cost).
 
 The kernel spectra are made once per call for the whole batch, or once for
-many calls (:func:`spectra`, held by ``fastconv.nn.LongConvKernel``).
+many calls (:func:`spectra`, held by ``fastconv.nn.LongConvKernel``), and a
+kernel seen in an earlier call is found again by :func:`kept_spectra`.
 """
 from __future__ import annotations
+
+import collections
+import threading
 
 import numpy as np
 
@@ -46,6 +50,51 @@ def spectra(k1, k2, mode, method, params):
     kp[:, :Lk] = k1
     K = sf.rfft(kp.reshape(Hk, P, M), n=2 * M, axis=-1)
     return (np.ascontiguousarray(K.real), np.ascontiguousarray(K.imag))
+
+
+_KEPT = collections.OrderedDict()
+_KEPT_LOCK = threading.Lock()
+
+
+def kept_spectra(k1, k2, mode, method, params):
+    """:func:`spectra`, kept between calls: the spectra of the kernel last
+    used with this mode, method, transform parameters, shape and dtype are
+    reused when the kernel is equal to it value for value (compared in
+    full, no hash: a kernel updated in place between training steps is a
+    new kernel).  Entries keep a copy of their kernel; all of them together
+    stay within FASTCONV_SPECTRUM_CACHE bytes (least recently used dropped
+    first; an entry over half of it is not kept).  Off under
+    ``shared_spectra_off`` (calibration).  B=4, H=256, L=8192 float32: the
+    kernel's transforms are 15 of a call's 72 ms."""
+    from .. import _config
+    from ._common import _SHARED_OFF
+
+    limit = 0 if _SHARED_OFF.active else _config.spectrum_cache_bytes()
+    if method == "direct" or limit <= 0:
+        return spectra(k1, k2, mode, method, params)
+    key = (mode, method, tuple(sorted(params.items())), k1.shape, k1.dtype.str,
+           None if k2 is None else k2.shape)
+    with _KEPT_LOCK:
+        hit = _KEPT.get(key)
+        if hit is not None:
+            _KEPT.move_to_end(key)
+    if hit is not None and np.array_equal(hit[0], k1) and (
+            k2 is None or np.array_equal(hit[1], k2)):
+        return hit[2]
+    val = spectra(k1, k2, mode, method, params)
+    size = sum(a.nbytes for a in val) + k1.nbytes + (0 if k2 is None else k2.nbytes)
+    if size > limit // 2:
+        return val
+    for a in val:
+        a.flags.writeable = False
+    entry = (k1.copy(), None if k2 is None else k2.copy(), val, size)
+    with _KEPT_LOCK:
+        _KEPT[key] = entry
+        total = sum(e[3] for e in _KEPT.values())
+        while total > limit:
+            _, old = _KEPT.popitem(last=False)
+            total -= old[3]
+    return val
 
 
 def causal_filter(x2, w, bias, y2, act):
