@@ -177,14 +177,46 @@ def test_tune_fits_and_saves(tmp_path, monkeypatch):
         assert (tmp_path / cost.tuned_filename()).exists()
         assert cost.tuned_filename().endswith(direct_alg.machine_class() + ".json")
         assert cost.load_saved() == coef
+        threads = fastconv.get_threads()
+        if threads > 1:              # the speed-ups measured at this thread count
+            got = coef["_scaling"][str(threads)]
+            assert got and all(1.0 <= v for v in got.values())
+            assert cost.SCALING[threads] == got
         # the planner still answers correctly with the fitted model
         x = np.random.default_rng(0).standard_normal(3000)
         np.testing.assert_allclose(fastconv.convolve(x, np.ones(7)), np.convolve(x, np.ones(7)),
                                    atol=1e-9)
     finally:
         cost.apply(saved)
+        cost.SCALING.clear()
     with pytest.raises(ValueError, match="problems must be"):
         fastconv.tune(problems=3)
+
+
+def test_measured_scaling_per_thread_count(monkeypatch):
+    """A speed-up measured at a thread count (tune()'s '_scaling') replaces
+    the model's for that count and method only, capped by the work units;
+    other counts and methods keep the model; a saved fit brings it back."""
+    from fastconv.planning import cost
+
+    monkeypatch.setattr(cost, "SCALING", {})
+    model = cost.speedup(16, None, None, "direct")
+    assert model == pytest.approx(1 + cost.PARALLEL * 15)
+    cost.apply({"_scaling": {"16": {"direct": 6.0, "fft": 2.5, "nonsense": 3.0}}})
+    assert cost.speedup(16, None, None, "direct") == 6.0
+    assert cost.speedup(16, 4, None, "direct") == 4.0           # four work units
+    assert cost.speedup(16, None, 0.5, "fft") == 2.5
+    assert cost.speedup(8, None, None, "direct") == pytest.approx(1 + cost.PARALLEL * 7)
+    assert cost.speedup(16, None, None, "overlap-save") == pytest.approx(model)
+    assert cost.speedup(1, None, None, "direct") == 1.0
+    assert "nonsense" not in cost.SCALING[16]
+    # the planner's estimates follow: direct at 16 threads costs 16 / 6 of one
+    x = np.zeros((2048, 2048), np.float32)
+    spec = fastconv._core.prepare(x, np.zeros((9, 9), np.float32), mode="same").spec
+    t16 = cost.estimate("direct", spec, 16, {})
+    t1 = cost.estimate("direct", spec, 1, {})
+    serial = cost.coefficients("direct", "f4").get("call", 0.0)
+    assert (t1 - serial) / (t16 - serial) == pytest.approx(6.0, rel=1e-6)
 
 
 @pytest.mark.parametrize("method", ["fft", "overlap-save", "overlap-add", "hybrid"])

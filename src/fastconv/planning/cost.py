@@ -152,14 +152,29 @@ def _fam(dtype: str) -> str:
     return {("f", 4): "f4", ("f", 8): "f8", ("c", 8): "c8", ("c", 16): "c16"}[(dt.kind, dt.itemsize)]
 
 
-def speedup(threads: int, par=None, exp=None) -> float:
+#: measured speed-ups per thread count and method, ``{threads: {method:
+#: speed-up over one thread}}``: what ``fastconv.tune()`` measured on this
+#: machine at the thread count it ran with (kept with its fit); where a
+#: count has no measurement the model below serves (PARALLEL, and the FFT's
+#: ``threads ** par_exp``).  How methods scale differs by machine (16-core
+#: host, 2026-12-04: 2-D direct 8.5x, 1-D overlap-save 5.3x, the 3-D FFT
+#: 2.3x; this 2-core VM 1.8-1.9x for all), so the choice between methods on a
+#: many-core machine is only as right as this table there.
+SCALING: dict = {}
+
+
+def speedup(threads: int, par=None, exp=None, method=None) -> float:
     """Parallel speed-up with ``threads`` over ``par`` independent work units
-    (``exp``: a method that scales as ``threads ** exp`` instead)."""
-    if par is not None:
-        threads = max(1, min(threads, int(par)))
+    (``exp``: a method that scales as ``threads ** exp`` instead); the
+    measured speed-up of ``method`` at this thread count where
+    :data:`SCALING` has one (capped by the work units)."""
+    t = threads if par is None else max(1, min(threads, int(par)))
+    measured = SCALING.get(int(threads), {}).get(method) if method and t > 1 else None
+    if measured is not None:
+        return float(min(measured, t))
     if exp is not None:
-        return float(threads) ** exp
-    return 1.0 + PARALLEL * (threads - 1)
+        return float(t) ** exp
+    return 1.0 + PARALLEL * (t - 1)
 
 
 # ----------------------------------------------------------------- features
@@ -394,7 +409,12 @@ def load_saved():
 
 
 def apply(coef: dict) -> None:
-    """Overlay fitted coefficients (from tune()) on the shipped ones."""
+    """Overlay fitted coefficients (from tune()) on the shipped ones, and
+    its measured speed-ups (``coef['_scaling']``: {threads: {method: x}})."""
+    for t, per in (coef.get("_scaling") or {}).items():
+        if isinstance(per, dict):
+            SCALING.setdefault(int(t), {}).update(
+                {m: float(v) for m, v in per.items() if m in COEF and float(v) >= 1.0})
     for method, fams in coef.items():
         if method in COEF and isinstance(fams, dict):
             for fam, c in fams.items():
@@ -436,7 +456,7 @@ def estimate(method: str, spec, threads: int, params) -> float:
     serial = sum(coef.get(k, 0.0) * feats.get(k, 1.0 if k == "call" else 0.0) for k in SERIAL)
     if method == "separable":
         t *= SEPARABLE_SCALE * CLASS_SEPARABLE_SCALE.get(direct_alg.machine_class(), 1.0)
-    return float(t / speedup(threads, feats.get("par"), feats.get("par_exp")) + serial)
+    return float(t / speedup(threads, feats.get("par"), feats.get("par_exp"), method) + serial)
 
 
 #: features that cost the same whatever the thread count (Python and library calls)

@@ -61,35 +61,45 @@ def _best_time(fn, budget):
     return best
 
 
-def measure(problems, seed=7, per_call_budget=0.3, skip_slow=0.5, log=None):
-    """Time every method on ``problems`` random problems; rows for fitting."""
-    from .._core import execute, prepare
-    from ..algorithms._common import shared_spectra_off
+def _problems(problems, seed):
+    """``problems`` random problems, prepared: (prep, its spec)."""
+    from .._core import prepare
 
     rng = np.random.default_rng(seed)
-    threads = _config.get_threads()
-    rows = {}
-    for i in range(problems):
+    for _ in range(problems):
         n, m, dtype, mode, boundary = random_problem(rng)
         x = rng.standard_normal(n).astype(dtype)
         k = rng.standard_normal(m).astype(dtype)
         prep = prepare(x, k, mode=mode, boundary=boundary)
-        spec = prep.spec
+        yield prep, prep.spec
+
+
+def _methods(prep, spec, threads):
+    """(method, params, features) of every method that applies to ``prep``
+    (the fused filter never does: image filters only)."""
+    terms = prep.separable_terms()
+    for method, (mkparams, feats) in cost.FEATURES.items():
+        if method == "fused" or (method == "separable" and terms is None):
+            continue
+        params = {"nterms": terms} if method == "separable" else mkparams(spec, threads)
+        if method in ("overlap-add", "overlap-save") and all(
+                b is None for b in params["blocks"]):
+            continue
+        if method == "hybrid" and spec.ndim < 2:
+            continue
+        yield method, params, feats
+
+
+def measure(problems, seed=7, per_call_budget=0.3, skip_slow=0.5, log=None):
+    """Time every method on ``problems`` random problems; rows for fitting."""
+    from .._core import execute
+    from ..algorithms._common import shared_spectra_off
+
+    threads = _config.get_threads()
+    rows = {}
+    for i, (prep, spec) in enumerate(_problems(problems, seed)):
         fam = FAMILIES[np.dtype(spec.dtype).name]
-        terms = prep.separable_terms()
-        for method, (mkparams, feats) in cost.FEATURES.items():
-            params = mkparams(spec, threads)
-            if method == "fused":
-                continue          # image filters only (random problems never qualify)
-            if method == "separable":
-                if terms is None:
-                    continue
-                params = {"nterms": terms}
-            if method in ("overlap-add", "overlap-save") and all(
-                    b is None for b in params["blocks"]):
-                continue
-            if method == "hybrid" and spec.ndim < 2:
-                continue
+        for method, params, feats in _methods(prep, spec, threads):
             if method in cost.COEF and fam in cost.COEF[method] and \
                     cost.estimate(method, spec, threads, params) > skip_slow:
                 continue          # far too slow to be chosen; keeps tuning short
@@ -98,8 +108,33 @@ def measure(problems, seed=7, per_call_budget=0.3, skip_slow=0.5, log=None):
                                per_call_budget)
             rows.setdefault((method, fam), []).append((feats(spec, params), t))
         if log:
-            log(f"{i + 1}/{problems} {n} {m} {spec.dtype} {mode}")
+            log(f"{i + 1}/{problems} {spec.n} {spec.m} {spec.dtype} {spec.mode}")
     return rows
+
+
+def measure_scaling(threads, problems=24, seed=11, min_time=2e-3, per_method=6, log=None):
+    """``{method: speed-up}`` at ``threads`` over one thread: each method
+    timed both ways (same plan parameters) on up to ``per_method`` random
+    problems whose estimate is at least ``min_time`` (small calls say more
+    about waking threads than about scaling); the median ratio, at least 1."""
+    from .._core import execute
+    from ..algorithms._common import shared_spectra_off
+
+    ratios = {}
+    for prep, spec in _problems(problems, seed):
+        for method, params, _ in _methods(prep, spec, threads):
+            if method == "separable" or len(ratios.get(method, ())) >= per_method:
+                continue
+            if not min_time <= cost.estimate(method, spec, threads, params) <= 0.5:
+                continue
+            with shared_spectra_off():
+                tt = _best_time(lambda: execute(prep, method, params, threads), 0.3)
+                t1 = _best_time(lambda: execute(prep, method, params, 1), 0.3)
+            ratios.setdefault(method, []).append(t1 / tt)
+    out = {m: max(1.0, float(f"{np.median(r):.3g}")) for m, r in ratios.items() if r}
+    if log:
+        log(f"speed-up at {threads} threads: {out}")
+    return out
 
 
 def fit(rows, threads):
@@ -116,7 +151,7 @@ def fit(rows, threads):
             names += [n for n in d[0] if n not in ("par", "par_exp") and n not in names]
         A = np.array([[d[0].get(n, 0.0) / (1 if n in cost.SERIAL else
                                            cost.speedup(threads, d[0].get("par"),
-                                                        d[0].get("par_exp")))
+                                                        d[0].get("par_exp"), method))
                        for n in names] for d in data])
         b = np.array([d[1] for d in data])
         w = 1.0 / b
@@ -155,13 +190,25 @@ def tune(problems=40, *, seed=7, save=True, verbose=False):
     Returns
     -------
     dict
-        ``{method: {family: {feature: seconds}}}`` for the pairs fitted.
+        ``{method: {family: {feature: seconds}}}`` for the pairs fitted, and
+        ``'_scaling'``: ``{threads: {method: speed-up over one thread}}``,
+        measured at this thread count (with several threads) and used by the
+        planner for it (the model's scaling serves other counts: tune again
+        under ``fastconv.threads(n)`` to measure another).
     """
     if isinstance(problems, bool) or not isinstance(problems, int) or problems < 10:
         raise ValueError(f"problems must be an int >= 10, got {problems!r}")
     log = print if verbose else None
+    threads = _config.get_threads()
+    if threads > 1:
+        # how each method scales here, at this thread count: the fit below
+        # divides by it, and the planner uses it (cost.SCALING)
+        scaling = measure_scaling(threads, problems=min(24, problems), log=log)
+        cost.apply({"_scaling": {str(threads): scaling}})
     rows = measure(problems, seed=seed, log=log)
-    coef, report = fit(rows, _config.get_threads())
+    coef, report = fit(rows, threads)
+    if threads > 1:
+        coef["_scaling"] = {str(t): dict(v) for t, v in cost.SCALING.items()}
     if verbose:
         for (method, fam), (nb, med, lo, hi) in report.items():
             print(f"{method:13s} {fam:4s} n={nb:3d} median |log(pred/meas)| {med:.2f}, "
