@@ -720,6 +720,27 @@ def _depthwise2d(x, w, stride, dilation, pads, padding_mode):
     return y
 
 
+def _depthwise2d_wgrad(x, gy, kshape, dilation, pads, padding_mode):
+    """The weight gradient of a stride-1 2-D depthwise layer on its own
+    kernel (``_kernels.layer.depthwise2d_wgrad``: per channel, flattened
+    multiply-adds into per-tap partial sums, float64 totals): 8 x 32 x
+    112^2 3x3 float32 24 -> 3 ms, against a dot product per tap over all
+    channels (numpy's einsum) before.  Memory: per running channel a padded
+    plane, a gradient plane and the partial sums (below the input's size)."""
+    from ._kernels.layer import depthwise2d_wgrad
+    from .algorithms import layer
+    from .algorithms.direct import apply_threads
+
+    if padding_mode != "zeros":
+        x = layer.pad(x, pads, padding_mode)
+        pads = [(0, 0), (0, 0)]
+    out = np.zeros((x.shape[1],) + tuple(kshape))
+    apply_threads(gy.size * kshape[0] * kshape[1], _config.get_threads())
+    depthwise2d_wgrad(np.ascontiguousarray(x), np.ascontiguousarray(gy), out, pads[0][0],
+                      pads[1][0], dilation[0], dilation[1])
+    return out.astype(x.dtype)[:, None]
+
+
 def _depthwise(xp, wk, stride, dilation):
     """Depthwise forward (one channel per group) on the engine's direct
     correlation, channel ``c`` of every image with kernel ``wk[c]``: a dim
@@ -813,6 +834,11 @@ def layer_weight_grad(x, gy, kshape, stride, dilation, groups, pads, padding_mod
 
     plan = _layer_plan("weight", x, gy, stride, dilation, groups, pads, x.shape[2:], kshape,
                        x.shape[1], gy.shape[1], "auto")
+    if (len(kshape) == 2 and groups == x.shape[1] == gy.shape[1] and tuple(stride) == (1, 1)
+            and x.dtype.kind == "f"):
+        # (the plan's estimate for a depthwise layer, checked against the
+        # budget above, covers this kernel's: a padded input at most)
+        return _depthwise2d_wgrad(x, gy, kshape, dilation, pads, padding_mode)
     xp = layer.pad(x, pads, padding_mode)
     if plan.method == "im2col":
         return layer.weight_grad_im2col(xp, gy, tuple(kshape), stride, dilation, groups)

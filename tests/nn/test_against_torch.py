@@ -208,6 +208,12 @@ def test_depthwise_kernel_sizes_against_torch(k, hw):
             fin = np.isfinite(want)
             np.testing.assert_array_equal(got[~fin & ~np.isnan(want)], want[~fin & ~np.isnan(want)])
             close(got[fin], want[fin], dtype)
+            # the weight gradient (stride 1: its own kernel) on finite data
+            xf = np.nan_to_num(x, nan=0.5, posinf=2.0)
+            gy = rng.standard_normal(want.shape).astype(dtype)
+            tw = t(w).requires_grad_()
+            TF.conv2d(t(xf), tw, None, s, p, d, 5).backward(t(gy))
+            close(G.conv2d_weight(xf, w.shape, gy, s, p, d, 5), tw.grad.numpy(), dtype)
 
 
 def test_unbatched_float16_and_layouts():

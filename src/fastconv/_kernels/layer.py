@@ -87,6 +87,19 @@ def _plane_sums(buf, o, Wp, wc, out, M, dh, dw):  # pragma: no cover - jitted
             _taps_dilated(s, out, M, wc, a, a == 0, dw)
 
 
+@jit(inline=True)
+def _into_rows(xp, buf, Wp, ph, pw, r0, r1, q0, q1):  # pragma: no cover - jitted
+    """Rows ``r0 .. r1`` (columns ``q0 .. q1``) of the plane ``xp`` into the
+    padded buffer ``buf`` (rows of ``Wp``, offset by ``ph`` rows and ``pw``
+    columns)."""
+    for r in range(r0, r1):
+        o = (r + ph) * Wp + pw
+        b = buf[o + q0:o + q1]
+        src = xp[r, q0:q1]
+        for j in range(q1 - q0):
+            b[j] = src[j]
+
+
 @jit(parallel=True)
 def depthwise2d(x, w, y, ph, pw, sh, sw, dh, dw):  # pragma: no cover - jitted
     """x (N, C, H, W), w (C, K0, K1), y (N, C, Ho, Wo): y[n, c, i, j] =
@@ -134,12 +147,7 @@ def _depthwise_plane(x, w, y, u, R, Hp, Wp, Wq, r0, r1, q0, q1, ph, pw, sh, sw, 
     wc = w[c]
     buf = np.zeros(sw * Hp * Wq + Wq, dtype=x.dtype)
     if sw == 1:
-        for r in range(r0, r1):
-            o = (r + ph) * Wp + pw
-            b = buf[o + q0:o + q1]
-            src = xp[r, q0:q1]
-            for j in range(q1 - q0):
-                b[j] = src[j]
+        _into_rows(xp, buf, Wp, ph, pw, r0, r1, q0, q1)
     else:
         for r in range(r0, r1):
             src = xp[r]
@@ -181,6 +189,76 @@ def _depthwise_plane(x, w, y, u, R, Hp, Wp, Wq, r0, r1, q0, q1, ph, pw, sh, sw, 
             src = wide[i * Wp:i * Wp + Wo]
             for j in range(Wo):
                 yr[j] = src[j]
+
+
+#: blocks of rows summed into the partial sums before they are added up in
+#: float64 (each lane then holds at most this many products)
+FLUSH_BLOCKS = 16
+
+
+@jit(inline=True)
+def _flush(acc, tot):  # pragma: no cover - jitted
+    for t in range(acc.shape[0]):
+        s = 0.0
+        for m in range(acc.shape[1]):
+            s += acc[t, m]
+            acc[t, m] = 0
+        tot[t] += s
+
+
+@jit(parallel=True)
+def depthwise2d_wgrad(x, g, out, ph, pw, dh, dw):  # pragma: no cover - jitted
+    """Weight gradient of a stride-1 depthwise layer: x (N, C, H, W), g (N,
+    C, Ho, Wo), out (C, K0, K1) float64: out[c, a, b] = sum_{n, i, j}
+    g[n, c, i, j] * x[n, c, i + a*dh - ph, j + b*dw - pw] (zero outside).
+
+    One unit per channel.  Each plane goes into a zeroed padded buffer
+    (rows of ``Wp``) and its gradient into a buffer of the same row length
+    (zeros past ``Wo``), so every tap is one long elementwise multiply-add
+    over flattened blocks of rows into a per-tap row of partial sums (no
+    reduction in the inner loop: it vectorises); the partial sums are added
+    up in float64 every :data:`FLUSH_BLOCKS` blocks and at the end."""
+    N, C, H, W = x.shape
+    Ho, Wo = g.shape[2], g.shape[3]
+    K0, K1 = out.shape[1], out.shape[2]
+    Hp = Ho + dh * (K0 - 1)
+    Wp = Wo + dw * (K1 - 1)
+    R = min(Ho, max(1, 1024 // max(Wp, 1)))   # rows per block: partial sums in L1
+    T = K0 * K1
+    r0, r1 = max(0, -ph), min(H, Hp - ph)
+    q0, q1 = max(0, -pw), min(W, Wp - pw)
+    for c in prange(C):
+        buf = np.zeros(Hp * Wp + Wp, dtype=x.dtype)
+        gw = np.zeros(Ho * Wp, dtype=x.dtype)
+        acc = np.zeros((T, R * Wp), dtype=x.dtype)
+        tot = np.zeros(T)
+        held = 0                                # blocks summed into acc since its flush
+        for n in range(N):
+            xp = x[n, c]
+            gp = g[n, c]
+            _into_rows(xp, buf, Wp, ph, pw, r0, r1, q0, q1)
+            for i in range(Ho):
+                dst = gw[i * Wp:i * Wp + Wo]
+                src = gp[i]
+                for j in range(Wo):
+                    dst[j] = src[j]
+            for i0 in range(0, Ho, R):
+                M = min(R, Ho - i0) * Wp
+                gs = gw[i0 * Wp:i0 * Wp + M]
+                for a in range(K0):
+                    for b in range(K1):
+                        s0 = (i0 + a * dh) * Wp + b * dw
+                        xs = buf[s0:s0 + M]
+                        at = acc[a * K1 + b]
+                        for m in range(M):
+                            at[m] += gs[m] * xs[m]
+                held += 1
+                if held == FLUSH_BLOCKS or (n == N - 1 and i0 + R >= Ho):
+                    _flush(acc, tot)
+                    held = 0
+        for a in range(K0):
+            for b in range(K1):
+                out[c, a, b] = tot[a * K1 + b]
 
 
 @jit(parallel=True)
