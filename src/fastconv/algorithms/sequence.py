@@ -72,8 +72,9 @@ def kept_spectra(k1, k2, mode, method, params):
     limit = 0 if _SHARED_OFF.active else _config.spectrum_cache_bytes()
     if method == "direct" or limit <= 0:
         return spectra(k1, k2, mode, method, params)
-    key = (mode, method, tuple(sorted(params.items())), k1.shape, k1.dtype.str,
-           None if k2 is None else k2.shape)
+    # (the transform's parameters only: rows per task do not change spectra)
+    key = (mode, method, tuple(sorted((k, v) for k, v in params.items() if k in ("n", "M"))),
+           k1.shape, k1.dtype.str, None if k2 is None else k2.shape)
     with _KEPT_LOCK:
         hit = _KEPT.get(key)
         if hit is not None:
@@ -201,10 +202,8 @@ def grads(g, u, k1, k2, mode, n, Hk, Lk, want_u=True, want_k=True):
     threads = _config.get_threads()
     K = None
     if want_u:
-        K = sf.rfft(k1, n=n, axis=-1)
-        if k2 is not None:
-            K += np.conj(sf.rfft(k2, n=n, axis=-1))
-        np.conjugate(K, out=K)
+        # the forward's spectrum (kept between calls), conjugated
+        K = np.conj(kept_spectra(k1, k2, mode, "fft", {"n": n})[0])
     gu = np.empty_like(u) if want_u else None
     F = n // 2 + 1
     ct = np.result_type(u.dtype, np.complex64)
