@@ -101,18 +101,25 @@ def _compute_dtype(dt):
     return np.dtype(np.float64)
 
 
-def _ns_filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
-               nan_policy="propagate", mask=None, preserve_nan=False):
-    """:func:`filter` for real floating arrays of any namespace (the
-    namespace engine's 'same' correlation with the mode's boundary)."""
+def _ns_checks(nan_policy, mask, preserve_nan, *arrays):
+    """The namespace of ``arrays`` (real floating, or TypeError) for the
+    filters that serve any namespace, which take none of the NaN options."""
     from .backends import namespace as ns
 
     if nan_policy != "propagate" or mask is not None or preserve_nan:
         raise TypeError("nan_policy / mask / preserve_nan are available for NumPy arrays only")
-    xp = ns.namespace(image, kernel)
-    if ns.np_dtype(xp, image.dtype).kind != "f" or ns.np_dtype(xp, kernel.dtype).kind != "f":
+    xp = ns.namespace(*arrays)
+    if any(ns.np_dtype(xp, a.dtype).kind != "f" for a in arrays):
         raise TypeError(f"fastconv.filters on {ns.backend_name(xp)} arrays takes real floating "
                         f"images and kernels; pass NumPy arrays for the others")
+    return xp
+
+
+def _ns_filter(image, kernel, *, mode="reflect", cval=0.0, channel_axis=None,
+               nan_policy="propagate", mask=None, preserve_nan=False):
+    """:func:`filter` for real floating arrays of any namespace (the
+    namespace engine's 'same' correlation with the mode's boundary)."""
+    xp = _ns_checks(nan_policy, mask, preserve_nan, image, kernel)
     axes = _spatial_axes(image.ndim, channel_axis)
     if kernel.ndim != len(axes):
         raise ValueError(f"kernel must have one dimension per spatial axis of the image "
@@ -140,12 +147,7 @@ def _ns_gaussian(image, sigma, *, truncate=4.0, mode="reflect", cval=0.0, channe
     passes, 84 / 73 ms as the 2-D kernel through torch.fft."""
     from .backends import namespace as ns
 
-    if nan_policy != "propagate" or mask is not None or preserve_nan:
-        raise TypeError("nan_policy / mask / preserve_nan are available for NumPy arrays only")
-    xp = ns.namespace(image)
-    if ns.np_dtype(xp, image.dtype).kind != "f":
-        raise TypeError(f"fastconv.filters on {ns.backend_name(xp)} arrays takes real floating "
-                        f"images; pass NumPy arrays for the others")
+    xp = _ns_checks(nan_policy, mask, preserve_nan, image)
     axes = _spatial_axes(image.ndim, channel_axis)
     gaussian_kernel(sigma, truncate=truncate, ndim=len(axes))       # validation
     sig = (sigma,) * len(axes) if np.ndim(sigma) == 0 else tuple(sigma)

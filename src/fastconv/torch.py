@@ -58,15 +58,7 @@ class _FFTConv(torch.autograd.Function):
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
         pad, g = ctx.pad, ctx.groups
-        d = x.ndim - 2
-        dims = tuple(range(2, 2 + d))
-        S = x.shape[2:]
-        K = w.shape[2:]
-        Lp = [s + 2 * p for s, p in zip(S, pad)]
-        nfft = [_fast(n) for n in Lp]
-        N, C = x.shape[:2]
-        O = w.shape[0]
-        Cg, Og = C // g, O // g
+        dims, S, K, Lp, nfft, N, C, O, Cg, Og = _geometry(x, w, pad, g)
         G = torch.fft.rfftn(gy, s=nfft, dim=dims)
         Fs = G.shape[2:]
         P = math.prod(Fs)
@@ -88,16 +80,19 @@ class _FFTConv(torch.autograd.Function):
         return gx, gw, None, None
 
 
-def _fft_forward(x, w, pad, g):
-    d = x.ndim - 2
-    dims = tuple(range(2, 2 + d))
+def _geometry(x, w, pad, g):
+    """(transform dims, spatial shape, kernel shape, padded lengths, FFT
+    lengths, N, C, O, C per group, O per group) of the FFT layer product."""
+    dims = tuple(range(2, x.ndim))
     S = x.shape[2:]
-    K = w.shape[2:]
     Lp = [s + 2 * p for s, p in zip(S, pad)]
-    nfft = [_fast(n) for n in Lp]
     N, C = x.shape[:2]
     O = w.shape[0]
-    Cg, Og = C // g, O // g
+    return dims, S, w.shape[2:], Lp, [_fast(n) for n in Lp], N, C, O, C // g, O // g
+
+
+def _fft_forward(x, w, pad, g):
+    dims, S, K, Lp, nfft, N, C, O, Cg, Og = _geometry(x, w, pad, g)
     xp = F.pad(x, [q for p in reversed(pad) for q in (p, p)]) if any(pad) else x
     X = torch.fft.rfftn(xp, s=nfft, dim=dims)
     Fs = X.shape[2:]
