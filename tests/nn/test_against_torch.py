@@ -216,6 +216,23 @@ def test_depthwise_kernel_sizes_against_torch(k, hw):
             close(G.conv2d_weight(xf, w.shape, gy, s, p, d, 5), tw.grad.numpy(), dtype)
 
 
+def test_depthwise_narrow_planes_stacked_per_channel():
+    """Planes narrower than 32 columns run stacked, up to STACK_FLOATS of one
+    channel's padded images per pass: batches that fill several stacks and
+    a partial last one, against torch."""
+    from fastconv._kernels.layer import STACK_FLOATS
+
+    rng = np.random.default_rng(9)
+    for hw, k, p, d in [((30, 30), (3, 3), 1, 1), ((31, 9), (5, 3), (2, 0), (1, 2)),
+                        ((7, 26), (2, 7), 3, 1)]:
+        Hp, Wp = hw[0] + 2 * (p if np.ndim(p) == 0 else p[0]), hw[1] + 30
+        N = 2 * max(1, STACK_FLOATS // (Hp * Wp)) + 3
+        x = rng.standard_normal((N, 3) + hw).astype(np.float32)
+        w = rng.standard_normal((3, 1) + k).astype(np.float32)
+        want = TF.conv2d(t(x), t(w), None, 1, p, d, 3).numpy()
+        close(nn.conv2d(x, w, None, 1, p, d, 3, method="depthwise"), want, np.float32)
+
+
 def test_unbatched_float16_and_layouts():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((4, 9, 10))

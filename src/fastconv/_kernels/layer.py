@@ -129,8 +129,48 @@ def depthwise2d(x, w, y, ph, pw, sh, sw, dh, dw):  # pragma: no cover - jitted
     R = min(Ho, max(1, 2048 // max(Wp, 1)))   # buffer rows per flattened block
     r0, r1 = max(0, -ph), min(H, Hp - ph)      # input rows inside the buffer
     q0, q1 = max(0, -pw), min(W, Wp - pw)      # input columns inside it
+    if sh == 1 and sw == 1 and Wo < 32 and Hp * Wp <= STACK_FLOATS:
+        # narrow planes: the images of one channel stacked in one buffer (a
+        # plane's padded rows after another's), one flattened pass over up
+        # to S planes at once; the K0 - 1 rows of each plane past its
+        # outputs are computed over the next plane's rows and dropped
+        S = max(1, min(N, STACK_FLOATS // (Hp * Wp)))
+        for u in prange(C * ((N + S - 1) // S)):
+            _depthwise_stack(x, w, y, u, S, Hp, Wp, r0, r1, q0, q1, ph, pw, dh, dw)
+        return
     for u in prange(N * C):
         _depthwise_plane(x, w, y, u, R, Hp, Wp, Wq, r0, r1, q0, q1, ph, pw, sh, sw, dh, dw)
+
+
+#: floats of the stacked buffer of narrow planes (one channel's images)
+STACK_FLOATS = 8192
+
+
+@jit(inline=True)
+def _depthwise_stack(x, w, y, u, S, Hp, Wp, r0, r1, q0, q1, ph, pw, dh,
+                     dw):  # pragma: no cover - jitted
+    """Stride 1, narrow planes: channel ``u // nb``, images ``S * (u % nb)``
+    .. (``nb`` stacks per channel) through one stacked buffer."""
+    N, C = x.shape[0], x.shape[1]
+    Ho, Wo = y.shape[2], y.shape[3]
+    nb = (N + S - 1) // S
+    c = u // nb
+    n0 = (u - c * nb) * S
+    n1 = min(N, n0 + S)
+    P = Hp * Wp
+    buf = np.zeros((n1 - n0) * P + Wp, dtype=x.dtype)
+    for n in range(n0, n1):
+        _into_rows(x[n, c], buf[(n - n0) * P:], Wp, ph, pw, r0, r1, q0, q1)
+    M = ((n1 - n0 - 1) * Hp + Ho - 1) * Wp + Wo
+    wide = np.empty(M, dtype=x.dtype)
+    _plane_sums(buf, 0, Wp, w[c], wide, M, dh, dw)
+    for n in range(n0, n1):
+        yp = y[n, c]
+        for i in range(Ho):
+            src = wide[((n - n0) * Hp + i) * Wp:((n - n0) * Hp + i) * Wp + Wo]
+            yr = yp[i]
+            for j in range(Wo):
+                yr[j] = src[j]
 
 
 @jit(inline=True)
