@@ -151,7 +151,7 @@ def _depthwise_stack(x, w, y, u, S, Hp, Wp, r0, r1, q0, q1, ph, pw, dh,
                      dw):  # pragma: no cover - jitted
     """Stride 1, narrow planes: channel ``u // nb``, images ``S * (u % nb)``
     .. (``nb`` stacks per channel) through one stacked buffer."""
-    N, C = x.shape[0], x.shape[1]
+    N = x.shape[0]
     Ho, Wo = y.shape[2], y.shape[3]
     nb = (N + S - 1) // S
     c = u // nb
