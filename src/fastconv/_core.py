@@ -834,10 +834,9 @@ def layer_weight_grad(x, gy, kshape, stride, dilation, groups, pads, padding_mod
 
     plan = _layer_plan("weight", x, gy, stride, dilation, groups, pads, x.shape[2:], kshape,
                        x.shape[1], gy.shape[1], "auto")
-    if (len(kshape) == 2 and groups == x.shape[1] == gy.shape[1] and tuple(stride) == (1, 1)
-            and x.dtype.kind == "f"):
-        # (the plan's estimate for a depthwise layer, checked against the
-        # budget above, covers this kernel's: a padded input at most)
+    if plan.method == "depthwise" and len(kshape) == 2 and tuple(stride) == (1, 1):
+        # (the plan's estimate, checked against the budget above, covers
+        # this kernel's: a padded input at most)
         return _depthwise2d_wgrad(x, gy, kshape, dilation, pads, padding_mode)
     xp = layer.pad(x, pads, padding_mode)
     if plan.method == "im2col":

@@ -205,15 +205,15 @@ def unsupervised_wiener(image: ArrayLike, psf: ArrayLike, reg: Optional[ArrayLik
     return _clip(out, clip), {"noise": gn, "prior": gx}
 
 
-def _rl_args(image, psf, num_iter, ndim_of):
+def _rl_args(image, psf, num_iter):
     import operator
 
     n = operator.index(num_iter)
     if n < 0:
         raise ValueError(f"num_iter must be >= 0, got {num_iter}")
-    if ndim_of(psf) != ndim_of(image):
+    if psf.ndim != image.ndim:
         raise ValueError(f"psf must have the image's number of dimensions "
-                         f"({ndim_of(image)}), got {ndim_of(psf)}")
+                         f"({image.ndim}), got {psf.ndim}")
     return n
 
 
@@ -230,7 +230,7 @@ def _ns_richardson_lucy(image, psf, num_iter=50, clip=True, filter_epsilon=None,
     from .backends import namespace as ns
 
     xp = ns.namespace(image, psf)
-    n = _rl_args(image, psf, num_iter, lambda a: a.ndim)
+    n = _rl_args(image, psf, num_iter)
     if math.prod(image.shape) == 0 or math.prod(psf.shape) == 0:
         raise ValueError("image and psf must be non-empty")
     ft = ns.xp_dtype(xp, _float_type(ns.np_dtype(xp, image.dtype)))
@@ -291,7 +291,7 @@ def richardson_lucy(image: ArrayLike, psf: ArrayLike, num_iter: int = 50, clip: 
 
     x = V.as_array(image, "image")
     p = V.as_array(psf, "psf")
-    n = _rl_args(x, p, num_iter, np.ndim)
+    n = _rl_args(x, p, num_iter)
     if x.size == 0 or p.size == 0:
         raise ValueError("image and psf must be non-empty")
     ft = _float_type(x.dtype)

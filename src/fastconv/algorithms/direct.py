@@ -218,24 +218,19 @@ def apply_threads(work, nthreads):
 LIFT_1D_MIN = 2048
 
 
-def _lift_1d(x, k, out_len):
-    """Whether a 1-D problem runs as 2-D with one kernel row: the register
-    blocks (_kernels/simd.py) keep U output vectors in registers across the
-    taps, where the 1-D row kernels add every tap's products into the
-    output row in memory.  Measured (2 threads, AVX-512, 'same'): 1e7 x 100
-    float64 58.5 -> 44.1 ms, 1e6 x 300 14.4 -> 9.7, 1e6 x 64 float32 3.1 ->
-    2.4, 1e6 x 8 float64 2.0 -> 1.8."""
-    return k.ndim == 2 and lifts_1d(x.dtype, k.shape[1], out_len)
-
-
 def lifts_1d(dtype, K, out_len):
-    """:func:`_lift_1d` from the problem's dtype, taps and output length."""
+    """Whether a 1-D problem (``K`` taps, outputs ``out_len``) runs as 2-D
+    with one kernel row: the register blocks (_kernels/simd.py) keep U
+    output vectors in registers across the taps, where the 1-D row kernels
+    add every tap's products into the output row in memory.  Measured (2
+    threads, AVX-512, 'same'): 1e7 x 100 float64 58.5 -> 44.1 ms, 1e6 x
+    300 14.4 -> 9.7, 1e6 x 64 float32 3.1 -> 2.4, 1e6 x 8 float64 2.0 -> 1.8."""
     return out_len >= LIFT_1D_MIN and uses_simd(2, dtype, (1, K))
 
 
 def run(x, k, starts, out_shape, params, nthreads):
     """Compute the canonical problem by direct summation (see _common)."""
-    if _lift_1d(x, k, out_shape[-1]):
+    if k.ndim == 2 and lifts_1d(x.dtype, k.shape[1], out_shape[-1]):
         y = run(x[:, None], k[:, None], (0,) + tuple(starts), (1,) + tuple(out_shape), params,
                 nthreads)
         return y.reshape(y.shape[:1] + y.shape[2:])
@@ -253,7 +248,7 @@ def run_virtual(x, k, pads, boundary, out_shape, params, nthreads):
     """Direct summation on the unpadded input, the boundary rule applied
     through index maps (no padded copy).  ``pads``: (before, after) per axis
     of the canonical array, batch axis first."""
-    if _lift_1d(x, k, out_shape[-1]):
+    if k.ndim == 2 and lifts_1d(x.dtype, k.shape[1], out_shape[-1]):
         y = run_virtual(x[:, None], k[:, None], [pads[0], (0, 0)] + list(pads[1:]), boundary,
                         (1,) + tuple(out_shape), params, nthreads)
         return y.reshape(y.shape[:1] + y.shape[2:])
