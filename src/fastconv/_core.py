@@ -194,6 +194,21 @@ def geometry(n, m, mode):
     return tuple(K - 1 for K in m), tuple(N - K + 1 for N, K in zip(n, m))
 
 
+def unit_axes_dropped(a, b, ax):
+    """``ax`` without the axes along which ``b`` (the kernel) has one sample:
+    along such an axis every mode and boundary rule gives output = input
+    times that sample, so it is a batch axis (an image filtered by a 1 x K
+    row, a (1, L) signal: planned as what they are, a batch of 1-D
+    problems).  Kept where the kernel's own batch axes would then have to be
+    copied for each of the input's samples along it; at least one axis is
+    kept."""
+    if len(ax) < 2:
+        return ax
+    kbatch1 = all(b.shape[d] == 1 for d in range(b.ndim) if d not in ax)
+    keep = tuple(d for d in ax if not (b.shape[d] == 1 and (kbatch1 or a.shape[d] == 1)))
+    return keep if keep else ax[-1:]
+
+
 def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
             op="convolve", dtypes=None, saturate=False) -> Prepared:
     """Validate and canonicalise; see module docstring.
@@ -216,8 +231,15 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
     cval = V.check_cval(cval)
     V.check_operands(a, b)
     ax = V.check_axes(axes, a.ndim)
-    nd = len(ax)
     V.check_conv_lengths((("in1", a), ("in2", b)), ax)
+    if mode == "valid":         # scipy's rule, on every axis named
+        nf, mf = [a.shape[d] for d in ax], [b.shape[d] for d in ax]
+        if not (all(N >= K for N, K in zip(nf, mf)) or all(K >= N for N, K in zip(nf, mf))):
+            raise ValueError(
+                f"mode='valid' needs one input at least as large as the other on "
+                f"every convolution axis, got {tuple(nf)} and {tuple(mf)}")
+    ax = unit_axes_dropped(a, b, ax)
+    nd = len(ax)
     cd, rd = V.dtype_policy(a.dtype, b.dtype) if dtypes is None else map(np.dtype, dtypes)
     if saturate and not (rd.kind in "iu" and cd.kind == "f"):
         raise ValueError(f"saturate=True needs a float compute dtype and an integer "
@@ -238,12 +260,7 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
     n = a.shape[a.ndim - nd:]
     m = b.shape[b.ndim - nd:]
     if mode == "valid" and not all(N >= K for N, K in zip(n, m)):
-        if all(K >= N for N, K in zip(n, m)):
-            a, b, n, m = b, a, m, n        # convolution commutes
-        else:
-            raise ValueError(
-                f"mode='valid' needs one input at least as large as the other on "
-                f"every convolution axis, got {n} and {m}")
+        a, b, n, m = b, a, m, n        # convolution commutes (checked above)
     try:
         ba, bb = a.shape[:a.ndim - nd], b.shape[:b.ndim - nd]
         bshape = ba if ba == bb else np.broadcast_shapes(ba, bb)
@@ -376,8 +393,6 @@ def execute(prep, method, params, threads):
     memory would exceed the budget) runs the problem in that many pieces,
     over the batch or the first convolution axis, into one output array.
     """
-    from .algorithms import FFT_METHODS, REGISTRY
-
     spec = prep.spec
     if spec.batch == 0:               # an empty batch axis: nothing to compute
         return np.empty((0,) + tuple(spec.out_shape), dtype=spec.dtype)
@@ -1101,6 +1116,12 @@ def finite_scan(x2):
     from .algorithms.stats import finite_scan as f
 
     return f(x2)
+
+
+def weighted_edges(num, w, off, min_periods):
+    from .algorithms.stats import weighted_edges as f
+
+    return f(num, w, off, min_periods)
 
 
 def weighted_finish(x2, num, den, w, off, min_periods, omit, out=None):

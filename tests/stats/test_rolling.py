@@ -191,3 +191,45 @@ def test_ewma_exact_and_axes():
 def test_bad_input(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+@pytest.mark.parametrize("weights", WEIGHTS[1:])
+@pytest.mark.parametrize("window, min_periods", [(1, None), (4, 2), (31, None), (31, 0),
+                                                 (512, 100), (513, None)])
+@pytest.mark.parametrize("center", [False, True])
+def test_weighted_finite_data_against_reference(weights, window, min_periods, center):
+    # finite data take the one-correlation path (weights scaled to sum 1,
+    # only the partial windows divided); rows along a middle axis
+    rng = np.random.default_rng(window)
+    a = rng.normal(size=(3, 700, 2)) * 10.0 ** rng.integers(-3, 4, (3, 700, 2))
+    w = rng.random(window) + 0.1 if weights == "array" else weights
+    from scipy.signal import get_window
+
+    ww = np.asarray(w, float) if weights == "array" else get_window(w, window, fftbins=False)
+    ww = np.where(np.abs(ww) < 1e-14, 0.0, ww)
+    if not ww.sum() > 0:
+        pytest.skip("window sums to 0")
+    got = fs.moving_average(a, window, weights=w, center=center, min_periods=min_periods,
+                            axis=1)
+    for i in range(3):
+        for j in range(2):
+            want = reference_weighted(a[i, :, j], ww, center, min_periods)
+            g = got[i, :, j]
+            assert np.array_equal(np.isnan(g), np.isnan(want))
+            m = ~np.isnan(want)
+            scale = np.abs(a[i, :, j]).max()
+            assert np.all(np.abs(g[m] - want[m]) <= 1e-13 * scale)
+
+
+def test_weighted_with_infinities_and_float_max():
+    # non-finite sums send the call to the careful path: inf where the
+    # window holds inf with weight, NaN where +inf meets -inf or weight 0
+    x = np.array([1.0, np.inf, 2.0, 3.0, -np.inf, 4.0, 5.0, 6.0, 7.0])
+    w = np.array([1.0, 2.0])
+    got = fs.moving_average(x, 2, weights=w)
+    with np.errstate(invalid="ignore"):
+        want = reference_weighted(x, w, False, None)
+    np.testing.assert_array_equal(got, want)
+    big = np.full(50, np.finfo(np.float64).max)
+    y = fs.moving_average(big, 7, weights="hann")
+    assert np.all(np.isfinite(y[6:])) and np.allclose(y[6:], big[6:], rtol=1e-12)

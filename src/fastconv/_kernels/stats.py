@@ -260,12 +260,14 @@ def ewm_mean(x, decay, adjust, ignore_na, minp, out):  # pragma: no cover - jitt
 
 
 @jit(parallel=True)
-def weighted_finish(x, num, den, cw, w, off, minp, omit, seg, out):  # pragma: no cover
-    """``out = num / den`` of a weighted window (weights' prefix sums ``cw``,
-    ``w`` taps), NaN where the window has fewer than ``minp`` non-NaN
-    values, a NaN when not ``omit``, or no weight.  ``den`` (R, L): the
-    weights of the non-NaN values, when the data have NaN; empty: the
-    weights in range (``cw``)."""
+def weighted_finish(x, num, den, wsum, wt, lo, hi, w, off, minp, omit, seg,
+                    out):  # pragma: no cover
+    """``out = num / den`` of a weighted window (``w`` taps summing to
+    ``wsum``), NaN where the window has fewer than ``minp`` non-NaN values,
+    a NaN when not ``omit``, or no weight.  ``den`` (R, L): the weights of
+    the non-NaN values, when the data have NaN; empty: the weights in range,
+    ``wsum`` for the full windows ``lo <= t < hi`` and ``wt`` for the
+    partial ones (``t < lo``, then ``t >= hi``; algorithms.stats.edge_weights)."""
     R, L = x.shape
     nseg = (L + seg - 1) // seg
     have_den = den.shape[0] > 0
@@ -276,9 +278,8 @@ def weighted_finish(x, num, den, cw, w, off, minp, omit, seg, out):  # pragma: n
         if not have_den:
             # no NaN in the data: the count and the weights follow from the
             # window's place alone; the interior is one division per value
-            wsum = cw[w]
-            lo_t = min(t1, max(t0, w - 1 - off))       # first full window
-            hi_t = max(lo_t, min(t1, L - off))         # one past the last
+            lo_t = min(t1, max(t0, lo))                # first full window
+            hi_t = max(lo_t, min(t1, hi))              # one past the last
             numr = num[r]
             outr = out[r]
             for t in range(lo_t, hi_t):
@@ -287,7 +288,7 @@ def weighted_finish(x, num, den, cw, w, off, minp, omit, seg, out):  # pragma: n
                 first = t + off - w + 1
                 j0 = min(max(-first, 0), w)
                 j1 = min(max(L - first, 0), w)
-                d = cw[j1] - cw[j0]
+                d = wt[t] if t < lo else wt[lo + t - hi]
                 cnt = j1 - j0
                 outr[t] = numr[t] / d if cnt >= minp and cnt > 0 and d > 0 else np.nan
             continue
@@ -315,12 +316,7 @@ def weighted_finish(x, num, den, cw, w, off, minp, omit, seg, out):  # pragma: n
                     nan -= 1
                 a += 1
             cnt = (b - a) - nan
-            if have_den:
-                d = den[r, t]
-            else:
-                j0 = min(max(-first, 0), w)
-                j1 = min(max(L - first, 0), w)
-                d = cw[j1] - cw[j0]
+            d = den[r, t]
             if cnt < minp or cnt <= 0 or (nan > 0 and not omit) or not d > 0:
                 out[r, t] = np.nan
             else:

@@ -263,6 +263,45 @@ def finite_scan(x2):
     return top, bool(nan.any()), bool((~fin & ~nan).any())
 
 
+def edge_weights(w, L, off):
+    """(lo, hi, wt): the outputs ``t < lo`` and ``t >= hi`` of a row of
+    ``L`` see a partial window (``off``: the window's offset, see
+    moving_average), ``wt`` the weights in range for each of them, in that
+    order (``wt[:lo]``, then ``t = hi .. L-1``), and the taps in range.
+    Each is summed over its own taps (a difference of prefix sums loses
+    the small tails: a Gaussian window's edge weights of 1e-8 to
+    cancellation), at most ``2 * len(w)`` sums."""
+    W = w.size
+    lo = min(L, max(0, W - 1 - off))
+    hi = max(lo, L - off)
+    t = np.r_[np.arange(lo), np.arange(hi, L)]
+    first = t + off - W + 1
+    j0 = np.clip(-first, 0, W)
+    j1 = np.clip(L - first, 0, W)
+    # suffixes summed from the end (j1 = W), prefixes from the start (j0 = 0)
+    pre = np.r_[0.0, np.cumsum(w)]
+    suf = np.r_[np.cumsum(w[::-1])[::-1], 0.0]
+    wt = np.where(j0 == 0, pre[j1], suf[j0] - suf[np.minimum(j1, W)])
+    both = (j0 > 0) & (j1 < W)             # data shorter than the window
+    for i in np.flatnonzero(both):
+        wt[i] = w[j0[i]:j1[i]].sum()
+    return lo, hi, np.where(j1 > j0, wt, 0.0), j1 - j0
+
+
+def weighted_edges(num, w, off, min_periods):
+    """Divide the partial windows' sums of a row-wise weighted correlation
+    ``num`` (R, L) (weights ``w`` scaled to sum 1, so the full windows'
+    sums are their means already) by the weights in range; NaN where fewer
+    than ``min_periods`` taps are in range or no weight is."""
+    L = num.shape[1]
+    lo, hi, wt, cnt = edge_weights(w, L, off)
+    if wt.size:
+        t = np.r_[np.arange(lo), np.arange(hi, L)]
+        ok = (cnt >= max(min_periods, 1)) & (wt > 0)
+        num[:, t] = np.where(ok, num[:, t] / np.where(ok, wt, 1.0), np.nan)
+    return num
+
+
 def weighted_finish(x2, num, den, w, off, min_periods, omit, out=None):
     """num / den of a weighted window with its NaN and min_periods rules,
     into ``out`` (may be ``num``: each quotient replaces its own sum)."""
@@ -270,11 +309,11 @@ def weighted_finish(x2, num, den, w, off, min_periods, omit, out=None):
 
     if out is None:
         out = np.empty(x2.shape)
-    cw = np.r_[0.0, np.cumsum(w)]
+    lo, hi, wt, _ = edge_weights(w, x2.shape[1], off)
     d = den if den is not None else np.zeros((0, 0))
     _config.numba_threads(_config.get_threads(), x2.size * 4)
-    kern(x2, num, d, cw, int(w.size), int(off), int(min_periods), bool(omit),
-         max(SEGMENT, w.size), out)
+    kern(x2, num, d, float(w.sum()), wt, int(lo), int(hi), int(w.size), int(off),
+         int(min_periods), bool(omit), max(SEGMENT, w.size), out)
     return out
 
 
