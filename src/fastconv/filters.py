@@ -280,7 +280,37 @@ _GRADIENTS = {"sobel": (np.array([1.0, 2.0, 1.0]), np.array([-1.0, 0.0, 1.0])),
               "prewitt": (np.array([1.0, 1.0, 1.0]), np.array([-1.0, 0.0, 1.0]))}
 
 
-@backends.accepts_arrays()
+def _edges_checks(image, operator, direction, channel_axis):
+    if direction not in ("x", "y", "magnitude"):
+        raise ValueError(f"direction must be 'x', 'y' or 'magnitude', got {direction!r}")
+    if operator not in _GRADIENTS:
+        raise ValueError(f"operator must be one of {sorted(_GRADIENTS)}, got {operator!r}")
+    if len(_spatial_axes(image.ndim, channel_axis)) != 2:
+        raise ValueError("edges() needs a 2-D image (plus an optional channel_axis)")
+
+
+def _ns_edges(image, operator="sobel", direction="magnitude", *, mode="reflect", cval=0.0,
+              channel_axis=None):
+    """:func:`edges` for real floating images of any namespace (two
+    :func:`_ns_filter` passes and their magnitude)."""
+    from .backends import namespace as ns
+
+    xp = _ns_checks("propagate", None, False, image)
+    _edges_checks(image, operator, direction, channel_axis)
+    out = {}
+    for d in (("x", "y") if direction == "magnitude" else (direction,)):
+        k = xp.asarray(_gradient_kernel(operator, d), dtype=image.dtype, device=ns._dev(image))
+        out[d] = _ns_filter(image, k, mode=mode, cval=cval, channel_axis=channel_axis)
+    if direction != "magnitude":
+        return out[direction]
+    if hasattr(xp, "hypot"):            # (no overflow of the squares)
+        return xp.hypot(out["x"], out["y"])
+    m = xp.maximum(xp.abs(out["x"]), xp.abs(out["y"]))
+    s = xp.where(m > 0, m, xp.ones_like(m))
+    return m * xp.sqrt((out["x"] / s) ** 2 + (out["y"] / s) ** 2)
+
+
+@backends.accepts_arrays(via=_ns_edges)
 def edges(image: ArrayLike, operator: str = "sobel", direction: str = "magnitude", *,
           mode: str = "reflect", cval: complex = 0.0,
           channel_axis: Optional[int] = None) -> np.ndarray:
@@ -294,12 +324,7 @@ def edges(image: ArrayLike, operator: str = "sobel", direction: str = "magnitude
     otherwise).
     """
     x = V.as_array(image, "image")
-    if direction not in ("x", "y", "magnitude"):
-        raise ValueError(f"direction must be 'x', 'y' or 'magnitude', got {direction!r}")
-    if operator not in _GRADIENTS:
-        raise ValueError(f"operator must be one of {sorted(_GRADIENTS)}, got {operator!r}")
-    if len(_spatial_axes(x.ndim, channel_axis)) != 2:
-        raise ValueError("edges() needs a 2-D image (plus an optional channel_axis)")
+    _edges_checks(x, operator, direction, channel_axis)
     fdt = np.float64 if x.dtype == np.float64 or (x.dtype.kind in "iu" and x.dtype.itemsize > 2) \
         else np.float32
     xf = x.astype(fdt, copy=False)

@@ -263,7 +263,25 @@ def _one_d_axis(x, w, axis, cval):
     return V.check_axes(axis, x.ndim, "axis")
 
 
-@backends.accepts_arrays()
+def _ns_one_d(flip):
+    """The namespace engine's ndimage.correlate1d / convolve1d (real floats)."""
+    def via(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+        from .backends import layers as NL
+        from .backends import namespace
+
+        if output is not None:
+            raise TypeError("output= is not available for arrays other than NumPy's; use the "
+                            "returned array")
+        xp = namespace.namespace(input, weights)
+        name = "convolve1d" if flip else "correlate1d"
+        ax = _one_d_axis(NL.shadow(xp, input, "input", name),
+                         NL.shadow(xp, weights, "weights", name), axis, cval)
+        return namespace.ndimage_correlate(input, weights, _check_mode(mode), cval,
+                                           [operator.index(origin)], ax, flip)
+    return via
+
+
+@backends.accepts_arrays(via=_ns_one_d(False))
 def correlate1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: Any = None,
                 mode: str = "reflect", cval: complex = 0.0, origin: int = 0) -> np.ndarray:
     """1-D correlation along one axis (scipy.ndimage.correlate1d semantics).
@@ -277,7 +295,7 @@ def correlate1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: An
     return _one_d(input, weights, axis, output, mode, cval, origin, False)
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_ns_one_d(True))
 def convolve1d(input: ArrayLike, weights: ArrayLike, axis: int = -1, output: Any = None,
                mode: str = "reflect", cval: complex = 0.0, origin: int = 0) -> np.ndarray:
     """1-D convolution along one axis (scipy.ndimage.convolve1d semantics).

@@ -233,14 +233,29 @@ _BOUNDARY2D = {"fill": "constant", "pad": "constant", "wrap": "wrap",
                "circular": "wrap", "symm": "symmetric", "symmetric": "symmetric"}
 
 
-def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
-    a, b = _arrays(in1, in2)
+def _two_d_checks(a, b, mode, boundary, name):
     if not a.ndim == b.ndim == 2:
         raise ValueError(f"{name} inputs must both be 2-D arrays")
     _check_mode(mode)
     if boundary not in _BOUNDARY2D:
         raise ValueError("Acceptable boundary flags are 'fill', 'circular' "
                          f"(or 'wrap'), and 'symmetric' (or 'symm'). Got {boundary!r}")
+
+
+def _two_d_swap(a, b, mode):
+    """(in1, in2, swapped): scipy's 'valid' takes the larger as in1."""
+    swapped = mode == "valid" and not (a.shape[0] >= b.shape[0] and a.shape[1] >= b.shape[1])
+    if swapped:
+        if not (b.shape[0] >= a.shape[0] and b.shape[1] >= a.shape[1]):
+            raise ValueError("For 'valid' mode, one must be at least as large "
+                             "as the other in every dimension")
+        a, b = b, a
+    return a, b, swapped
+
+
+def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
+    a, b = _arrays(in1, in2)
+    _two_d_checks(a, b, mode, boundary, name)
     cd, rd = _direct_dtypes(a, b)
     fv = np.asarray(fillvalue)
     if fv.size != 1:
@@ -257,12 +272,7 @@ def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
         bad = not np.iinfo(rd).min <= int(np.real(fillvalue)) <= np.iinfo(rd).max
     if bad:
         raise ValueError("could not cast `fillvalue` directly to the output type")
-    swapped = mode == "valid" and not (a.shape[0] >= b.shape[0] and a.shape[1] >= b.shape[1])
-    if swapped:
-        if not (b.shape[0] >= a.shape[0] and b.shape[1] >= a.shape[1]):
-            raise ValueError("For 'valid' mode, one must be at least as large "
-                             "as the other in every dimension")
-        a, b = b, a
+    a, b, swapped = _two_d_swap(a, b, mode)
     fill = fillvalue
     if cd.kind in "iu":
         fill = np.asarray(np.real(fillvalue)).astype(rd).item()  # scipy casts it too
@@ -280,7 +290,30 @@ def _two_d(in1, in2, mode, boundary, fillvalue, op, name):
     return y
 
 
-@backends.accepts_arrays()
+def _ns_two_d(op, name):
+    """convolve2d / correlate2d for arrays of any namespace (the engine's
+    dtype rules: float32 stays float32, integers exact in int64)."""
+    def via(in1, in2, mode="full", boundary="fill", fillvalue=0):
+        from .backends.namespace import namespace
+
+        xp = namespace(in1, in2)
+        _two_d_checks(in1, in2, mode, boundary, name)
+        fv = np.asarray(fillvalue)
+        if fv.size != 1 or fv.dtype.kind not in "biufc":
+            raise ValueError("`fillvalue` must be scalar or an array with one element.")
+        a, b, swapped = _two_d_swap(in1, in2, mode)
+        shift = op == "correlate" and mode == "same" and any(K % 2 == 0 for K in b.shape)
+        y = backends.convolve(a, b, "full" if shift else mode, "auto", None,
+                              _BOUNDARY2D[boundary], fv.reshape(()).item(), op)
+        if shift:
+            y = y[tuple(slice(K // 2, K // 2 + N) for N, K in zip(a.shape, b.shape))]
+        if swapped and op == "correlate":
+            y = xp.flip(y, axis=(0, 1))
+        return y
+    return via
+
+
+@backends.accepts_arrays(via=_ns_two_d("convolve", "convolve2d"))
 def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
                fillvalue: complex = 0) -> np.ndarray:
     """Convolve two 2-D arrays (scipy.signal.convolve2d semantics).
@@ -296,7 +329,7 @@ def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str
     return _two_d(in1, in2, mode, boundary, fillvalue, "convolve", "convolve2d")
 
 
-@backends.accepts_arrays()
+@backends.accepts_arrays(via=_ns_two_d("correlate", "correlate2d"))
 def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
                 fillvalue: complex = 0) -> np.ndarray:
     """Cross-correlate two 2-D arrays (scipy.signal.correlate2d semantics).

@@ -197,8 +197,6 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads, maps=None):
     the input), so no padded copy of the whole input is made."""
     import itertools
 
-    import scipy.fft as sfft
-
     from .._config import run_tasks
 
     m = k.shape[1:]

@@ -98,6 +98,8 @@ def _backend_of(vals):
 def _to_torch(y):
     import torch
 
+    if isinstance(y, np.generic) or (isinstance(y, np.ndarray) and y.ndim == 0):
+        return torch.from_numpy(np.array(y))          # 0-d stays 0-d
     if isinstance(y, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(y))
     if isinstance(y, tuple):

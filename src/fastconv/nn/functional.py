@@ -266,31 +266,131 @@ def _conv_t(D, fname, input, weight, bias, stride, padding, output_padding, grou
     return _finish(y, b, dt, unb, data_format)
 
 
-def _torch_layer(name):
-    """The layer for PyTorch tensors on any device: fastconv.torch's conv1d /
-    conv2d (FFT for long kernels, autograd) or torch.nn.functional's own;
-    other foreign arrays are a TypeError naming the backend."""
+#: the NumPy engine's layer methods as the namespace engine's (the direct
+#: methods are its per-tap products; the result is the same)
+_NS_METHODS = {"auto": "auto", "fft": "fft", "taps-gemm": "taps", "im2col": "taps",
+               "winograd": "taps", "depthwise": "taps", "col2im": "taps"}
+
+
+def _ns_arrays(fname, input, weight, bias):
+    """(namespace, stand-ins for the checks) of foreign layer arguments."""
+    from ..backends import layers as NL
+    from ..backends.namespace import namespace
+
+    xp = namespace(*[a for a in (input, weight, bias) if a is not None])
+    return xp, [NL.shadow(xp, a, name, fname) for a, name in
+                ((input, "input"), (weight, "weight"), (bias, "bias"))]
+
+
+def _ns_layout(xp, x, unb, data_format, forward):
+    """Batched channels-first in (``forward``), or back to the caller's layout."""
+    D = x.ndim - (1 if unb and forward else 2)
+    if forward:
+        if unb:
+            x = xp.expand_dims(x, axis=0)
+        if data_format == "channels_last":
+            x = xp.permute_dims(x, (0, D + 1) + tuple(range(1, D + 1)))
+        return x
+    if data_format == "channels_last":
+        x = xp.permute_dims(x, (0,) + tuple(range(2, D + 2)) + (1,))
+    return x[0, ...] if unb else x
+
+
+def _ns_finish(xp, y, bias, dt, unb, data_format):
+    from ..backends.namespace import xp_dtype
+
+    if bias is not None:
+        y = y + xp.reshape(xp.astype(bias, y.dtype), (1, -1) + (1,) * (y.ndim - 2))
+    return xp.astype(_ns_layout(xp, y, unb, data_format, False), xp_dtype(xp, dt))
+
+
+def _ns_method(method, fname):
+    if method not in _NS_METHODS:
+        raise ValueError(f"{fname}: method must be one of {sorted(_NS_METHODS)}, got {method!r}")
+    return _NS_METHODS[method]
+
+
+def _ns_conv(D, fname, input, weight, bias, stride, padding, dilation, groups, padding_mode,
+             data_format, method, accuracy):
+    """conv{D}d for arrays of any namespace (``backends.layers``); the checks
+    are the NumPy path's, run on stand-ins."""
+    from ..backends import layers as NL
+    from ..backends.namespace import xp_dtype
+
+    check_accuracy(accuracy)
+    xp, (sx, sw, sb) = _ns_arrays(fname, input, weight, bias)
+    _, _, _, dt, cd, unb, stride, dilation, pads = _forward_problem(
+        sx, sw, sb, stride, padding, dilation, groups, D, fname, padding_mode, data_format)
+    x = xp.astype(_ns_layout(xp, input, unb, data_format, True), xp_dtype(xp, cd))
+    y = NL.conv(x, xp.astype(weight, xp_dtype(xp, cd)), stride, dilation, groups, pads,
+                padding_mode, _ns_method(method, fname))
+    return _ns_finish(xp, y, bias, dt, unb, data_format)
+
+
+def _ns_conv_t(D, fname, input, weight, bias, stride, padding, output_padding, groups,
+               dilation, data_format, method, accuracy):
+    """conv_transpose{D}d for arrays of any namespace (``backends.layers``)."""
+    from ..backends import layers as NL
+    from ..backends.namespace import xp_dtype
+
+    check_accuracy(accuracy)
+    xp, (sx, sw, sb) = _ns_arrays(fname, input, weight, bias)
+    _, _, _, dt, cd, unb, stride, dilation, padding, out = _transpose_problem(
+        sx, sw, sb, stride, padding, output_padding, groups, dilation, D, fname, data_format)
+    _ns_method(method, fname)
+    x = xp.astype(_ns_layout(xp, input, unb, data_format, True), xp_dtype(xp, cd))
+    y = NL.transposed(x, xp.astype(weight, xp_dtype(xp, cd)), stride, dilation, groups,
+                      padding, out)
+    return _ns_finish(xp, y, bias, dt, unb, data_format)
+
+
+def _layer_via(name):
+    """The layer for foreign arrays: PyTorch tensors (on any device, zero
+    padding, channels first) through fastconv.torch's conv1d / conv2d (FFT
+    for long kernels, autograd) or torch.nn.functional's own; every other
+    namespace (JAX, CuPy, array-api-strict), and torch tensors with the
+    options torch lacks, through the namespace engine's layers."""
+    D = int(name[-2])
+    transposed = name.startswith("conv_transpose")
+    fname = name
+
     def via(input, weight, bias=None, *args, padding_mode="zeros",
             data_format="channels_first", method="auto", accuracy="default", **kw):
-        if type(input).__module__.split(".")[0] != "torch":
-            raise TypeError(f"fastconv.nn.{name}: {type(input).__module__.split('.')[0]} "
-                            f"arrays are not supported (NumPy arrays and PyTorch tensors are)")
-        if padding_mode != "zeros" or data_format != "channels_first":
-            raise TypeError(f"fastconv.nn.{name}: padding_mode / data_format are available "
-                            f"for NumPy arrays and CPU tensors only")
-        if name in ("conv1d", "conv2d"):
-            from .. import torch as ft
+        names = (("stride", "padding", "output_padding", "groups", "dilation") if transposed
+                 else ("stride", "padding", "dilation", "groups"))
+        if len(args) > len(names):
+            raise TypeError(f"{fname}() takes at most {len(names) + 3} positional arguments")
+        opts = dict(zip(names, args))
+        for k in kw:
+            if k not in names or k in opts:
+                raise TypeError(f"{fname}() got an unexpected or repeated argument {k!r}")
+        opts.update(kw)
+        roots = {type(a).__module__.split(".")[0] for a in (input, weight, bias)
+                 if a is not None}
+        if roots == {"torch"} and padding_mode == "zeros" and data_format == "channels_first":
+            if name in ("conv1d", "conv2d"):
+                from .. import torch as ft
 
-            fn = getattr(ft, name)
-            return fn(input, weight, bias, *args, method="fft" if method == "fft" else "auto",
-                      **kw)
-        import torch.nn.functional as F
+                return getattr(ft, name)(input, weight, bias, method="fft" if method == "fft"
+                                         else "auto", **opts)
+            import torch.nn.functional as TF
 
-        return getattr(F, name)(input, weight, bias, *args, **kw)
+            return getattr(TF, name)(input, weight, bias, **opts)
+        full = {k: v for k, v in zip(names, (1, 0, 0, 1, 1) if transposed else (1, 0, 1, 1))}
+        full.update(opts)
+        if transposed:
+            if padding_mode != "zeros":
+                raise TypeError(f"{fname}() got an unexpected keyword argument 'padding_mode'")
+            return _ns_conv_t(D, fname, input, weight, bias, full["stride"], full["padding"],
+                              full["output_padding"], full["groups"], full["dilation"],
+                              data_format, method, accuracy)
+        return _ns_conv(D, fname, input, weight, bias, full["stride"], full["padding"],
+                        full["dilation"], full["groups"], padding_mode, data_format, method,
+                        accuracy)
     return via
 
 
-@backends.accepts_arrays(via=_torch_layer("conv1d"))
+@backends.accepts_arrays(via=_layer_via("conv1d"))
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -310,7 +410,7 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
-@backends.accepts_arrays(via=_torch_layer("conv2d"))
+@backends.accepts_arrays(via=_layer_via("conv2d"))
 def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -331,7 +431,7 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
-@backends.accepts_arrays(via=_torch_layer("conv3d"))
+@backends.accepts_arrays(via=_layer_via("conv3d"))
 def conv3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Union[str, IntOrTuple] = 0,
            dilation: IntOrTuple = 1, groups: int = 1, *, padding_mode: str = "zeros",
@@ -342,7 +442,7 @@ def conv3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None
                  padding_mode, data_format, method, accuracy)
 
 
-@backends.accepts_arrays(via=_torch_layer("conv_transpose1d"))
+@backends.accepts_arrays(via=_layer_via("conv_transpose1d"))
 def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
@@ -361,7 +461,7 @@ def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLi
                    groups, dilation, data_format, method, accuracy)
 
 
-@backends.accepts_arrays(via=_torch_layer("conv_transpose2d"))
+@backends.accepts_arrays(via=_layer_via("conv_transpose2d"))
 def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
@@ -372,7 +472,7 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLi
                    groups, dilation, data_format, method, accuracy)
 
 
-@backends.accepts_arrays(via=_torch_layer("conv_transpose3d"))
+@backends.accepts_arrays(via=_layer_via("conv_transpose3d"))
 def conv_transpose3d(input: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,

@@ -93,3 +93,35 @@ def choose(n, m, out_shape, batch, dtype, device, backend, method="auto", ints=F
         raise ValueError(f"method={method!r} does not apply to integer {backend} arrays "
                          f"(exact results need the direct method)")
     return NamespacePlan(chosen, backend, device, est, frames=F)
+
+
+def choose_layer(N, C, O, G, n, k, out, device, method="auto"):
+    """'taps' or 'fft' for a layer convolution of (N, C, *n) by (O, C / G,
+    *k) into (N, O, *out) in the namespace engine (``backends.layers``):
+    taps cost a multiply-add per tap, output and input channel of the group
+    (plus a call and a strided copy per tap); the FFT transforms every
+    input and output channel and the kernels once at a fast length of the
+    padded input, and sums the channels per frequency (complex
+    multiply-adds).  ``frames``: the FFT's lengths."""
+    from scipy.fft import next_fast_len
+
+    c = COEF.get(device, COEF["cpu"])
+    Cg = C // G
+    taps = math.prod(k)
+    P = N * math.prod(out)
+    est = {"taps": c["direct_taps"] * P * O * Cg * taps
+           + c["direct_taps"] * P * C * taps / 4 + c["call"] * taps}
+    L = tuple(next_fast_len(int(nn), real=True) for nn in n)
+    size = math.prod(L)
+    F = size // L[-1] * (L[-1] // 2 + 1)
+    est["fft"] = (c["fft"] * (N * C + N * O + O * Cg) * size * math.log2(max(size, 2))
+                  + c["direct_taps"] * 4 * N * O * Cg * F + c["call"] * 8)
+    if method == "auto":
+        chosen = min(est, key=est.get)
+    elif method in est:
+        chosen = method
+    else:
+        raise ValueError(f"method={method!r} is not available for arrays other than NumPy's "
+                         f"and PyTorch's (the namespace engine's layers have 'taps' and 'fft');"
+                         f" use 'auto'")
+    return NamespacePlan(chosen, "layers", device, est, frames=L)
