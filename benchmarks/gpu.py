@@ -13,6 +13,21 @@ next to each time.  The ratio is fastconv / the best anchor.
 import argparse
 import json
 import statistics
+import time
+
+
+class HostEvent:
+    """A CPU stand-in for torch.cuda.Event (``--device cpu``: the script's
+    own dry run, which checks every case's code without a GPU)."""
+
+    def record(self):
+        self.t = time.perf_counter()
+
+    def synchronize(self):
+        pass
+
+    def elapsed_time(self, other):
+        return (other.t - self.t) * 1e3
 
 
 def cuda_time(fn, sync, event, reps=10, warm=3):
@@ -30,38 +45,51 @@ def cuda_time(fn, sync, event, reps=10, warm=3):
     return statistics.median(out)
 
 
-def torch_cases(res):
+#: the cases' sizes, and the dry run's (``--small``)
+SIZES = {False: dict(n1=10 ** 7, k1=65536, img=4096, vol=256, B=8, H=768, L=65536),
+         True: dict(n1=10 ** 5, k1=4096, img=256, vol=32, B=2, H=16, L=4096)}
+
+
+def torch_cases(res, dev="cuda", small=False):
     import torch
     import torch.nn.functional as F
 
     import fastconv
     import fastconv.torch as ft
 
-    dev = "cuda"
-    sync = torch.cuda.synchronize
+    z = SIZES[small]
+    if dev == "cuda":
+        sync = torch.cuda.synchronize
 
-    def event():
-        return torch.cuda.Event(enable_timing=True)
+        def event():
+            return torch.cuda.Event(enable_timing=True)
+    else:
+        import fastconv.backends
 
+        # CPU tensors take the namespace engine, as CUDA tensors do
+        fastconv.backends.TORCH_CPU_VIA_NUMPY = False
+        sync, event = (lambda: None), HostEvent
     g = torch.Generator(device=dev).manual_seed(0)
     cases = []
-    x1 = torch.randn(10 ** 7, device=dev, dtype=torch.float64, generator=g)
-    k1 = torch.randn(65536, device=dev, dtype=torch.float64, generator=g)
-    n = 10 ** 7 + 65536 - 1
-    cases.append(("1-D 1e7 x 65536 f64", lambda: fastconv.convolve(x1, k1),
+    x1 = torch.randn(z["n1"], device=dev, dtype=torch.float64, generator=g)
+    k1 = torch.randn(z["k1"], device=dev, dtype=torch.float64, generator=g)
+    n = z["n1"] + z["k1"] - 1
+    cases.append((f"1-D {z['n1']:.0e} x {z['k1']} f64", lambda: fastconv.convolve(x1, k1),
                   {"torch.fft": lambda: torch.fft.irfft(torch.fft.rfft(x1, n) *
                                                         torch.fft.rfft(k1, n), n)}))
-    img = torch.randn(4096, 4096, device=dev, generator=g)
+    S = z["img"]
+    img = torch.randn(S, S, device=dev, generator=g)
     for K in (3, 9, 31):
         k = torch.randn(K, K, device=dev, generator=g)
-        cases.append((f"2-D 4096^2 x {K}x{K} f32",
+        cases.append((f"2-D {S}^2 x {K}x{K} f32",
                       lambda k=k: fastconv.convolve(img, k, mode="same"),
                       {"torch.conv2d": lambda k=k: F.conv2d(img[None, None], k[None, None],
                                                             padding=k.shape[0] // 2)}))
-    vol = torch.randn(256, 256, 256, device=dev, generator=g)
+    V = z["vol"]
+    vol = torch.randn(V, V, V, device=dev, generator=g)
     for K in (7, 15):
         k = torch.randn(K, K, K, device=dev, generator=g)
-        cases.append((f"3-D 256^3 x {K}^3 f32", lambda k=k: fastconv.convolve(vol, k, mode="same"),
+        cases.append((f"3-D {V}^3 x {K}^3 f32", lambda k=k: fastconv.convolve(vol, k, mode="same"),
                       {"torch.conv3d": lambda k=k: F.conv3d(vol[None, None], k[None, None],
                                                             padding=K // 2)}))
     for name, ours, anchors in cases:
@@ -71,7 +99,7 @@ def torch_cases(res):
         res.append({"case": name, "fastconv_s": t, "anchors": ta, "ratio": t / best})
         print(f"{name:28s} fastconv {t * 1e3:9.3f} ms  best anchor {best * 1e3:9.3f} ms  "
               f"ratio {t / best:6.2f}x")
-    B, H, L = 8, 768, 65536
+    B, H, L = z["B"], z["H"], z["L"]
     u = torch.randn(B, H, L, device=dev, generator=g)
     k = torch.randn(H, L, device=dev, generator=g) / L ** 0.5
 
@@ -82,6 +110,10 @@ def torch_cases(res):
     peaks = {}
     for name, f in (("fastconv.torch.long_conv", lambda: ft.long_conv(u, k)),
                     ("torch.fft pipeline", pipeline)):
+        if dev != "cuda":           # (device memory statistics: CUDA only)
+            f()
+            peaks[name] = float("nan")
+            continue
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         f()
@@ -89,9 +121,9 @@ def torch_cases(res):
         peaks[name] = torch.cuda.max_memory_allocated() - base
     t = cuda_time(lambda: ft.long_conv(u, k), sync, event)
     tp = cuda_time(pipeline, sync, event)
-    res.append({"case": "long_conv B8 H768 L65536", "fastconv_s": t, "torch_fft_s": tp,
+    res.append({"case": f"long_conv B{B} H{H} L{L}", "fastconv_s": t, "torch_fft_s": tp,
                 "ratio": t / tp, "peak_bytes": peaks})
-    print(f"long_conv 8x768x65536 f32: fastconv {t * 1e3:.2f} ms, torch.fft {tp * 1e3:.2f} ms "
+    print(f"long_conv {B}x{H}x{L} f32: fastconv {t * 1e3:.2f} ms, torch.fft {tp * 1e3:.2f} ms "
           f"({t / tp:.2f}x); peak {peaks['fastconv.torch.long_conv'] / 2**30:.2f} GiB vs "
           f"{peaks['torch.fft pipeline'] / 2**30:.2f} GiB")
 
@@ -139,21 +171,26 @@ def cupy_cases(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json")
+    ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
+                    help="cpu: a dry run of the torch cases on CPU tensors through the "
+                         "namespace engine (checks the script; its times are no GPU figures)")
+    ap.add_argument("--small", action="store_true", help="small sizes (the dry run's)")
     args = ap.parse_args()
     res = []
     try:
         import torch
 
-        if torch.cuda.is_available():
-            torch_cases(res)
+        if args.device == "cpu" or torch.cuda.is_available():
+            torch_cases(res, args.device, args.small)
         else:
             print("torch: no CUDA device here; nothing to time")
     except ImportError:
         print("torch is not installed")
-    try:
-        cupy_cases(res)
-    except ImportError:
-        print("cupy is not installed")
+    if args.device == "cuda":
+        try:
+            cupy_cases(res)
+        except ImportError:
+            print("cupy is not installed")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

@@ -202,3 +202,24 @@ def test_richardson_lucy_through_the_namespace_engine(accelerate, monkeypatch):
         R.richardson_lucy(xs.asarray(img), xs.asarray(psf2), -1)
     with pytest.raises(ValueError, match="psf"):
         R.richardson_lucy(xs.asarray(img), xs.asarray(psf3), 2)
+
+
+def test_gpu_benchmark_script_dry_run(tmp_path):
+    """benchmarks/gpu.py's torch cases run end to end on CPU tensors through
+    the namespace engine (the script's code checked where no GPU is; its
+    times are not GPU figures)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = tmp_path / "g.json"
+    r = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "gpu.py"), "--device",
+                        "cpu", "--small", "--json", str(out)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = json.loads(out.read_text())
+    assert [r["case"].split(" ")[0] for r in rows] == ["1-D"] + ["2-D"] * 3 + ["3-D"] * 2 + [
+        "long_conv"]
+    assert all(r["ratio"] > 0 for r in rows)
