@@ -355,3 +355,30 @@ def test_machine_class_constants(cls, tmp_path, monkeypatch):
         cost.COEF.clear()
         cost.COEF.update(saved)
         cost._LOADED.update(loaded)
+
+
+@pytest.mark.parametrize("xs, ks, dtype", [((2, 30000), (2, 100), np.float64),
+                                           ((3, 20000), (3, 200), np.float32),
+                                           ((5, 3, 9000), (2, 2, 40), np.float32)])
+def test_thin_problems_tile_and_plan_as_they_run(xs, ks, dtype):
+    """A few long rows: overlap-save's tiles grow to TILE_POINTS (not
+    thousands of 1024-long tiles of a few rows), its values hold, and the
+    cost model prices the hybrid's out-of-cache row transforms ('fftbig')."""
+    from fastconv.algorithms.overlap import TILE_POINTS
+    from tests import reference as ref
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs).astype(dtype)
+    k = rng.standard_normal(ks).astype(dtype)
+    p = fastconv.plan(x, k, method="overlap-save")
+    blocks = p.params["blocks"]
+    tiled = [M for M in blocks if M is not None]
+    fixed = np.prod([N + K - 1 for N, K, M in zip(xs, ks, blocks) if M is None])
+    assert not tiled or fixed * np.prod(tiled) >= TILE_POINTS[len(xs)] / 2
+    got = fastconv.convolve(x, k, method="overlap-save")
+    want = ref.convolve(x.astype(np.float64), k.astype(np.float64))
+    tol = (1e-10 if dtype == np.float64 else 1e-4) * np.abs(want).max()
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol)
+    big = fastconv.plan(np.zeros((2, 2_000_000)), np.ones((2, 100)))
+    est = {c["method"]: c["estimate"] for c in big.candidates}
+    assert est["hybrid"] > est["direct"], est

@@ -50,15 +50,20 @@ COEF = {
         "f4": {"fft": 4.43e-10, "bytes": 0, "call": 0.000127, "axes": 0.000109},
         "f8": {"fft": 7.17e-10, "bytes": 0, "call": 9.44e-05, "axes": 0.000137},
     },
+    # 'fftbig' (set by hand, 2026-12-05): row transforms whose spectrum
+    # outgrows L2 (1 MiB a row), which the grid never has and the fit's
+    # near-zero 'fft' terms do not price: (2, 2e6) x (2, 100) float64 took
+    # 252 ms against an estimate of 26 (3.2e-9 a point-log, one thread);
+    # (3, 1e6) x (3, 200) float32 78 ms (1.3e-9)
     "hybrid": {
         "c16": {"fft": 8.16e-10, "mac": 1.08e-09, "rows": 5.41e-09, "bytes": 0,
-                "call": 0.00021},
+                "call": 0.00021, "fftbig": 5.6e-09},
         "c8": {"fft": 4.91e-10, "mac": 4.4e-10, "rows": 2.27e-08, "bytes": 0,
-               "call": 0.000202},
+               "call": 0.000202, "fftbig": 2.4e-09},
         "f4": {"fft": 6.24e-11, "mac": 5.55e-10, "rows": 5.22e-09, "bytes": 3.2e-10,
-               "call": 0.000219},
+               "call": 0.000219, "fftbig": 1.2e-09},
         "f8": {"fft": 0, "mac": 1.2e-09, "rows": 8.67e-10, "bytes": 3.15e-10,
-               "call": 0.000208},
+               "call": 0.000208, "fftbig": 2.8e-09},
     },
     "overlap-add": {
         "c16": {"fft": 1.03e-09, "bytes": 0, "call": 0.00022},
@@ -68,13 +73,13 @@ COEF = {
     },
     "overlap-save": {
         "c16": {"fft": 1.55e-09, "bytes": 0, "call": 0.000138, "fft1": 6.86e-10,
-                "fft1t": 6.86e-10},
+                "fft1t": 6.86e-10, "tiles": 3e-05},
         "c8": {"fft": 8.22e-10, "bytes": 0, "call": 0.000184, "fft1": 4.06e-10,
-                "fft1t": 4.06e-10},
+                "fft1t": 4.06e-10, "tiles": 3e-05},
         "f4": {"fft": 8.94e-10, "bytes": 0, "call": 0.000136, "fft1": 4.7e-10,
-                "fft1t": 4.7e-10},
+                "fft1t": 4.7e-10, "tiles": 3e-05},
         "f8": {"fft": 1.64e-09, "bytes": 0, "call": 0.00012, "fft1": 6.48e-10,
-                "fft1t": 6.48e-10},
+                "fft1t": 6.48e-10, "tiles": 3e-05},
     },
     # measured, not fitted (best of 7 on 2048^2 uint8 and float32, 1024^2
     # uint16 images, 3x3 to 31x31 kernels, 2 threads; AVX-512; 2026-12-04):
@@ -253,6 +258,8 @@ def fft_features(spec, params):
 
 #: spectrum bytes beyond which one large transform slows per point (see fft_features)
 BIG_SPECTRUM = 64 << 20
+#: a row spectrum beyond this many bytes leaves L2 (hybrid's 'fftbig')
+BIG_ROW = 1 << 20
 
 
 def blocked_params(spec, threads=1, tiled=True):
@@ -284,6 +291,8 @@ def blocked_features(spec, params, save):
         chunked = any(M is not None for M in params["blocks"])
         if chunked and spec.ndim > 1:
             feats["par"] = spec.batch * P / block_P
+            # the Python work of each tile task (slices, calls), serial
+            feats["tiles"] = P / block_P
         # (1-D blocks 'fft1'; N-D tiles 'fft1t': the two scale apart by machine)
         feats["fft1t" if spec.ndim > 1 else "fft1"] = fft if chunked else 0.0
         if chunked:
@@ -305,7 +314,9 @@ def hybrid_features(spec, params):
     lead_out = float(np.prod(spec.out_shape[:-1]))
     R = float(np.prod(spec.m[:-1]))
     rows_tr = spec.bx * lead_in + spec.batch * lead_out + spec.bk * R
+    big = F * 2 * spec.itemsize > BIG_ROW
     return {"fft": _plog(rows_tr * M * h, M),
+            "fftbig": _plog(rows_tr * M * h, M) if big else 0.0,
             "mac": spec.batch * lead_out * R * F,
             "rows": spec.batch * lead_out * R,
             "bytes": (spec.bx * lead_in + 2 * spec.batch * lead_out) * F * 2 * spec.itemsize,
@@ -444,7 +455,7 @@ def coefficients(method: str, fam: str) -> dict:
         return COEF[method][fam]
     base, factors = FAMILY_SCALE[fam]
     f = factors["direct" if method == "direct" else "fft"]
-    return {k: (v * f if k in ("pass", "tap", "fft", "fft1", "fft1t", "mac") else v)
+    return {k: (v * f if k in ("pass", "tap", "fft", "fft1", "fft1t", "fftbig", "mac") else v)
             for k, v in COEF[method][base].items()}
 
 
@@ -460,7 +471,7 @@ def estimate(method: str, spec, threads: int, params) -> float:
 
 
 #: features that cost the same whatever the thread count (Python and library calls)
-SERIAL = ("call", "axes")
+SERIAL = ("call", "axes", "tiles")
 
 
 def memory(spec, method: str, params) -> int:
