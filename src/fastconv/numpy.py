@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as V
+from . import backends
 from ._core import convolve_impl
 
 __all__ = ["convolve", "correlate"]
@@ -84,12 +85,57 @@ def _run(a, v, mode):
     return full[n - 1:L]
 
 
+def _ns_operands(a, v):
+    from .backends.namespace import namespace
+
+    xp = namespace(a, v)
+    a = xp.reshape(a, (-1,)) if a.ndim == 0 else a
+    v = xp.reshape(v, (-1,)) if v.ndim == 0 else v
+    if a.ndim > 1 or v.ndim > 1:
+        raise ValueError("object too deep for desired array")
+    if a.shape[0] == 0:
+        raise ValueError("a cannot be empty")
+    if v.shape[0] == 0:
+        raise ValueError("v cannot be empty")
+    return xp, a, v
+
+
+def _ns_run(a, v, mode, op="convolve"):
+    """numpy's slicing of the full result, on the namespace engine (its
+    dtype rules: float32 stays float32, integers exact in int64)."""
+    from . import backends
+
+    full = backends.convolve(a, v, "full", "auto", None, "constant", 0, op)
+    n, L = min(a.shape[0], v.shape[0]), max(a.shape[0], v.shape[0])
+    if mode == 2:
+        return full
+    s = (n - 1) // 2 if mode == 1 else n - 1
+    return full[s:s + L] if mode == 1 else full[s:L]
+
+
+def _ns_convolve(a, v, mode="full"):
+    _, a, v = _ns_operands(a, v)
+    return _ns_run(a, v, _mode(mode))
+
+
+def _ns_correlate(a, v, mode="valid"):
+    xp, a, v = _ns_operands(a, v)
+    m = _mode(mode)
+    if m == 1 and v.shape[0] > a.shape[0]:
+        # numpy centres 'same' on the longer input: swap, then mirror
+        r = xp.flip(_ns_run(v, a, 1, "correlate"), axis=0)
+        return xp.conj(r) if xp.isdtype(r.dtype, "complex floating") else r
+    return _ns_run(a, v, m, "correlate")
+
+
+@backends.accepts_arrays(via=_ns_convolve)
 def convolve(a: ArrayLike, v: ArrayLike, mode: str | int = "full") -> np.ndarray:
     """Discrete linear convolution of two 1-D sequences (numpy.convolve)."""
     a, v = _operands(a, v)
     return _run(a, v, _mode(mode))
 
 
+@backends.accepts_arrays(via=_ns_correlate)
 def correlate(a: ArrayLike, v: ArrayLike, mode: str | int = "valid") -> np.ndarray:
     """Cross-correlation of two 1-D sequences (numpy.correlate):
     ``c[k] = sum_n a[n + k] * conj(v[n])``."""

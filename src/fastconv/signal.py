@@ -420,6 +420,7 @@ def _scipy_lfilter():
     return f
 
 
+@backends.accepts_arrays()
 def lfilter(b: ArrayLike, a: ArrayLike, x: ArrayLike, axis: int = -1,
             zi: Optional[ArrayLike] = None) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """scipy.signal.lfilter; FIR filters (``a`` = ``[a0]`` or ``[a0, 0, ...]``)
@@ -509,6 +510,7 @@ def lfilter(b: ArrayLike, a: ArrayLike, x: ArrayLike, axis: int = -1,
     return y, np.moveaxis(zf, -1, ax)
 
 
+@backends.accepts_arrays()
 def deconvolve(signal: ArrayLike, divisor: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
     """scipy.signal.deconvolve: polynomial division ``signal = divisor * quot + rem``.
 

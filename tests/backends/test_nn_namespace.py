@@ -292,3 +292,28 @@ def test_two_d_and_one_d_drop_ins_and_edges(backend):
         fnd.correlate1d(T(a), T(b))
     big = (a * 1e30).astype(np.float32)
     assert np.isfinite(back(ff.edges(T(big)))).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_numpy_drop_ins_and_the_functions_that_stay_on_numpy(backend):
+    import fastconv.numpy as fnp
+
+    T = lambda v: to(backend, v)  # noqa: E731
+    cases = [(rng.standard_normal(9), rng.standard_normal(4)),
+             (rng.standard_normal(4), rng.standard_normal(9)),
+             (rng.standard_normal(5) + 1j * rng.standard_normal(5),
+              rng.standard_normal(8) + 1j * rng.standard_normal(8))]
+    for a, v in cases:
+        for mode in ("full", "same", "valid", 0, 1, 2):
+            for ours, theirs in ((fnp.convolve, np.convolve), (fnp.correlate, np.correlate)):
+                check(ours(T(a), T(v), mode), theirs(a, v, mode), backend)
+    with pytest.raises(ValueError, match="empty"):
+        fnp.convolve(T(np.zeros(0)), T(np.ones(3)))
+    with pytest.raises(ValueError, match="too deep"):
+        fnp.convolve(T(np.ones((2, 2))), T(np.ones(3)))
+    # IIR filtering and polynomial division run on NumPy arrays only: a
+    # TypeError naming the function and the backend, never a NumPy result
+    for call in (lambda: fsig.lfilter(T(np.ones(2)), T(np.ones(1)), T(np.ones(5))),
+                 lambda: fsig.deconvolve(T(np.ones(5)), T(np.ones(2)))):
+        with pytest.raises(TypeError, match="lfilter|deconvolve"):
+            call()

@@ -131,9 +131,9 @@ def accepts_arrays(via=None):
                 return via(*args, **kwargs)
             root, dev = _backend_of(vals)
             raise TypeError(f"{fn.__module__}.{fn.__name__}: {root} arrays on {dev} are not "
-                            f"supported yet (the namespace engine serves fastconv.convolve / "
-                            f"correlate and the scipy.signal names); pass NumPy arrays or CPU "
-                            f"tensors")
+                            f"supported (the namespace engine serves the convolution "
+                            f"functions; this one runs on NumPy arrays); pass NumPy arrays or "
+                            f"CPU tensors")
         return wrapper
     return deco
 
