@@ -117,13 +117,20 @@ def shared_spectra_off():
         _SHARED_OFF.active = before
 
 
+def spectrum_cache_limit() -> int:
+    """Bytes kept spectra may hold in this thread: FASTCONV_SPECTRUM_CACHE,
+    or 0 under :func:`shared_spectra_off` (every cache of kernel spectra
+    asks this)."""
+    from .._config import spectrum_cache_bytes
+
+    return 0 if _SHARED_OFF.active else spectrum_cache_bytes()
+
+
 def _shared_spectrum(tag, k, compute):
     """Least-recently-used spectra of one-off calls, FASTCONV_SPECTRUM_CACHE
     bytes in all: a hit needs the same transform tag, shape, dtype and
     kernel bytes (compared in full).  Entries are read-only arrays."""
-    from .._config import spectrum_cache_bytes
-
-    limit = 0 if _SHARED_OFF.active else spectrum_cache_bytes()
+    limit = spectrum_cache_limit()
     if limit <= 0 or k.nbytes > SHARED_KERNEL_MAX:
         return compute()
     key = (tag, k.shape, k.dtype.str, k.tobytes())

@@ -66,10 +66,9 @@ def kept_spectra(k1, k2, mode, method, params):
     first; an entry over half of it is not kept).  Off under
     ``shared_spectra_off`` (calibration).  B=4, H=256, L=8192 float32: the
     kernel's transforms are 15 of a call's 72 ms."""
-    from .. import _config
-    from ._common import _SHARED_OFF
+    from ._common import spectrum_cache_limit
 
-    limit = 0 if _SHARED_OFF.active else _config.spectrum_cache_bytes()
+    limit = spectrum_cache_limit()
     if method == "direct" or limit <= 0:
         return spectra(k1, k2, mode, method, params)
     # (the transform's parameters only: rows per task do not change spectra)
