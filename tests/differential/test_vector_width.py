@@ -68,7 +68,8 @@ def test_2d(bits, dtype, ks, rng):
                 want = ref.correlate(x, k, mode, boundary, 0)
                 assert got.dtype == dtype
                 assert_close(got, want, tolerance(dtype, x, k))
-    assert _ran_with(simd.simd_rows, bits)
+    if ks != (1, 1):      # (a 1 x 1 kernel's axes are batch axes: 1-D rows of 203)
+        assert _ran_with(simd.simd_rows, bits)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])

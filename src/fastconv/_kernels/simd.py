@@ -91,6 +91,66 @@ def _c(v):
     return ir.Constant(_I64, v)
 
 
+class _IR:
+    """What both block intrinsics build first: the arrays, the vector type,
+    the FMA, the input loads (8/16-bit integers converted as loaded) and
+    the weight broadcasts."""
+
+    def __init__(self, context, builder, signature, args, VF, is64, xt):
+        self.builder = builder
+        x_, xo_, _, w_, wo_, _, _, y_, _, _ = args[:10]
+        xa = context.make_array(signature.args[0])(context, builder, x_)
+        wa = context.make_array(signature.args[3])(context, builder, w_)
+        self.ya = context.make_array(signature.args[7])(context, builder, y_)
+        self.ft = ft = context.get_value_type(signature.args[3].dtype)
+        self.vt = vt = ir.VectorType(ft, VF)
+        self.vpt = vt.as_pointer()
+        self.fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vt, [vt, vt, vt]),
+            "llvm.fma.v%d%s" % (VF, "f64" if is64 else "f32"))
+        self.zmask = ir.Constant(ir.VectorType(ir.IntType(32), VF), [0] * VF)
+        self.undef = ir.Constant(vt, ir.Undefined)
+        self.xp0 = builder.gep(xa.data, [xo_])
+        self.wp0 = builder.gep(wa.data, [wo_])
+        self.align = int(ft.get_abi_size(context.target_data))
+        self.zero = ir.Constant(vt, [ir.Constant(ft, 0.0)] * VF)
+        self.VF, self.xt = VF, xt
+
+    def load_x(self, ptr):
+        """VF consecutive inputs as a vector of the sums' dtype."""
+        b, xt = self.builder, self.xt
+        if isinstance(xt, types.Integer):
+            ivt = ir.VectorType(ir.IntType(xt.bitwidth), self.VF)
+            raw = b.load(b.bitcast(ptr, ivt.as_pointer()), align=xt.bitwidth // 8)
+            return b.sitofp(raw, self.vt) if xt.signed else b.uitofp(raw, self.vt)
+        return b.load(b.bitcast(ptr, self.vpt), align=self.align)
+
+    def splat(self, v):
+        b = self.builder
+        v = b.insert_element(self.undef, v, ir.Constant(ir.IntType(32), 0))
+        return b.shuffle_vector(v, self.undef, self.zmask)
+
+
+def _typed(vec, targs):
+    """(signature, float64 sums?, vector bits, lanes, input element type) of
+    a block intrinsic typed with ``vec`` and ``targs``."""
+    is64 = targs[3].dtype == types.float64
+    bits = _bits(vec)
+    return types.void(vec, *targs), is64, bits, bits // (64 if is64 else 32), targs[0].dtype
+
+
+def _prologue(context, builder, signature, args, VF, is64, xt):
+    """The signature and arguments without the width, and their :class:`_IR`
+    (None: sums stored only into an array of their own dtype; a call typed
+    otherwise (an integer image's output, see sep2d_simd) compiles to
+    nothing and must not run)."""
+    signature = types.void(*signature.args[1:])
+    args = args[1:]
+    if signature.args[7].dtype != signature.args[3].dtype:
+        return signature, args, None
+    return signature, args, _IR(context, builder, signature, args, VF, is64, xt)
+
+
 def _block(GR, rowwise=False, planes=False, taps=None, typer_only=False):
     """Intrinsic ``blk(x, xo, xs, w, wo, R, K, y, yo, ys)``:
     ``y[yo + g*ys + j] = sum_{r<R, k<K} w[wo + r*K + k] * x[xo + (g+r)*xs + k + j]``
@@ -108,50 +168,16 @@ def _block(GR, rowwise=False, planes=False, taps=None, typer_only=False):
     (float32 or float64); ``x`` may be 8/16-bit integers, converted as loaded."""
 
     def typer(vec, *targs):
-        sig = types.void(vec, *targs)
-        is64 = targs[3].dtype == types.float64
-        bits = _bits(vec)
-        VF = bits // (64 if is64 else 32)
+        sig, is64, bits, VF, xt = _typed(vec, targs)
         U = U_BITS[bits]
-        xt = targs[0].dtype
 
         def codegen(context, builder, signature, args):
-            signature = types.void(*signature.args[1:])
-            args = args[1:]
-            if signature.args[7].dtype != signature.args[3].dtype:
-                # sums stored only into an array of their own dtype; a call
-                # typed otherwise (an integer image's output, see
-                # sep2d_simd) compiles to nothing and must not run
+            signature, args, h = _prologue(context, builder, signature, args, VF, is64, xt)
+            if h is None:
                 return context.get_dummy_value()
             x_, xo_, xs_, w_, wo_, R_, K_, y_, yo_, ys_ = args[:10]
-            xa = context.make_array(signature.args[0])(context, builder, x_)
-            wa = context.make_array(signature.args[3])(context, builder, w_)
-            ya = context.make_array(signature.args[7])(context, builder, y_)
-            ft = context.get_value_type(signature.args[3].dtype)
-            vt = ir.VectorType(ft, VF)
-            vpt = vt.as_pointer()
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vt, [vt, vt, vt]),
-                "llvm.fma.v%d%s" % (VF, "f64" if is64 else "f32"))
-            zmask = ir.Constant(ir.VectorType(ir.IntType(32), VF), [0] * VF)
-            undef = ir.Constant(vt, ir.Undefined)
-            xp0 = builder.gep(xa.data, [xo_])
-            wp0 = builder.gep(wa.data, [wo_])
-
-            align = int(ft.get_abi_size(context.target_data))
-
-            def load_x(ptr):
-                """VF consecutive inputs as a vector of the sums' dtype."""
-                if isinstance(xt, types.Integer):
-                    ivt = ir.VectorType(ir.IntType(xt.bitwidth), VF)
-                    raw = builder.load(builder.bitcast(ptr, ivt.as_pointer()),
-                                       align=xt.bitwidth // 8)
-                    return builder.sitofp(raw, vt) if xt.signed else builder.uitofp(raw, vt)
-                return builder.load(builder.bitcast(ptr, vpt), align=align)
-
-            def splat(s):
-                v = builder.insert_element(undef, s, ir.Constant(ir.IntType(32), 0))
-                return builder.shuffle_vector(v, undef, zmask)
+            ya, vt, vpt, fma, xp0, wp0, align = h.ya, h.vt, h.vpt, h.fma, h.xp0, h.wp0, h.align
+            load_x, splat = h.load_x, h.splat
 
             def loop(first, stop, acc, body_fn, name):
                 """``for i in range(first, stop)`` (at least once) in IR, the
@@ -211,7 +237,7 @@ def _block(GR, rowwise=False, planes=False, taps=None, typer_only=False):
                     for u in range(U):
                         builder.store(acc[g][u], yptr(g, u), align=align)
 
-            zero = ir.Constant(vt, [ir.Constant(ft, 0.0)] * VF)
+            zero = h.zero
             acc = [[zero] * U for _ in range(GR)]
             if planes:   # acc != 0: start from y (y must hold numbers either way)
                 add = builder.icmp_signed("!=", args[13], ir.Constant(args[13].type, 0))
@@ -275,6 +301,114 @@ def _block(GR, rowwise=False, planes=False, taps=None, typer_only=False):
     return blk
 
 
+#: the 1-D block (:func:`_block1d`): output vectors per block for each width
+#: (16 of the 32 AVX-512 registers, 8 of the 16 AVX2 ones), taps per step
+U1D = {256: 8, 512: 16}
+Q1D = 4
+
+
+def _block1d(typer_only=False):
+    """Intrinsic ``blk(vec, x, xo, xs, w, wo, R, K, y, yo, ys)`` for one
+    kernel row (``xs``, ``R``, ``ys`` unused): ``y[yo + j] = sum_{k<K}
+    w[wo + k] * x[xo + k + j]`` for ``j < U1D * lanes``.
+
+    The 2-D blocks reuse an input vector across the block's rows; one row
+    has none, so :func:`_block` with one row loads an input vector for every
+    multiply-add (and a 512-bit load at an element offset splits a cache line
+    7 times in 8).  Here the taps are taken by residue ``r = k mod lanes``:
+    tap ``r + lanes q`` of output vector ``u`` reads the input vector at
+    ``r + lanes (q + u)``, so each vector loaded serves every (``u``,
+    ``q``) with the same ``q + u``: per residue and ``Q1D`` taps,
+    ``U + Q1D - 1`` loads and ``Q1D`` weight broadcasts feed ``U * Q1D``
+    multiply-adds (16 x 4 = 64 for 19 + 4 loads; the tap remainder one at a
+    time).  Sums in the weights' dtype; ``x`` float32/float64 or 8/16-bit
+    integers converted as loaded."""
+
+    def typer(vec, *targs):
+        sig, is64, bits, VF, xt = _typed(vec, targs)
+        U = U1D[bits]
+
+        def codegen(context, builder, signature, args):
+            signature, args, h = _prologue(context, builder, signature, args, VF, is64, xt)
+            if h is None:
+                return context.get_dummy_value()
+            K_, yo_ = args[6], args[8]
+            ya, vt, vpt, fma, xp0, wp0, align = h.ya, h.vt, h.vpt, h.fma, h.xp0, h.wp0, h.align
+            load_x, splat = h.load_x, h.splat
+
+            def gloop(first, stop, acc, body_fn, name):
+                """``for i in range(first, stop)`` (maybe no iteration), the
+                accumulators carried through phi nodes."""
+                pre = builder.block
+                body = builder.append_basic_block(name)
+                done = builder.append_basic_block(name + "_done")
+                builder.cbranch(builder.icmp_signed("<", first, stop), body, done)
+                builder.position_at_end(body)
+                i = builder.phi(_I64)
+                i.add_incoming(first, pre)
+                ph = [builder.phi(vt) for _ in range(U)]
+                for u in range(U):
+                    ph[u].add_incoming(acc[u], pre)
+                new = body_fn(ph, i)
+                i1 = builder.add(i, _c(1))
+                end = builder.block
+                i.add_incoming(i1, end)
+                for u in range(U):
+                    ph[u].add_incoming(new[u], end)
+                builder.cbranch(builder.icmp_signed("<", i1, stop), body, done)
+                builder.position_at_end(done)
+                out = []
+                for u in range(U):
+                    r = builder.phi(vt)
+                    r.add_incoming(acc[u], pre)
+                    r.add_incoming(new[u], end)
+                    out.append(r)
+                return out
+
+            def step(acc, r, q0, nq):
+                """Taps ``r + VF (q0 + q)``, ``q < nq``, into every output vector."""
+                acc = list(acc)
+                base = builder.add(r, builder.mul(q0, _c(VF)))
+                wv = [splat(builder.load(builder.gep(wp0, [builder.add(base, _c(VF * q))])))
+                      for q in range(nq)]
+                xb = builder.gep(xp0, [base])
+                for m in range(U + nq - 1):
+                    v = load_x(builder.gep(xb, [_c(VF * m)]))
+                    for q in range(max(0, m - U + 1), min(nq, m + 1)):
+                        acc[m - q] = builder.call(fma, [wv[q], v, acc[m - q]])
+                return acc
+
+            def residue(acc, r):
+                # taps of this residue: ceil((K - r) / VF), in steps of Q1D
+                nq = builder.sdiv(builder.add(builder.sub(K_, r), _c(VF - 1)), _c(VF))
+                nblk = builder.sdiv(nq, _c(Q1D))
+                acc = gloop(_c(0), nblk, acc,
+                            lambda ph, b: step(ph, r, builder.mul(b, _c(Q1D)), Q1D), "q4")
+                return gloop(builder.mul(nblk, _c(Q1D)), nq, acc,
+                             lambda ph, q: step(ph, r, q, 1), "q1")
+
+            zero = h.zero
+            nres = builder.select(builder.icmp_signed("<", K_, _c(VF)), K_, _c(VF))
+            acc = gloop(_c(0), nres, [zero] * U, residue, "res")
+            yp = builder.gep(ya.data, [yo_])
+            for u in range(U):
+                builder.store(acc[u], builder.bitcast(builder.gep(yp, [_c(u * VF)]), vpt),
+                              align=align)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    if typer_only:
+        return typer
+
+    @intrinsic
+    def blk(typingctx, vec, x, xo, xs, w, wo, R, K, y, yo, ys):
+        return typer(vec, x, xo, xs, w, wo, R, K, y, yo, ys)
+
+    return blk
+
+
+_row1d = _block1d()
 _blk1 = _block(1)
 _blk2 = _block(2)
 _blk3 = _block(3)
@@ -301,7 +435,9 @@ UNROLLED = {(3, 3), (3, 4), (5, 4), (7, 4), (9, 4)}
 
 
 #: the block choices a kernel compiles one of: (unrolled taps or 0, block rows)
-CHOICES = [(0, 1), (0, 2), (0, 3), (0, 4)] + sorted(UNROLLED)
+#: ``(-1, 1)``: one kernel row, whose interior takes the 1-D block
+#: (:func:`_block1d`)
+CHOICES = [(0, 1), (0, 2), (0, 3), (0, 4)] + sorted(UNROLLED) + [(-1, 1)]
 _SELECTORS = {}
 
 
@@ -322,6 +458,8 @@ def block_choice(R, K):
     kernel uses (``gr`` rows, the taps unrolled where ``(K, gr)`` is in
     :data:`UNROLLED`): one compiled kernel per choice, not all blocks in one."""
     gr = min(G, R)
+    if R == 1:
+        return _selector(-1, 1)
     return _selector(K if (K, gr) in UNROLLED else 0, gr)
 
 
@@ -337,7 +475,24 @@ def _chosen(sel, interior):
     if not isinstance(sel, types.Array):
         raise errors.TypingError("the block choice must be a block_choice() array")
     taps, gr = CHOICES[sel.ndim - 1]
+    if taps == -1:
+        return _block1d(typer_only=True) if interior else _block(1, typer_only=True)
     return _block(gr, taps=(taps or None) if interior else None, typer_only=True)
+
+
+@intrinsic
+def interior_cols(typingctx, sel, vec, w):
+    """Output columns of one interior block of the choice ``sel``: the 1-D
+    block's ``U1D`` vectors, or the 2-D blocks' ``U_BITS``."""
+    bits = _bits(vec)
+    taps, _ = CHOICES[sel.ndim - 1]
+    lanes = bits // w.dtype.bitwidth
+    n = (U1D[bits] if taps == -1 else U_BITS[bits]) * lanes
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.int64, n)
+
+    return types.int64(sel, vec, w), codegen
 
 
 def _sel_intrinsic(interior):
@@ -443,11 +598,12 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
     wf = w.reshape(-1)
     yf = y.reshape(-1)
     gr = min(G, R)
-    W = block_cols(vec, wf)
+    W = block_cols(vec, wf)                    # the buffered spans' blocks
+    Wi = interior_cols(sel, vec, wf)           # the interior's (wider for one row)
     lo = min(max(p, 0), L)                     # all taps in range on [lo, hi)
     hi = max(min(L, N + p - K + 1), lo)
-    nb = (hi - lo) // W
-    cb = max(1, tile // W)                     # blocks per unit
+    nb = (hi - lo) // Wi
+    cb = max(1, tile // Wi)                    # blocks per unit
     nch = max(1, (nb + cb - 1) // cb)
     ngr = (nrows + gr - 1) // gr
     xs = xstr[0]
@@ -461,8 +617,8 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
         c0 = rmap[0, t0]
         b0 = ch * cb
         b1 = min(b0 + cb, nb)
-        a = lo + b0 * W if ch > 0 else 0       # this unit's columns [a, e)
-        e = lo + b1 * W if ch < nch - 1 else L
+        a = lo + b0 * Wi if ch > 0 else 0      # this unit's columns [a, e)
+        e = lo + b1 * Wi if ch < nch - 1 else L
         rs = np.empty(R + gr - 1, np.int64)
         # a full group of consecutive output rows of one image and kernel?
         grp = o1 - o0 == gr and (o1 - 1) // wdiv == kb and obase[o1 - 1] == obase[o0]
@@ -485,14 +641,14 @@ def simd_rows(x, obase, orow, krow, rmap, xstr, N, p, cmode, w, wdiv, y, tile,
             # checked above to be rows of this image; it writes gr rows of W
             # columns below L
             for jb in range(b0, b1):
-                j = lo + jb * W
+                j = lo + jb * Wi
                 _blk_interior(sel, vec, x, rs[0] - p + j, xs, wf, kb * R * K, R, K, yf,
                               o0 * L + j, L)
-            if ch == nch - 1 and nb > 0 and lo + nb * W < hi:
+            if ch == nch - 1 and nb > 0 and lo + nb * Wi < hi:
                 # the interior's remainder: a block shifted left over columns
                 # already written (the same sums, bit for bit), not the buffer
-                _blk_interior(sel, vec, x, rs[0] - p + hi - W, xs, wf, kb * R * K, R, K, yf,
-                              o0 * L + hi - W, L)
+                _blk_interior(sel, vec, x, rs[0] - p + hi - Wi, xs, wf, kb * R * K, R, K, yf,
+                              o0 * L + hi - Wi, L)
         # the spans through a buffer, from one call site (every inlined copy
         # of _buffered compiles its blocks again: four sites made the first
         # call 50% longer): rows left over at the end of an image one at a

@@ -39,10 +39,10 @@ COEF = {
                "call": 2.47e-05},
         "f4": {"tap2": 7.82e-11, "rows2": 1.52e-07, "bytes": 1.22e-11, "call": 3.17e-05,
                "tap3": 8.29e-11, "pass": 1.68e-10, "tap": 0, "rows": 2.29e-08,
-               "tap1": 7.82e-11},
+               "tap1": 4.1e-11},
         "f8": {"tap2": 1.41e-10, "rows2": 1.67e-07, "bytes": 1.6e-11, "call": 2.73e-05,
                "pass": 1.88e-10, "tap": 2.14e-11, "rows": 2.58e-08, "tap3": 1.61e-10,
-               "tap1": 1.41e-10},
+               "tap1": 7.0e-11},
     },
     "fft": {
         "c16": {"fft": 7.2e-10, "bytes": 0, "call": 7.65e-05, "axes": 0.000158},
@@ -118,9 +118,16 @@ CLASS_COEF: dict = {
             # estimated with tap2's terms: f4 0.71, f8 0.98 -> 0.65 with the
             # f8 'fft1' below); two timed runs of the grid replayed: 92.0 /
             # 93.5% within 1.2x before the 1-D lift, 94.0 / 95.5% after (100%
-            # within 2x on the run without stalled calls)
-            "f4": {"tap2": 4.74e-11, "rows2": 3.04e-07, "tap1": 3.4e-11},
-            "f8": {"tap2": 8.38e-11, "rows2": 7.22e-07, "tap3": 7.3e-11, "tap1": 5.5e-11},
+            # within 2x on the run without stalled calls).  Then (the fifth
+            # session) the 1-D block (_kernels/simd._block1d: taps by residue,
+            # one input vector per several multiply-adds) took the interior:
+            # 1e6-1e7 outputs x 100-1000 taps 1.6-1.8x faster in float32,
+            # 1.8-2.0x in float64 (2 threads), tap1 divided accordingly (the
+            # AVX2 values in COEF by the 1.7-2.2x measured with 256-bit
+            # vectors on this AVX-512 host: an AVX2 machine's own refit via
+            # fastconv.tune() is the better figure)
+            "f4": {"tap2": 4.74e-11, "rows2": 3.04e-07, "tap1": 2.0e-11},
+            "f8": {"tap2": 8.38e-11, "rows2": 7.22e-07, "tap3": 7.3e-11, "tap1": 2.9e-11},
         },
         # overlap-save in cache-sized N-D tiles ('fft1t') measured against
         # its estimate with COEF's term: 2048^2 x 31^2 float32 22 ms
