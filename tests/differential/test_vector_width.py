@@ -73,15 +73,20 @@ def test_2d(bits, dtype, ks, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
-@pytest.mark.parametrize("K0,K1", [(2, 5), (3, 3), (7, 9), (17, 2)])
+@pytest.mark.parametrize("K0,K1", [(2, 5), (3, 3), (7, 9), (17, 2), (5, 70)])
 def test_separable(bits, dtype, K0, K1, rng):
-    x = make(rng, (37, 231), dtype)
+    # (5, 70): rows long enough for the row pass' 1-D blocks (simd.row_choice)
+    x = make(rng, (37, 231 if K1 < 64 else 1500), dtype)
     k = np.outer(rng.standard_normal(K0), rng.standard_normal(K1)).astype(dtype)
     for boundary in BOUNDARIES:
         got = fastconv.correlate(x, k, mode="same", method="separable", boundary=boundary)
         want = ref.correlate(x, k, "same", boundary, 0)
         assert_close(got, want, tolerance(dtype, x, k))
-    assert _ran_with(simd.sep2d_simd, bits)
+    assert _ran_with(simd.sep2d_simd, bits, -3)
+    if K1 >= 64:
+        row1d = len(simd.CHOICES)
+        assert any(sig[-1].ndim == row1d for d in (simd.sep2d_simd.par, simd.sep2d_simd.ser)
+                   for sig in d.signatures)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])

@@ -241,11 +241,12 @@ def _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, rnd, ylo, yhi):
     """The fused rank-1 2-D kernel: on the vector blocks (``sep2d_simd``) for
     float32/float64 sums (float or 8/16-bit images), else ``sep2d``."""
     if direct.uses_simd(2, wc.dtype):
-        from .._kernels.simd import column_choice, sep2d_simd, vector_arg
+        from .._kernels.simd import column_choice, row_choice, sep2d_simd, vector_arg
 
+        bits = direct.vector_bits("separable", len(wr))
         sep2d_simd(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, rnd, ylo, yhi,
-                   vector_arg(direct.vector_bits("separable", len(wr))),
-                   column_choice(len(wc)))
+                   vector_arg(bits), column_choice(len(wc)),
+                   row_choice(len(wr), wc.dtype.itemsize, bits))
     else:
         from .._kernels.direct import sep2d
 
