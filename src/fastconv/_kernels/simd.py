@@ -453,22 +453,23 @@ def _selector(taps, gr):
     return sel
 
 
-def block_choice(R, K):
+def block_choice(R, K, lanes=0):
     """``simd_rows``' last argument: the blocks a problem with an ``R x K``
     kernel uses (``gr`` rows, the taps unrolled where ``(K, gr)`` is in
-    :data:`UNROLLED`): one compiled kernel per choice, not all blocks in one."""
+    :data:`UNROLLED`; one row of at least 4 vectors' worth of taps, ``lanes``
+    per vector: the 1-D block): one compiled kernel per choice, not all
+    blocks in one.  (Shorter rows ran slower on the 1-D block: 1e7 x 16
+    float32 8.2 -> 13.4 ms; 1e7 x 100 17.4 -> 12.1.)"""
     gr = min(G, R)
-    if R == 1:
+    if R == 1 and lanes and K >= 4 * lanes:
         return _selector(-1, 1)
     return _selector(K if (K, gr) in UNROLLED else 0, gr)
 
 
 def row_choice(K1, itemsize, bits):
     """``sep2d_simd``'s ``rsel``: the 1-D block over the row pass' wide
-    blocks for rows of 4 vectors' worth of taps or more (shorter rows ran
-    slower with it, and a kernel that merely contains it ran the short rows
-    slower too: 2048^2 float32 Gaussians sigma 1, 9 taps, 1.6 -> 3.2 ms;
-    sigma 8, 65 taps, 9.8 -> 8.8 ms with it), else none."""
+    blocks for rows of 4 vectors' worth of taps or more (as
+    :func:`block_choice`), else none (and no 1-D code in that variant)."""
     return _selector(-1, 1) if K1 >= 4 * bits // (8 * itemsize) else _selector(0, 1)
 
 

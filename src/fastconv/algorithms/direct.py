@@ -308,8 +308,9 @@ def _run(x, k, out_shape, maps, key, cmode, p, params, nthreads):
     if uses_simd(len(m), x.dtype, m):
         from .._kernels.simd import block_choice, simd_rows, vector_arg   # 2-D: vector IR
 
+        bits = vector_bits("rows", m[-1])
         simd_rows(x.reshape(-1), obase, orow, krow, rmap, xstr, n[-1], p, cmode, w, wdiv, y,
-                  tile, vector_arg(vector_bits("rows", m[-1])), block_choice(*w.shape[1:]))
+                  tile, vector_arg(bits), block_choice(*w.shape[1:], bits // (8 * w.itemsize)))
         return y.reshape((B,) + tuple(out_shape))
     if x.dtype.str[1:] in FIXED_DTYPES and m[-1] in FIXED_TAPS:
         from .._kernels.fixed import FIXED    # taps unrolled: one pass per kernel row

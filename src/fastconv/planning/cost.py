@@ -39,10 +39,10 @@ COEF = {
                "call": 2.47e-05},
         "f4": {"tap2": 7.82e-11, "rows2": 1.52e-07, "bytes": 1.22e-11, "call": 3.17e-05,
                "tap3": 8.29e-11, "pass": 1.68e-10, "tap": 0, "rows": 2.29e-08,
-               "tap1": 4.1e-11},
+               "tap1": 4.1e-11, "tap1s": 7.82e-11},
         "f8": {"tap2": 1.41e-10, "rows2": 1.67e-07, "bytes": 1.6e-11, "call": 2.73e-05,
                "pass": 1.88e-10, "tap": 2.14e-11, "rows": 2.58e-08, "tap3": 1.61e-10,
-               "tap1": 7.0e-11},
+               "tap1": 7.0e-11, "tap1s": 1.41e-10},
     },
     "fft": {
         "c16": {"fft": 7.2e-10, "bytes": 0, "call": 7.65e-05, "axes": 0.000158},
@@ -125,9 +125,11 @@ CLASS_COEF: dict = {
             # 1.8-2.0x in float64 (2 threads), tap1 divided accordingly (the
             # AVX2 values in COEF by the 1.7-2.2x measured with 256-bit
             # vectors on this AVX-512 host: an AVX2 machine's own refit via
-            # fastconv.tune() is the better figure)
-            "f4": {"tap2": 4.74e-11, "rows2": 3.04e-07, "tap1": 2.0e-11},
-            "f8": {"tap2": 8.38e-11, "rows2": 7.22e-07, "tap3": 7.3e-11, "tap1": 2.9e-11},
+            # fastconv.tune() is the better figure); 'tap1s': rows of fewer
+            # taps, which keep the 2-D blocks (simd.block_choice), the old tap1
+            "f4": {"tap2": 4.74e-11, "rows2": 3.04e-07, "tap1": 2.0e-11, "tap1s": 3.4e-11},
+            "f8": {"tap2": 8.38e-11, "rows2": 7.22e-07, "tap3": 7.3e-11, "tap1": 2.9e-11,
+                   "tap1s": 5.5e-11},
         },
         # overlap-save in cache-sized N-D tiles ('fft1t') measured against
         # its estimate with COEF's term: 2048^2 x 31^2 float32 22 ms
@@ -204,7 +206,10 @@ def direct_features(spec, params=None):
         # input padded on its last two axes, counted in 'bytes')
         Kh = 1 if lifted else spec.m[-2]     # a 1-D problem: one kernel row
         g = min(4, Kh)
-        tap = "tap3" if spec.ndim > 2 else "tap1" if lifted else "tap2"
+        tap = "tap3" if spec.ndim > 2 else "tap2"
+        if lifted:     # one row: the 1-D block for 4 vectors' worth of taps ('tap1')
+            lanes = direct_alg.vector_bits("rows", K) // (8 * spec.itemsize)
+            tap = "tap1" if K >= 4 * lanes else "tap1s"
         pad = 0.0
         if spec.ndim > 2:
             pad = spec.bx * np.prod(spec.n[:-2]) * (spec.out_shape[-2] + Kh - 1) * (
