@@ -696,7 +696,7 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     if plan_only:
         return plan
     K = w.shape[2:]
-    if plan.method == "depthwise" and len(K) == 2:
+    if plan.method == "depthwise" and len(K) == 2 and not _depthwise2d_cold(x, w, K):
         return _depthwise2d(x, w, stride, dilation, pads, padding_mode)
     if plan.method == "depthwise" and all(s == 1 and d == 1 and k % 2 and lo == hi == k // 2
                                           for s, d, k, (lo, hi) in zip(stride, dilation, K, pads)):
@@ -713,6 +713,19 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     if plan.method == "winograd":
         return layer.forward_winograd(xp, w)
     return layer.forward(xp, w, stride, dilation, groups)
+
+
+def _depthwise2d_cold(x, w, K):
+    """Whether the 2-D depthwise kernel would be compiled for this call
+    while little work has asked for it: then the engine's per-tap path runs
+    (compiled in a fraction of a second), as the cold-start rule of
+    ``_kernels.Parallel`` does for serial loops (the kernel's first compile
+    took 8.5 s, the issue-17 budget for a first call is 3 s)."""
+    from ._kernels.layer import depthwise2d
+
+    probe = np.empty((0,) * 4, x.dtype)
+    args = (probe, np.empty((0,) * 3, x.dtype), probe, 0, 0, 0, 0, 0, 0)
+    return depthwise2d.cold(args, x.size * K[0] * K[1])
 
 
 def _depthwise2d(x, w, stride, dilation, pads, padding_mode):

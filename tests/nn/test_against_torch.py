@@ -156,8 +156,19 @@ def test_the_planner_takes_fft_for_long_kernels():
     assert "* depthwise" in nn.explain_conv(x, np.zeros((8, 1, 3), np.float32), groups=8)
 
 
+@pytest.fixture(params=["kernel", "cold"])
+def depthwise_path(request, monkeypatch):
+    """Both ways a 2-D depthwise layer runs: its own kernel, and the
+    engine's per-tap path that serves while that kernel is cold
+    (``_core._depthwise2d_cold``)."""
+    from fastconv._kernels.layer import depthwise2d
+
+    monkeypatch.setattr(depthwise2d, "cold", lambda args, work: request.param == "cold")
+    return request.param
+
+
 @pytest.mark.parametrize("hw", [(20, 17), (9, 40), (3, 2)])     # narrow planes and wide ones
-def test_depthwise_against_torch(hw):
+def test_depthwise_against_torch(hw, depthwise_path):
     rng = np.random.default_rng(6)
     for dtype in (np.float32, np.float64):
         x = rng.standard_normal((2, 8) + hw).astype(dtype)
@@ -183,7 +194,7 @@ def test_depthwise_against_torch(hw):
 
 @pytest.mark.parametrize("k", [(1, 1), (2, 3), (3, 3), (5, 5), (7, 7), (3, 7), (4, 9), (8, 2)])
 @pytest.mark.parametrize("hw", [(14, 14), (6, 45), (33, 5)])
-def test_depthwise_kernel_sizes_against_torch(k, hw):
+def test_depthwise_kernel_sizes_against_torch(k, hw, depthwise_path):
     """Depthwise sums (stride 1: the 3-, 5- and 7-tap rows written out, the
     rest a pass per tap; strided columns through phase buffers), wide and
     narrow planes, dilation, padding wider than the kernel, NaN and
@@ -216,7 +227,7 @@ def test_depthwise_kernel_sizes_against_torch(k, hw):
             close(G.conv2d_weight(xf, w.shape, gy, s, p, d, 5), tw.grad.numpy(), dtype)
 
 
-def test_depthwise_narrow_planes_stacked_per_channel():
+def test_depthwise_narrow_planes_stacked_per_channel(depthwise_path):
     """Planes narrower than 32 columns run stacked, up to STACK_FLOATS of one
     channel's padded images per pass: batches that fill several stacks and
     a partial last one, against torch."""

@@ -132,6 +132,30 @@ class Parallel:
         with _PARALLEL_LOCK:
             return self.par(*args)
 
+    def cold(self, args, work):
+        """Whether a call with ``args`` would compile this kernel (neither
+        variant compiled for their types nor on disk) while the work sent
+        to such calls so far, ``work`` included, is below
+        :data:`COLD_WORK`; the work is then counted.  For callers with a
+        cheaper-to-start way of their own (the depthwise layers: their
+        kernel's serial variant takes 8 s to compile)."""
+        if FORCE is not None:
+            return False
+        kind = self._kind(args)
+        if kind in self._warm:
+            return False
+        try:
+            sig = tuple(self.ser.typeof_pyval(a) for a in args)
+            if sig in self.ser.overloads or self._ready(args):
+                self._warm.add(kind)
+                return False
+        except Exception:         # numba's internals moved: compile as numba would
+            return False
+        if self._cold + work >= COLD_WORK:
+            return False
+        self._cold += work
+        return True
+
     def _ready(self, args):
         """Whether the parallel variant for ``args``' types is compiled or on disk."""
         d = self.par
