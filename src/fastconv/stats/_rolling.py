@@ -212,7 +212,8 @@ def _weighted_direct(x2, w, off, min_periods):
     non-finite sum (NaN or infinity in the data, or values within rounding
     of the float64 maximum) sends the call back to the careful path (the
     scan, the headroom, the NaN weights), which repeats the correlation.
-    1e7 float64, window 100: 61 -> 47 ms."""
+    1e7 float64, window 100: 61 -> 47 ms, 26-30 ms on the 1-D vector block
+    (``_kernels.simd._block1d``): 0.76x the plain running mean."""
     v = w / w.sum()
     num = _corr_rows(x2, v, off, "direct")
     _, has_nan, has_inf = _core.finite_scan(num)
