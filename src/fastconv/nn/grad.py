@@ -182,7 +182,10 @@ def _ns_problem(kind, D, fname, arr, arr_name, size, size_name, grad_output, opt
     from ..backends.namespace import namespace
 
     xp = namespace(arr, grad_output)
+    given = size
     size = _size(size, size_name, D)
+    if size_name == "weight_size" and len(size) != D + 2:
+        raise ValueError(f"{fname}: weight_size must have {D + 2} entries, got {given!r}")
     sa = NL.shadow(xp, arr, arr_name, fname)
     dummy = np.broadcast_to(np.zeros((), sa.dtype), size)
     pair = (dummy, sa) if arr_name == "weight" else (sa, dummy)
@@ -230,9 +233,6 @@ def _ns_grads(D):
             "forward", D, fname, input, "input", weight_size, "weight_size", grad_output,
             dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
                  padding_mode=padding_mode))
-        if len(size) != D + 2:
-            raise ValueError(f"{fname}: weight_size must have {D + 2} entries, got "
-                             f"{weight_size!r}")
         g = _ns_grad_output(xp, grad_output, dt, (x.shape[0], size[0]) +
                             _forward_out(x, size[2:], stride, dilation, pads), D, fname,
                             "input")
@@ -266,9 +266,6 @@ def _ns_grads(D):
             "transpose", D, fname, input, "input", weight_size, "weight_size", grad_output,
             dict(stride=stride, padding=padding, output_padding=output_padding,
                  groups=groups, dilation=dilation))
-        if len(size) != D + 2:
-            raise ValueError(f"{fname}: weight_size must have {D + 2} entries, got "
-                             f"{weight_size!r}")
         g = _ns_grad_output(xp, grad_output, dt, (x.shape[0], size[1] * groups) + out, D,
                             fname, "input")
         c = xp_dtype(xp, cd)
