@@ -16,6 +16,11 @@ Environment variables (read when first needed, not at import):
     for the next call with the same kernel (bytes compared, not a hash) and
     the same transform lengths; ``0`` disables it.  Default ``64M``.  A
     :class:`fastconv.Plan` keeps its own spectrum regardless.
+``FASTCONV_RESULT_POOL``
+    Bytes (K/M/G suffix allowed) of result buffers of 32 MiB and more kept,
+    already faulted in, for the next large result after their arrays are
+    gone (at most 4 blocks, and at most an eighth of ``FASTCONV_MAX_MEMORY``);
+    ``0`` disables it.  Default ``256M``.
 """
 from __future__ import annotations
 
@@ -232,6 +237,13 @@ def spectrum_cache_bytes() -> int:
     """Bytes of kernel spectra kept between one-off calls (FASTCONV_SPECTRUM_CACHE)."""
     val = _env_bytes("FASTCONV_SPECTRUM_CACHE")
     return 64 << 20 if val is None else val
+
+
+def result_pool_bytes() -> int:
+    """Bytes of large result buffers kept for reuse (FASTCONV_RESULT_POOL; 0:
+    off), at most an eighth of the memory budget (FASTCONV_MAX_MEMORY)."""
+    val = _env_bytes("FASTCONV_RESULT_POOL")
+    return min(256 << 20 if val is None else val, max_memory() // 8)
 
 
 def max_memory() -> int:

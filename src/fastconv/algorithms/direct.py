@@ -14,6 +14,8 @@ import threading
 
 import numpy as np
 
+from ._common import result
+
 name = "direct"
 
 
@@ -301,7 +303,7 @@ def _run(x, k, out_shape, maps, key, cmode, p, params, nthreads):
     # correlation weights: the kernel reversed on every convolution axis
     flip = (slice(None),) + (slice(None, None, -1),) * len(m)
     w = np.ascontiguousarray(k[flip]).reshape(k.shape[0], -1, m[-1])
-    y = np.empty((B * rows, out_shape[-1]), dtype=x.dtype)
+    y = result((B * rows, out_shape[-1]), x.dtype)
     tile = params.get("tile", 1024) if params else 1024
     kernel = corr_rows
     apply_threads(y.size * w.shape[1] * w.shape[2], nthreads)
@@ -351,7 +353,7 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
     if len(m) == 3 and units >= 4 * nthreads:
         # padded planes made per unit of work, in cache (no padded copy)
         nt = apply_threads(work, nthreads)
-        y = np.empty((B,) + tuple(out_shape), dtype=x.dtype)
+        y = result((B,) + tuple(out_shape), x.dtype)
         slab = max(1, min(32, units // (4 * nt)))
         simd_volume(x.reshape(-1), x.shape[0], n[0], n[1], n[2], maps[0], ymap, cmap, w, m[1],
                     y, vec, slab, L >= PLANE_OUTER_COLS)
@@ -363,7 +365,7 @@ def _run_planes(x, k, out_shape, maps, cmode, p, B, nthreads):
     maps2 = list(maps[:-1]) + [np.arange(len(ymap), dtype=np.int64)]
     obase, orow, krow, rmap, xstr, wdiv, rows = row_layout(
         maps2, m[:-1], out_shape[:-1], n2[:-1], x.shape[0], k.shape[0], n2[-1])
-    y = np.empty((B * rows, L), dtype=x.dtype)
+    y = result((B * rows, L), x.dtype)
     apply_threads(work, nthreads)
     simd_planes(xp.reshape(-1), obase, orow, krow, rmap, xstr, n2[-1], w, wdiv, y, vec,
                 L >= PLANE_OUTER_COLS)

@@ -30,6 +30,8 @@ import math
 
 import numpy as np
 
+from ._common import result
+
 
 def _row_strides(shape):
     st = [1] * len(shape)
@@ -104,7 +106,7 @@ def touched(shape, dtype):
     when it ran right after another library's call had freed its memory,
     the page faults of two BLAS threads contending; faulted serially first,
     10 ms.  (The pages are faulted anyway: no extra memory.)"""
-    y = np.empty(shape, dtype=dtype)
+    y = result(shape, dtype)
     if y.nbytes >= 1 << 20:
         y.reshape(-1)[::max(1, PAGE // y.itemsize)] = 0
     return y

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import fast_len, is_real, kernel_spectrum, window
+from ._common import fast_len, is_real, kernel_spectrum, result, window
 
 
 def _block_lengths(lo, hi):
@@ -168,7 +168,7 @@ def _save_1d(x, k, starts, L, M, params, nthreads):
     H = kernel_spectrum(params, ("save1d", M, real), k, lambda: fwd(k))
     B = max(x.shape[0], k.shape[0])
     dt = np.result_type(x.dtype, k.dtype, np.float32)
-    y = np.empty((B, L), dtype=dt)
+    y = result((B, L), dt)
     lo = starts[0] - (K - 1)               # input index of window sample 0
     per = chunk_blocks(M)
     chunks = [(r, b0, min(b0 + per, nb)) for r in range(B) for b0 in range(0, nb, per)]
@@ -251,7 +251,7 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads, maps=None):
                         lambda: _fft.forward(k, Ms, real, cdt, nthreads, scale))
     B = max(x.shape[0], k.shape[0])
     dt = np.result_type(x.dtype, k.dtype, np.float32)
-    y = np.empty((B,) + tuple(out_shape), dtype=dt)
+    y = result((B,) + tuple(out_shape), dt)
     tiles = list(itertools.product(*[range(nb) for nb in nbs]))
     per = int(np.prod(Ms[:-1])) * (Ms[-1] // 2 + 1 if real else Ms[-1]) * 2 * dt.itemsize
     group = max(1, min(B, TILE_TASK_BYTES // max(per, 1)))

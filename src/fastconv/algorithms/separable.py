@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import direct
+from ._common import result
 
 name = "separable"
 
@@ -221,7 +222,7 @@ def _run_2d(x, terms, rmap, cmap, c_lo, c_hi, out_shape, nthreads):
 
     x = np.ascontiguousarray(x)
     L0, L1 = out_shape
-    y = np.empty((x.shape[0], L0, L1), dtype=x.dtype)
+    y = result((x.shape[0], L0, L1), x.dtype)
     rchunk, cstrip = _tiling(x.shape[0], L0, L1, nthreads)
     acc = None
     for u, v in terms:
@@ -290,7 +291,7 @@ def filter_int_2d(x, k, boundary, nthreads):
     rmap, _, _ = _same_map(N0, K0, boundary)
     cmap, c_lo, c_hi = _same_map(N1, K1, boundary)
     x = np.ascontiguousarray(x)
-    y = np.empty(x.shape, dtype=x.dtype)
+    y = result(x.shape, x.dtype)
     info = np.iinfo(x.dtype)
     rchunk, cstrip = _tiling(B, N0, N1, nthreads)
     # sums in float32 for 8-bit images, float64 for 16-bit (as the general path)
@@ -344,7 +345,7 @@ def _box_int_2d(x, k, boundary, nthreads):
     rmap, _, _ = _same_map(N0, K0, boundary)
     cmap, c_lo, c_hi = _same_map(N1, K1, boundary)
     x = np.ascontiguousarray(x)
-    y = np.empty(x.shape, dtype=x.dtype)
+    y = result(x.shape, x.dtype)
     rchunk, _ = _tiling(B, N0, N1, nthreads)
     apply_threads(y.size * 8, nthreads)
     box2d_int(x, rmap, cmap, c_lo, c_hi, K0, K1, wv, y, max(rchunk, 4 * K0), np.zeros(1, acc),
@@ -372,7 +373,7 @@ def box_float32_2d(x, k, boundary, nthreads):
     rmap, _, _ = _same_map(N0, K0, boundary)
     cmap, c_lo, c_hi = _same_map(N1, K1, boundary)
     x = np.ascontiguousarray(x)
-    y = np.empty(x.shape, dtype=np.float32)
+    y = result(x.shape, np.float32)
     rchunk, _ = _tiling(B, N0, N1, nthreads)
     rchunk = max(rchunk, 4 * K0)
     bad = np.zeros(B * -(-N0 // rchunk), bool)
