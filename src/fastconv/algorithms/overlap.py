@@ -301,9 +301,20 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads, maps=None):
         for tk in tasks:
             work(*tk)
     else:
+        # each thread takes the next tile when it is done with one (a
+        # thread slowed by a neighbour on the machine takes fewer)
         T = min(nthreads, len(tasks))
-        runs = [tasks[i::T] for i in range(T)]
-        run_tasks(T, lambda run: [work(*tk) for tk in run], [(run,) for run in runs])
+        queue, lock = iter(tasks), threading.Lock()
+
+        def worker():
+            while True:
+                with lock:
+                    tk = next(queue, None)
+                if tk is None:
+                    return
+                work(*tk)
+
+        run_tasks(T, worker, [()] * T)
     return y
 
 
