@@ -711,7 +711,7 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     if plan.method == "im2col":
         return layer.forward_im2col(xp, w, stride, dilation, groups)
     if plan.method == "winograd":
-        return layer.forward_winograd(xp, w)
+        return layer.forward_winograd(xp, w, _config.get_threads())
     return layer.forward(xp, w, stride, dilation, groups)
 
 

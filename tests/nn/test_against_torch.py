@@ -435,6 +435,27 @@ def test_winograd_error_bound_and_choice():
           TF.conv2d(t(xs), t(ws), None, 1, 1).numpy(), np.float64)
 
 
+@pytest.mark.parametrize("task", [1, 40_000, 1 << 30])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_winograd_blocks_on_threads(task, threads, monkeypatch):
+    """F(2x2, 3x3) with each thread taking blocks of tiles (runs of tile
+    rows of one image, or whole images) through its own transforms and
+    GEMM: every block size, odd sizes (cropped last tiles), a batch smaller
+    than the threads, both dtypes, against torch."""
+    import fastconv
+    from fastconv.algorithms import layer
+
+    monkeypatch.setattr(layer, "WINOGRAD_TASK", task)
+    rng = np.random.default_rng(40 + threads)
+    for N, C, Co, H, W, dt in [(1, 3, 5, 7, 9, np.float32), (3, 8, 6, 13, 10, np.float64),
+                               (5, 16, 16, 20, 21, np.float32), (2, 4, 4, 1, 1, np.float64)]:
+        x = rng.standard_normal((N, C, H, W)).astype(dt)
+        w = rng.standard_normal((Co, C, 3, 3)).astype(dt)
+        with fastconv.threads(threads):
+            got = nn.conv2d(x, w, None, 1, 1, method="winograd")
+        close(got, TF.conv2d(t(x), t(w), None, 1, 1).numpy(), dt)
+
+
 def _same_nonfinite(got, want):
     assert np.array_equal(np.isnan(got), np.isnan(want))
     assert np.array_equal(np.isposinf(got), np.isposinf(want))
