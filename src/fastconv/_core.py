@@ -677,9 +677,10 @@ def _layer_plan(op, x, w, stride, dilation, groups, pads, n, k, cin, cout, metho
     plan = plan_layer(spec, method, accuracy)
     if data is not None and plan.method in MIXING:
         with np.errstate(invalid="ignore", over="ignore"):
-            finite = all(np.isfinite(np.sum(a, dtype=np.float64)) for a in data)
+            # a finite sum proves every term finite; an infinite one may be
+            # an overflow of finite terms: then each is checked
+            finite = all(np.isfinite(np.sum(a)) or np.isfinite(a).all() for a in data)
         if not finite:
-            # (a finite sum can overflow: then the direct methods run, still right)
             plan = plan_layer(spec, method, accuracy, finite=False)
     return plan
 
@@ -703,6 +704,8 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
         # 'same' with the padding applied virtually by the engine (no padded copy)
         return convolve_impl(x, w[None, :, 0], "same", "auto", tuple(range(2, x.ndim)),
                              layer.PAD_MODES[padding_mode], 0, None, "default", "correlate")
+    if plan.method == "winograd" and padding_mode == "zeros":
+        return layer.forward_winograd(x, w, pads, _config.get_threads())
     xp = layer.pad(x, pads, padding_mode)
     if plan.method == "fft":
         return layer.forward_fft(xp, w, dilation, groups, _config.get_threads())
@@ -711,7 +714,7 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     if plan.method == "im2col":
         return layer.forward_im2col(xp, w, stride, dilation, groups)
     if plan.method == "winograd":
-        return layer.forward_winograd(xp, w, _config.get_threads())
+        return layer.forward_winograd(xp, w, nthreads=_config.get_threads())
     return layer.forward(xp, w, stride, dilation, groups)
 
 

@@ -447,13 +447,21 @@ def test_winograd_blocks_on_threads(task, threads, monkeypatch):
 
     monkeypatch.setattr(layer, "WINOGRAD_TASK", task)
     rng = np.random.default_rng(40 + threads)
-    for N, C, Co, H, W, dt in [(1, 3, 5, 7, 9, np.float32), (3, 8, 6, 13, 10, np.float64),
-                               (5, 16, 16, 20, 21, np.float32), (2, 4, 4, 1, 1, np.float64)]:
+    for N, C, Co, H, W, dt, p in [(1, 3, 5, 7, 9, np.float32, 1),
+                                  (3, 8, 6, 13, 10, np.float64, (0, 2)),
+                                  (5, 16, 16, 20, 21, np.float32, (2, 0)),
+                                  (2, 4, 4, 1, 1, np.float64, 1), (2, 5, 3, 6, 3, np.float32, 3)]:
         x = rng.standard_normal((N, C, H, W)).astype(dt)
         w = rng.standard_normal((Co, C, 3, 3)).astype(dt)
         with fastconv.threads(threads):
-            got = nn.conv2d(x, w, None, 1, 1, method="winograd")
-        close(got, TF.conv2d(t(x), t(w), None, 1, 1).numpy(), dt)
+            got = nn.conv2d(x, w, None, 1, p, method="winograd")
+            ref = nn.conv2d(x, w, None, 1, p, method="winograd", padding_mode="reflect") \
+                if H > 3 and W > 3 else None
+        close(got, TF.conv2d(t(x), t(w), None, 1, p).numpy(), dt)
+        if ref is not None:
+            pp = (p, p) if isinstance(p, int) else p
+            xr = TF.pad(t(x), (pp[1], pp[1], pp[0], pp[0]), mode="reflect")
+            close(ref, TF.conv2d(xr, t(w)).numpy(), dt)
 
 
 def _same_nonfinite(got, want):

@@ -509,38 +509,41 @@ def weight_grad_im2col(xp, g, K, stride, dilation, groups):
 WINOGRAD_ERROR = 8.0
 
 
-def forward_winograd(xp, w, nthreads=1):
+def forward_winograd(x, w, pads=((0, 0), (0, 0)), nthreads=1):
     """:func:`forward` for 3x3 kernels, stride 1, dilation 1, one group, by
     Winograd's F(2x2, 3x3): every 2x2 block of outputs from a 4x4 input
     tile with 16 multiplies per channel pair instead of 36, as 16 GEMMs
     (Co x C) @ (C x tiles) between the transformed weights and tiles
-    (compiled transforms: ``_kernels.layer.winograd_in/out``).  Accuracy:
-    see :data:`WINOGRAD_ERROR` (the planner leaves it out under
-    ``accuracy='high'``).
+    (compiled transforms: ``_kernels.layer.winograd_in/out``).  ``x`` is
+    zero padded by ``pads``.  Accuracy: see :data:`WINOGRAD_ERROR` (the
+    planner leaves it out under ``accuracy='high'``).
 
     With several threads and transformed weights of at most
     ``WINOGRAD_SHARED`` bytes, each thread runs blocks of tiles through all
-    three steps (serial transforms, a one-thread GEMM) while they are in its
-    cache (:func:`_winograd_blocks`): 8 x 64 x 56^2 float32 on 2 threads
-    12.2 -> 7.2 ms, 8 x 128 x 28^2 8.8 -> 8.2 (the transforms had run on
-    one thread beside OpenBLAS's two)."""
-    N, C, Hp, Wp = xp.shape
+    three steps (its rows of the input padded in a buffer of its own, serial
+    transforms, a one-thread GEMM) while they are in its cache
+    (:func:`_winograd_blocks`): 8 x 64 x 56^2 float32 on 2 threads, the
+    padding included, 13.3 -> 7.5 ms (the transforms had run on one thread
+    beside OpenBLAS's two, after a padded copy of the input)."""
+    N, C = x.shape[:2]
     Co = w.shape[0]
-    H, W = Hp - 2, Wp - 2
+    (top, bot), (left, right) = pads
+    H = x.shape[2] + top + bot - 2
+    W = x.shape[3] + left + right - 2
     th, tw = -(-H // 2), -(-W // 2)
-    if (2 * th + 2, 2 * tw + 2) != (Hp, Wp):
-        xp = np.pad(xp, [(0, 0), (0, 0), (0, 2 * th + 2 - Hp), (0, 2 * tw + 2 - Wp)])
-    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=xp.dtype)
+    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=x.dtype)
     U = np.tensordot(np.tensordot(G, w, axes=([1], [2])), G, axes=([3], [1]))  # (4,Co,C,4)
     U = np.ascontiguousarray(U.transpose(0, 3, 1, 2)).reshape(16, Co, C)
-    xp = np.ascontiguousarray(xp)
-    y = touched((N, Co, H, W), xp.dtype)
-    if nthreads > 1 and U.nbytes <= WINOGRAD_SHARED and _winograd_blocks(xp, U, y, th, tw,
-                                                                          nthreads):
+    y = touched((N, Co, H, W), x.dtype)
+    if nthreads > 1 and U.nbytes <= WINOGRAD_SHARED and _winograd_blocks(
+            x, top, left, U, y, th, tw, nthreads):
         return y
     from .._kernels.layer import winograd_in, winograd_out
     from .direct import apply_threads
 
+    # every tile inside: zeros up to 2 th + 2 rows, 2 tw + 2 columns
+    xp = pad(x, [(top, 2 * th + 2 - top - x.shape[2]), (left, 2 * tw + 2 - left - x.shape[3])],
+             "zeros")
     # blocks of whole images whose transformed tiles fit IM2COL_BLOCK: the
     # buffers stay in cache and are reused (no page faults per block)
     per_image = 16 * max(C, Co) * th * tw * xp.itemsize
@@ -562,17 +565,19 @@ def forward_winograd(xp, w, nthreads=1):
 
 WINOGRAD_TASK = 4 << 20      # bytes of transformed tiles (in and out) per block of a thread
 # transformed weights up to this size are read by each thread's GEMMs; larger
-# ones (C = Co = 256: 4 MiB) by one GEMM whose threads split the output
-# channels (8 x 256 x 14^2: 8.1 ms that way, 11.0 per thread)
-WINOGRAD_SHARED = 1 << 20
+# ones by one GEMM whose threads split the output channels (8 x 256 x 14^2,
+# 4 MiB: 8.8 ms that way, 12.1 per thread; 8 x 128 x 28^2, 1 MiB: 9.7-10.7
+# against 8.8-12.1, no clear winner; 8 x 64 x 56^2: 12.5 against 7.5)
+WINOGRAD_SHARED = 512 << 10
 
 
-def _winograd_blocks(xp, U, y, th, tw, nthreads):
+def _winograd_blocks(x, top, left, U, y, th, tw, nthreads):
     """:func:`forward_winograd`'s tiles in blocks on ``nthreads`` threads
     (whole images, or runs of tile rows of one image, of about
     ``WINOGRAD_TASK`` bytes transformed), each block through the serial
-    transforms and a one-thread GEMM on the thread that took it; False
-    (nothing done) without threadpoolctl, which limits BLAS to one thread."""
+    transforms and a one-thread GEMM on the thread that took it, its input
+    rows copied into a zero-padded buffer of the thread's; False (nothing
+    done) without threadpoolctl, which limits BLAS to one thread."""
     import threading
 
     from .._config import blas_single_threaded, run_tasks
@@ -581,33 +586,45 @@ def _winograd_blocks(xp, U, y, th, tw, nthreads):
     limit = blas_single_threaded()
     if limit is None:
         return False
-    N, C = xp.shape[:2]
+    N, C, Hx, Wx = x.shape
     Co = U.shape[1]
-    per_row = 16 * (C + Co) * tw * xp.itemsize        # one row of tiles, V and M
+    per_row = 16 * (C + Co) * tw * x.itemsize        # one row of tiles, V and M
     rows = max(1, WINOGRAD_TASK // per_row)
-    if rows >= th:                                    # whole images per block
+    if rows >= th:                                   # whole images per block
         nb = max(1, min(-(-N // (2 * nthreads)), rows // th))
         tasks = [(n0, min(n0 + nb, N), 0, th) for n0 in range(0, N, nb)]
     else:
-        rows = -(-th // -(-th // rows))               # even runs
+        rows = -(-th // -(-th // rows))              # even runs
         tasks = [(n, n + 1, p0, min(p0 + rows, th)) for n in range(N)
                  for p0 in range(0, th, rows)]
-    most = max((n1 - n0) * (p1 - p0) for n0, n1, p0, p1 in tasks) * tw
+    most_n = max(n1 - n0 for n0, n1, _, _ in tasks)
+    most_p = max(p1 - p0 for _, _, p0, p1 in tasks)
     queue, lock = iter(tasks), threading.Lock()
     H, W = y.shape[2:]
+    c0, c1 = left, min(left + Wx, 2 * tw + 2)        # x's columns in the padded rows
 
     def worker():
-        V = np.empty((16, C, most), xp.dtype)
-        M = np.empty((16, Co, most), xp.dtype)
+        V = np.empty((16, C, most_n * most_p * tw), x.dtype)
+        M = np.empty((16, Co, most_n * most_p * tw), x.dtype)
+        Xb = np.zeros((most_n, C, 2 * most_p + 2, 2 * tw + 2), x.dtype)
         while True:
             with lock:
                 task = next(queue, None)
             if task is None:
                 return
             n0, n1, p0, p1 = task
-            T = (n1 - n0) * (p1 - p0) * tw
+            nn, rp = n1 - n0, 2 * (p1 - p0) + 2
+            # padded rows [2 p0, 2 p1 + 2) are x's rows from 2 p0 - top
+            u0, u1 = max(2 * p0 - top, 0), min(2 * p0 + rp - top, Hx)
+            d0 = u0 - (2 * p0 - top)
+            xb = Xb[:nn, :, :rp]
+            xb[:, :, :d0] = 0
+            xb[:, :, d0 + max(u1 - u0, 0):] = 0
+            if u1 > u0:
+                xb[:, :, d0:d0 + u1 - u0, c0:c1] = x[n0:n1, :, u0:u1, :c1 - c0]
+            T = nn * (p1 - p0) * tw
             v, m = V[:, :, :T], M[:, :, :T]
-            winograd_in.ser(xp[n0:n1, :, 2 * p0:2 * p1 + 2], v, p1 - p0, tw)
+            winograd_in.ser(xb, v, p1 - p0, tw)
             np.matmul(U, v, out=m)
             winograd_out.ser(m, y[n0:n1, :, 2 * p0:min(2 * p1, H)], p1 - p0, tw)
 
