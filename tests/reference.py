@@ -215,3 +215,68 @@ def poisson_binomial_exact(p):
             new[k + 1] += d * q
         dist = new
     return dist
+
+
+def _layer_pairs(n, O, K, stride, dilation, pads):
+    """Every (output index, tap, input index) of a layer whose input sample
+    lies inside the unpadded input: zero padding adds no product."""
+    for o in itertools.product(*[range(m) for m in O]):
+        for k in itertools.product(*[range(m) for m in K]):
+            i = tuple(oo * s + kk * d - p for oo, kk, s, d, p in zip(o, k, stride, dilation, pads))
+            if all(0 <= ii < nn for ii, nn in zip(i, n)):
+                yield o, k, i
+
+
+def layer_out_shape(n, K, stride, dilation, pads):
+    return tuple((nn + 2 * p - d * (k - 1) - 1) // s + 1
+                 for nn, k, s, d, p in zip(n, K, stride, dilation, pads))
+
+
+def layer_forward(x, w, stride, dilation, pads, groups):
+    """torch.nn.functional.conv{1,2,3}d (symmetric zero padding ``pads`` per
+    dim) by its definition, in float64: y[n, o, p] = sum over channels of
+    the group and taps whose sample is inside x of w[o, c, k] x[n, c, i]."""
+    N, C = x.shape[:2]
+    Co, cg, K = w.shape[0], w.shape[1], w.shape[2:]
+    og = Co // groups
+    O = layer_out_shape(x.shape[2:], K, stride, dilation, pads)
+    y = np.zeros((N, Co) + O)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for o, k, i in _layer_pairs(x.shape[2:], O, K, stride, dilation, pads):
+            for g in range(groups):
+                xs = x[(slice(None), slice(g * cg, (g + 1) * cg)) + i].astype(np.float64)
+                ws = w[(slice(g * og, (g + 1) * og), slice(None)) + k].astype(np.float64)
+                y[(slice(None), slice(g * og, (g + 1) * og)) + o] += (
+                    xs[:, None, :] * ws[None, :, :]).sum(-1)
+    return y
+
+
+def layer_input_grad(x_shape, w, gy, stride, dilation, pads, groups):
+    """d(sum(gy * layer_forward(x, w)))/dx by the same products."""
+    N, C = x_shape[:2]
+    Co, cg, K = w.shape[0], w.shape[1], w.shape[2:]
+    og = Co // groups
+    gi = np.zeros(x_shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for o, k, i in _layer_pairs(x_shape[2:], gy.shape[2:], K, stride, dilation, pads):
+            for g in range(groups):
+                gs = gy[(slice(None), slice(g * og, (g + 1) * og)) + o].astype(np.float64)
+                ws = w[(slice(g * og, (g + 1) * og), slice(None)) + k].astype(np.float64)
+                gi[(slice(None), slice(g * cg, (g + 1) * cg)) + i] += (
+                    gs[:, :, None] * ws[None, :, :]).sum(1)
+    return gi
+
+
+def layer_weight_grad(x, w_shape, gy, stride, dilation, pads, groups):
+    """d(sum(gy * layer_forward(x, w)))/dw by the same products."""
+    Co, cg, K = w_shape[0], w_shape[1], w_shape[2:]
+    og = Co // groups
+    gw = np.zeros(w_shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for o, k, i in _layer_pairs(x.shape[2:], gy.shape[2:], K, stride, dilation, pads):
+            for g in range(groups):
+                gs = gy[(slice(None), slice(g * og, (g + 1) * og)) + o].astype(np.float64)
+                xs = x[(slice(None), slice(g * cg, (g + 1) * cg)) + i].astype(np.float64)
+                gw[(slice(g * og, (g + 1) * og), slice(None)) + k] += (
+                    gs[:, :, None] * xs[:, None, :]).sum(0)
+    return gw

@@ -676,13 +676,25 @@ def _layer_plan(op, x, w, stride, dilation, groups, pads, n, k, cin, cout, metho
                      tuple(dilation), tuple(tuple(p) for p in pads), x.dtype.str)
     plan = plan_layer(spec, method, accuracy)
     if data is not None and plan.method in MIXING:
-        with np.errstate(invalid="ignore", over="ignore"):
-            # a finite sum proves every term finite; an infinite one may be
-            # an overflow of finite terms: then each is checked
-            finite = all(np.isfinite(np.sum(a)) or np.isfinite(a).all() for a in data)
-        if not finite:
+        if any(_nonfinite(a) for a in data):
             plan = plan_layer(spec, method, accuracy, finite=False)
     return plan
+
+
+def _nonfinite(a):
+    """Whether ``a`` holds a NaN or an infinity: a finite sum proves every
+    term finite; an infinite one may be an overflow of finite terms, then
+    each is checked."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return not (np.isfinite(np.sum(a)) or np.isfinite(a).all())
+
+
+def _padded_products(pads, padding_mode, a):
+    """Whether products of ``a`` with padded zeros must be left out: zero
+    padding, some padding, and ``a`` (the factor that meets the padded
+    zeros) holds a NaN or an infinity (``inf * 0`` would be NaN where
+    torch's direct sums, skipping the padding, keep an infinity)."""
+    return padding_mode == "zeros" and any(lo or hi for lo, hi in pads) and _nonfinite(a)
 
 
 def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
@@ -697,6 +709,8 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     if plan_only:
         return plan
     K = w.shape[2:]
+    if _padded_products(pads, padding_mode, w):
+        return layer.forward_valid(x, w, stride, dilation, groups, pads, plan.spec.out_shape())
     if plan.method == "depthwise" and len(K) == 2 and not _depthwise2d_cold(x, w, K):
         return _depthwise2d(x, w, stride, dilation, pads, padding_mode)
     if plan.method == "depthwise" and all(s == 1 and d == 1 and k % 2 and lo == hi == k // 2
@@ -858,18 +872,23 @@ def layer_transpose(g, w, stride, dilation, groups, pads, out_shape, method="aut
     return out
 
 
-def layer_weight_grad(x, gy, kshape, stride, dilation, groups, pads, padding_mode="zeros"):
+def layer_weight_grad(x, gy, kshape, stride, dilation, groups, pads, padding_mode="zeros",
+                      method="auto", accuracy="default"):
     """d(loss)/d(weights) of :func:`layer_forward` from its input and output
     gradient: (Co, C/g, *kshape)."""
     from .algorithms import layer
 
     plan = _layer_plan("weight", x, gy, stride, dilation, groups, pads, x.shape[2:], kshape,
-                       x.shape[1], gy.shape[1], "auto")
+                       x.shape[1], gy.shape[1], method, accuracy, (x, gy))
     if plan.method == "depthwise" and len(kshape) == 2 and tuple(stride) == (1, 1):
         # (the plan's estimate, checked against the budget above, covers
         # this kernel's: a padded input at most)
         return _depthwise2d_wgrad(x, gy, kshape, dilation, pads, padding_mode)
+    if _padded_products(pads, padding_mode, gy):
+        return layer.weight_grad_valid(x, gy, tuple(kshape), stride, dilation, groups, pads)
     xp = layer.pad(x, pads, padding_mode)
+    if plan.method == "winograd":
+        return layer.weight_grad_winograd(xp, gy, _config.get_threads())
     if plan.method == "im2col":
         return layer.weight_grad_im2col(xp, gy, tuple(kshape), stride, dilation, groups)
     return layer.weight_grad(xp, gy, tuple(kshape), stride, dilation, groups)

@@ -12,6 +12,7 @@ import torch.nn.functional as TF
 
 from fastconv import nn
 from fastconv.nn import grad as G
+from tests import reference
 
 TOL = {np.float32: 2e-5, np.float64: 1e-12, np.float16: 2e-2}
 
@@ -464,6 +465,62 @@ def test_winograd_blocks_on_threads(task, threads, monkeypatch):
             close(ref, TF.conv2d(xr, t(w)).numpy(), dt)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_winograd_weight_gradient_error_bound(threads, monkeypatch):
+    """The weight gradient of stride-1 3x3 layers by F(2x2, 3x3)'s adjoint:
+    within WINOGRAD_WGRAD_ERROR * eps * sum_n ||g[n, o]||_1 max |x[n, c]| of
+    the exact float64 gradient (torch.autograd), over random layers with
+    widely spread magnitudes, odd sizes, every block shape (runs of tile
+    rows, whole images, one thread or several)."""
+    from fastconv.algorithms import layer
+
+    rng = np.random.default_rng(70 + threads)
+    eps = np.finfo(np.float32).eps
+    for trial in range(30):
+        monkeypatch.setattr(layer, "WINOGRAD_TASK", int(rng.choice([1, 30_000, 1 << 30])))
+        N, C, Co = int(rng.integers(1, 4)), int(rng.integers(1, 12)), int(rng.integers(1, 7))
+        H, W = int(rng.integers(1, 25)), int(rng.integers(1, 25))
+        xs, gs = (N, C, H, W), (N, Co, H, W)
+        x = (rng.standard_normal(xs) * 10.0 ** rng.uniform(-4, 4)
+             * np.exp(rng.uniform(-3, 3, xs))).astype(np.float32)
+        g = (rng.standard_normal(gs) * np.exp(rng.uniform(-2, 2, gs))).astype(np.float32)
+        got = layer.weight_grad_winograd(np.pad(x, [(0, 0), (0, 0), (1, 1), (1, 1)]), g, threads)
+        tx = t(x.astype(np.float64))
+        tw = torch.zeros((Co, C, 3, 3), dtype=torch.float64, requires_grad=True)
+        exact = torch.autograd.grad(TF.conv2d(tx, tw, None, 1, 1), tw,
+                                    t(g.astype(np.float64)))[0].numpy()
+        mx = np.abs(x.astype(np.float64)).reshape(N, C, -1).max(-1)          # (N, C)
+        gl1 = np.abs(g.astype(np.float64)).reshape(N, Co, -1).sum(-1)       # (N, Co)
+        bound = layer.WINOGRAD_WGRAD_ERROR * eps * (gl1.T @ mx)[:, :, None, None]
+        assert got.shape == (Co, C, 3, 3) and got.dtype == np.float32
+        assert np.all(np.abs(got - exact) <= bound), trial
+
+
+def test_winograd_weight_gradient_chosen_and_left_out():
+    """The planner takes F(2x2, 3x3)'s adjoint for a ResNet layer's weight
+    gradient, not under accuracy='high' nor for few tiles against many
+    channels; through conv2d_weight the result matches torch either way."""
+    from fastconv.planning.layer import LayerSpec, plan_layer
+
+    def spec(C, S):
+        return LayerSpec("weight", 8, C, C, 1, (S, S), (3, 3), (1, 1), (1, 1),
+                         ((1, 1), (1, 1)), "<f4")
+
+    assert plan_layer(spec(64, 56)).method == "winograd"
+    assert plan_layer(spec(64, 56), accuracy="high").method != "winograd"
+    assert plan_layer(spec(512, 7)).method != "winograd"     # 128 tiles, 512 channels
+    rng = np.random.default_rng(77)
+    x = rng.standard_normal((4, 16, 21, 20)).astype(np.float32)
+    w = rng.standard_normal((24, 16, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((4, 24, 21, 20)).astype(np.float32)
+    tx, tw = t(x).requires_grad_(), t(w).requires_grad_()
+    want = torch.autograd.grad(TF.conv2d(tx, tw, None, 1, 1), tw, t(gy))[0].numpy()
+    for acc in ("default", "high"):
+        close(G.conv2d_weight(x, w.shape, gy, 1, 1, accuracy=acc), want, np.float32)
+    with pytest.raises(ValueError, match="accuracy"):
+        G.conv2d_weight(x, w.shape, gy, 1, 1, accuracy="best")
+
+
 def _same_nonfinite(got, want):
     assert np.array_equal(np.isnan(got), np.isnan(want))
     assert np.array_equal(np.isposinf(got), np.isposinf(want))
@@ -471,6 +528,41 @@ def _same_nonfinite(got, want):
     fin = np.isfinite(want)
     scale = np.max(np.abs(want[fin])) + 1.0
     assert np.max(np.abs(got[fin] - want[fin])) <= 1e-4 * scale
+
+
+@pytest.mark.parametrize("D", [1, 2, 3])
+def test_infinite_weights_and_gradients_meet_no_padded_zero(D):
+    """An infinite weight (forward, input gradient) or output gradient
+    (weight gradient) next to zero padding: zero padding adds no product
+    (the layer's definition, and torch's direct sums on the common path), so
+    a border output stays infinite or finite where a product with a padded
+    zero would make it NaN.  Against the naive reference (tests/reference.py,
+    products of samples inside the input only); strides, dilations, groups.
+    (torch itself is not consistent here: some of its paths for strided or
+    grouped layers multiply the padded zeros.)"""
+    rng = np.random.default_rng(90 + D)
+    fn, gin, gw = (getattr(nn, f"conv{D}d"), getattr(G, f"conv{D}d_input"),
+                   getattr(G, f"conv{D}d_weight"))
+    for stride, dil, groups, pad in [(1, 1, 1, 1), (2, 1, 2, 2), (1, 2, 1, 3), (2, 2, 2, 1)]:
+        n = 9 if D < 3 else 6
+        x = rng.standard_normal((2, 4) + (n,) * D).astype(np.float32)
+        w = rng.standard_normal((6, 4 // groups) + (3,) * D).astype(np.float32)
+        w[(1, 0) + (0,) * D] = np.inf
+        w[(4, 1) + (2,) * D] = -np.inf
+        kw = dict(stride=stride, padding=pad, dilation=dil, groups=groups)
+        rk = ((stride,) * D, (dil,) * D, (pad,) * D, groups)
+        y = fn(x, w, None, **kw)
+        _same_nonfinite(y, reference.layer_forward(x, w, *rk))
+        assert np.isinf(y).any()
+        gy = rng.standard_normal(y.shape).astype(np.float32)
+        _same_nonfinite(gin(x.shape, w, gy, **kw), reference.layer_input_grad(x.shape, w, gy, *rk))
+        wf = np.abs(w)
+        wf[~np.isfinite(wf)] = 1.0
+        gy[(0, 2) + (0,) * D] = np.inf
+        gy[(1, 5) + (-1,) * D] = np.nan
+        got = gw(x, wf.shape, gy, **kw)
+        _same_nonfinite(got, reference.layer_weight_grad(x, wf.shape, gy, *rk))
+        assert np.isinf(got).any()
 
 
 def test_nan_and_inf_as_torch_computes_them():
@@ -490,6 +582,10 @@ def test_nan_and_inf_as_torch_computes_them():
     tx = t(x[:, :, :, :]).requires_grad_()
     TF.conv2d(tx, t(w), None, 1, 1).backward(t(x))
     _same_nonfinite(gx, tx.grad.numpy())
+    # the weight gradient: non-finite data leave out its Winograd path too
+    tw = t(w).requires_grad_()
+    TF.conv2d(t(x), tw, None, 1, 1).backward(t(x))
+    _same_nonfinite(G.conv2d_weight(x, w.shape, x, 1, 1), tw.grad.numpy())
     with pytest.raises(ValueError, match="method"):
         nn.conv2d(x, w, None, 1, 1, method="winograd")
     x1 = rng.standard_normal((2, 8, 4096)).astype(np.float32)

@@ -393,3 +393,47 @@ def winograd_out(M, y, th, tw):  # pragma: no cover - jitted
                     yp[i + 1, j] = k0 + k1 + k2
                     if j + 1 < W:
                         yp[i + 1, j + 1] = k1 - k2 - k3
+
+
+@jit
+def _gy_cols(a, Gh, k, o, t0, tw):  # pragma: no cover - jitted
+    """Column transform of one row-transformed row ``a``: each pair (x, y)
+    -> (x, x + y, x - y, -y) into Gh[k..k+3, o, t0:t0+tw]."""
+    v0 = Gh[k, o, t0:t0 + tw]
+    v1 = Gh[k + 1, o, t0:t0 + tw]
+    v2 = Gh[k + 2, o, t0:t0 + tw]
+    v3 = Gh[k + 3, o, t0:t0 + tw]
+    for q in range(tw):
+        x = a[2 * q]
+        y = a[2 * q + 1]
+        v0[q] = x
+        v1[q] = x + y
+        v2[q] = x - y
+        v3[q] = -y
+
+
+@jit(parallel=True)
+def winograd_gy(g, Gh, th, tw):  # pragma: no cover - jitted
+    """The output gradient's side of the Winograd weight gradient:
+    Gh[4i+j, o, (n*th + p)*tw + q] = (A g A^T)[i, j] for the 2x2 block g of
+    g[n, o] at (2p, 2q) (g of even extent), A = [[1, 0], [1, 1], [1, -1],
+    [0, -1]] (the transpose of F(2x2, 3x3)'s output transform).  Row pairs
+    transformed whole, then the columns into 16 contiguous runs (as
+    :func:`winograd_in`)."""
+    N, Co, H, W = g.shape
+    for u in prange(Co * N):
+        o = u // N
+        n = u - o * N
+        gp = g[n, o]
+        a = np.empty((4, W), dtype=g.dtype)
+        for p in range(th):
+            r0 = gp[2 * p]
+            r1 = gp[2 * p + 1]
+            for j in range(W):
+                a[0, j] = r0[j]
+                a[1, j] = r0[j] + r1[j]
+                a[2, j] = r0[j] - r1[j]
+                a[3, j] = -r1[j]
+            t0 = (n * th + p) * tw
+            for i in range(4):
+                _gy_cols(a[i], Gh, 4 * i, o, t0, tw)

@@ -224,6 +224,69 @@ def weight_grad(xp, g, K, stride, dilation, groups):
     return out
 
 
+def _valid_taps(n, O, K, stride, dilation, pads):
+    """For each tap (multi-index), the output block whose input samples for
+    that tap lie inside the unpadded input, and those samples' slices:
+    ``(tap, out slices, in slices)``, taps meeting no sample left out."""
+    out = []
+    for k in itertools.product(*[range(m) for m in K]):
+        osl, isl = [], []
+        for kd, N_, O_, s, d, (lo, _) in zip(k, n, O, stride, dilation, pads):
+            off = kd * d - lo                         # input index = o * s + off
+            o0 = max(0, -(-(-off) // s))
+            o1 = min(O_, (N_ - 1 - off) // s + 1) if N_ - 1 - off >= 0 else 0
+            if o1 <= o0:
+                break
+            osl.append(slice(o0, o1))
+            isl.append(slice(o0 * s + off, (o1 - 1) * s + off + 1, s))
+        else:
+            out.append((k, tuple(osl), tuple(isl)))
+    return out
+
+
+def forward_valid(x, w, stride, dilation, groups, pads, O):
+    """:func:`forward` with zero padding as torch's direct sums treat it: a
+    product for each tap and each input sample inside ``x`` only (no
+    product with a padded zero, so an infinite weight or sample meets no
+    zero: ``inf * 0 = NaN`` never arises from the padding).  A GEMM per tap
+    and group over the tap's output block; for data holding NaN or
+    infinities where they meet the padding (``_core._padded_products``)."""
+    N, Co = x.shape[0], w.shape[0]
+    y = np.zeros((N, Co) + tuple(O), dtype=x.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        _forward_valid(x, w, y, stride, dilation, groups, pads)
+    return y
+
+
+def _forward_valid(x, w, y, stride, dilation, groups, pads):
+    Co, C, K, O = w.shape[0], x.shape[1], w.shape[2:], y.shape[2:]
+    og, cg = Co // groups, C // groups
+    for k, osl, isl in _valid_taps(x.shape[2:], O, K, stride, dilation, pads):
+        for g in range(groups):
+            xs = x[(slice(None), slice(g * cg, (g + 1) * cg)) + isl]      # (N, cg, *R)
+            part = np.tensordot(w[(slice(g * og, (g + 1) * og), slice(None)) + k], xs,
+                                axes=([1], [1]))                        # (og, N, *R)
+            y[(slice(None), slice(g * og, (g + 1) * og)) + osl] += np.moveaxis(part, 0, 1)
+
+
+def weight_grad_valid(x, g, K, stride, dilation, groups, pads):
+    """:func:`weight_grad` with the products of :func:`forward_valid` only
+    (an infinite output gradient meets no padded zero)."""
+    N, C = x.shape[:2]
+    Co = g.shape[1]
+    og, cg = Co // groups, C // groups
+    out = np.zeros((Co, cg) + tuple(K), dtype=x.dtype)
+    axes = [0] + list(range(2, x.ndim))
+    for k, osl, isl in _valid_taps(x.shape[2:], g.shape[2:], K, stride, dilation, pads):
+        for gi in range(groups):
+            gs = g[(slice(None), slice(gi * og, (gi + 1) * og)) + osl]
+            xs = x[(slice(None), slice(gi * cg, (gi + 1) * cg)) + isl]
+            with np.errstate(invalid="ignore", over="ignore"):
+                out[(slice(gi * og, (gi + 1) * og), slice(None)) + k] = np.tensordot(
+                    gs, xs, axes=(axes, axes))
+    return out
+
+
 def _dilated(w, dilation):
     K = w.shape[2:]
     Kd = tuple(d * (k - 1) + 1 for k, d in zip(K, dilation))
@@ -508,6 +571,12 @@ def weight_grad_im2col(xp, g, K, stride, dilation, groups):
 #: direct sum's rounding is bounded by ``taps * channels * eps * sum |w||x|``.
 WINOGRAD_ERROR = 8.0
 
+#: The Winograd weight gradient's error bound, as a multiple of
+#: ``eps * sum_n ||g[n, o]||_1 * max |x[n, c]|`` (the rounding unit times the
+#: largest sum a weight's gradient could be made of, ``g`` the output
+#: gradient): measured against float64, see tests/nn.
+WINOGRAD_WGRAD_ERROR = 8.0
+
 
 def forward_winograd(x, w, pads=((0, 0), (0, 0)), nthreads=1):
     """:func:`forward` for 3x3 kernels, stride 1, dilation 1, one group, by
@@ -571,6 +640,132 @@ WINOGRAD_TASK = 4 << 20      # bytes of transformed tiles (in and out) per block
 WINOGRAD_SHARED = 512 << 10
 
 
+class _Queue:
+    """Tasks handed out one at a time to the threads iterating over it."""
+
+    def __init__(self, tasks):
+        import threading
+
+        self._it, self._lock = iter(tasks), threading.Lock()
+
+    def __iter__(self):
+        while True:
+            with self._lock:
+                task = next(self._it, None)
+            if task is None:
+                return
+            yield task
+
+
+def _tile_tasks(N, th, per_row, nthreads):
+    """Blocks ``(n0, n1, p0, p1)`` of images and rows of tiles of about
+    ``WINOGRAD_TASK`` bytes (``per_row``: one row of tiles' transformed
+    arrays): whole images (at least two blocks per thread where the batch
+    allows), or even runs of tile rows of one image."""
+    rows = max(1, WINOGRAD_TASK // per_row)
+    if rows >= th:
+        nb = max(1, min(-(-N // (2 * nthreads)), rows // th))
+        return [(n0, min(n0 + nb, N), 0, th) for n0 in range(0, N, nb)]
+    rows = -(-th // -(-th // rows))
+    return [(n, n + 1, p0, min(p0 + rows, th)) for n in range(N) for p0 in range(0, th, rows)]
+
+
+def weight_grad_winograd(xp, g, nthreads=1):
+    """:func:`weight_grad` for 3x3 kernels, stride 1, dilation 1, one group,
+    by the adjoint of F(2x2, 3x3): with ``V = B^T d B`` the forward's input
+    tiles and ``A g A^T`` the 4x4 image of each 2x2 block of the output
+    gradient, ``dW[o, c] = G^T (sum over tiles of (A g_o A^T) * V_c) G``: 16
+    GEMMs (Co x tiles) @ (tiles x C), 2.25x fewer multiplies than the 9
+    taps' products.  Blocks of tiles as :func:`forward_winograd`'s, one
+    thread each (BLAS on one thread, with threadpoolctl) where a block has
+    at least ``2 max(C, Co)`` tiles (the GEMMs' sums long enough against
+    their (Co, C) results); else blocks of whole images of up to
+    ``WGRAD_BLOCK`` bytes, transformed by all threads, one threaded GEMM
+    each.  Accuracy: :data:`WINOGRAD_WGRAD_ERROR`."""
+    from .._config import blas_single_threaded, run_tasks
+    from .._kernels.layer import winograd_gy, winograd_in
+    from .direct import apply_threads
+
+    N, C = xp.shape[:2]
+    Co = g.shape[1]
+    Ho, Wo = g.shape[2:]
+    th, tw = -(-Ho // 2), -(-Wo // 2)
+    if (2 * th, 2 * tw) != (Ho, Wo):       # zeros: an odd extent's last blocks
+        g = np.pad(g, [(0, 0), (0, 0), (0, 2 * th - Ho), (0, 2 * tw - Wo)])
+    Hp, Wp = xp.shape[2:]
+    if (Hp, Wp) != (2 * th + 2, 2 * tw + 2):
+        xp = np.pad(xp[:, :, :2 * th + 2, :2 * tw + 2],
+                    [(0, 0), (0, 0), (0, max(0, 2 * th + 2 - Hp)), (0, max(0, 2 * tw + 2 - Wp))])
+    xp, g = np.ascontiguousarray(xp), np.ascontiguousarray(g)
+    per_row = 16 * (C + Co) * tw * xp.itemsize
+    tasks = _tile_tasks(N, th, per_row, nthreads)
+    shortest = min((n1 - n0) * (p1 - p0) for n0, n1, p0, p1 in tasks) * tw
+    limit = blas_single_threaded() if nthreads > 1 and shortest >= 2 * max(C, Co) else None
+    sums = []
+    if limit is None:
+        nb = max(1, min(N, WGRAD_BLOCK // (per_row * th)))
+        V = np.empty((16, C, nb * th * tw), xp.dtype)
+        Gh = np.empty((16, Co, nb * th * tw), xp.dtype)
+        for n0 in range(0, N, nb):
+            n1 = min(n0 + nb, N)
+            T = (n1 - n0) * th * tw
+            v, gh = V[:, :, :T], Gh[:, :, :T]
+            # one thread next to OpenBLAS's spinning threads (see transpose_col2im)
+            apply_threads(v.size, 1)
+            winograd_in(xp[n0:n1], v, th, tw)
+            winograd_gy(g[n0:n1], gh, th, tw)
+            _add_product(sums, gh, v)
+    else:
+        most = max((n1 - n0) * (p1 - p0) for n0, n1, p0, p1 in tasks) * tw
+        queue = _Queue(tasks)
+        parts = []
+
+        def worker():
+            V = np.empty((16, C, most), xp.dtype)
+            Gh = np.empty((16, Co, most), xp.dtype)
+            mine = []
+            for n0, n1, p0, p1 in queue:
+                T = (n1 - n0) * (p1 - p0) * tw
+                v, gh = V[:, :, :T], Gh[:, :, :T]
+                winograd_in.ser(xp[n0:n1, :, 2 * p0:2 * p1 + 2], v, p1 - p0, tw)
+                winograd_gy.ser(g[n0:n1, :, 2 * p0:2 * p1], gh, p1 - p0, tw)
+                _add_product(mine, gh, v)
+            parts.extend(mine)
+
+        with limit:
+            run_tasks(nthreads, worker, [()] * nthreads)
+        sums = [sum(parts[1:], parts[0])] if parts else []
+    return _wgrad_out(sums[0] if sums else np.zeros((16, Co, C), xp.dtype), Co, C)
+
+
+def _add_product(acc, gh, v):
+    """``acc[0] += gh @ v^T`` (16 stacked products), made in ``acc[0]`` the
+    first time (a new array per call: its pages are faulted once)."""
+    if not acc:
+        acc.append(np.matmul(gh, v.transpose(0, 2, 1)))
+    else:
+        acc[0] += np.matmul(gh, v.transpose(0, 2, 1))
+
+
+def _wgrad_out(M, Co, C):
+    """``G^T M G`` for each (o, c): the 4x4 sums back to the 3x3 weights
+    (G's entries 0, 1/2 and 1: a few adds of (Co, C) slabs)."""
+    M = M.reshape(4, 4, Co, C)
+    # right factor: T[i, s] = sum_j M[i, j] G[j, s]
+    h = 0.5 * (M[:, 1] + M[:, 2])
+    T = (M[:, 0] + h, 0.5 * (M[:, 1] - M[:, 2]), h + M[:, 3])
+    dW = np.empty((Co, C, 3, 3), M.dtype)
+    for s_, t in enumerate(T):
+        h = 0.5 * (t[1] + t[2])
+        dW[:, :, 0, s_] = t[0] + h
+        dW[:, :, 1, s_] = 0.5 * (t[1] - t[2])
+        dW[:, :, 2, s_] = h + t[3]
+    return dW
+
+
+WGRAD_BLOCK = 16 << 20       # bytes of transformed tiles per block of the threaded GEMMs
+
+
 def _winograd_blocks(x, top, left, U, y, th, tw, nthreads):
     """:func:`forward_winograd`'s tiles in blocks on ``nthreads`` threads
     (whole images, or runs of tile rows of one image, of about
@@ -578,8 +773,6 @@ def _winograd_blocks(x, top, left, U, y, th, tw, nthreads):
     transforms and a one-thread GEMM on the thread that took it, its input
     rows copied into a zero-padded buffer of the thread's; False (nothing
     done) without threadpoolctl, which limits BLAS to one thread."""
-    import threading
-
     from .._config import blas_single_threaded, run_tasks
     from .._kernels.layer import winograd_in, winograd_out
 
@@ -588,18 +781,10 @@ def _winograd_blocks(x, top, left, U, y, th, tw, nthreads):
         return False
     N, C, Hx, Wx = x.shape
     Co = U.shape[1]
-    per_row = 16 * (C + Co) * tw * x.itemsize        # one row of tiles, V and M
-    rows = max(1, WINOGRAD_TASK // per_row)
-    if rows >= th:                                   # whole images per block
-        nb = max(1, min(-(-N // (2 * nthreads)), rows // th))
-        tasks = [(n0, min(n0 + nb, N), 0, th) for n0 in range(0, N, nb)]
-    else:
-        rows = -(-th // -(-th // rows))              # even runs
-        tasks = [(n, n + 1, p0, min(p0 + rows, th)) for n in range(N)
-                 for p0 in range(0, th, rows)]
+    tasks = _tile_tasks(N, th, 16 * (C + Co) * tw * x.itemsize, nthreads)
     most_n = max(n1 - n0 for n0, n1, _, _ in tasks)
     most_p = max(p1 - p0 for _, _, p0, p1 in tasks)
-    queue, lock = iter(tasks), threading.Lock()
+    queue = _Queue(tasks)
     H, W = y.shape[2:]
     c0, c1 = left, min(left + Wx, 2 * tw + 2)        # x's columns in the padded rows
 
@@ -607,12 +792,7 @@ def _winograd_blocks(x, top, left, U, y, th, tw, nthreads):
         V = np.empty((16, C, most_n * most_p * tw), x.dtype)
         M = np.empty((16, Co, most_n * most_p * tw), x.dtype)
         Xb = np.zeros((most_n, C, 2 * most_p + 2, 2 * tw + 2), x.dtype)
-        while True:
-            with lock:
-                task = next(queue, None)
-            if task is None:
-                return
-            n0, n1, p0, p1 = task
+        for n0, n1, p0, p1 in queue:
             nn, rp = n1 - n0, 2 * (p1 - p0) + 2
             # padded rows [2 p0, 2 p1 + 2) are x's rows from 2 p0 - top
             u0, u1 = max(2 * p0 - top, 0), min(2 * p0 + rp - top, Hx)

@@ -10,7 +10,11 @@ padding=0, output_padding=0, groups=1, dilation=1)`` and
 Sizes include the batch and channel dims (torch's rule); unbatched arrays
 are accepted with a size without the batch dim.  ``padding_mode`` (keyword)
 folds the padded border's gradient back onto the input for the forward
-convolutions' non-zero padding modes.  All run on the same algorithms as the
+convolutions' non-zero padding modes; ``accuracy`` (keyword, the forward
+functions' option) of ``conv{1,2,3}d_input`` and ``_weight``: 'high' leaves
+out Winograd's transforms (the input gradient of a stride-1 3x3 layer is a
+3x3 forward product, its weight gradient runs on F(2x2, 3x3)'s adjoint; see
+``fastconv.algorithms.layer.WINOGRAD_WGRAD_ERROR``).  All run on the same algorithms as the
 forward products (the input gradient is the transposed convolution, the
 transposed convolution's input gradient a forward convolution).
 """
@@ -79,7 +83,7 @@ def _input_grad(D, input_size, weight, grad_output, stride, padding, dilation, g
 
 
 def _weight_grad(D, input, weight_size, grad_output, stride, padding, dilation, groups,
-                 padding_mode):
+                 padding_mode, accuracy="default"):
     fname = f"conv{D}d_weight"
     size = _size(weight_size, "weight_size", D)
     if len(size) != D + 2:
@@ -94,7 +98,8 @@ def _weight_grad(D, input, weight_size, grad_output, stride, padding, dilation, 
         return np.zeros(size, dtype=dt)
     gw = _core.layer_weight_grad(np.ascontiguousarray(x, dtype=cd),
                                  np.ascontiguousarray(g, dtype=cd), size[2:], stride, dilation,
-                                 groups, pads, padding_mode)
+                                 groups, pads, padding_mode,
+                                 accuracy=F.check_accuracy(accuracy))
     return gw.astype(dt, copy=False)
 
 
@@ -227,8 +232,9 @@ def _ns_grads(D):
         return gi[0, ...] if unb else gi
 
     def conv_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1,
-                    groups=1, *, padding_mode="zeros"):
+                    groups=1, *, padding_mode="zeros", accuracy="default"):
         fname = f"conv{D}d_weight"
+        F.check_accuracy(accuracy)
         xp, size, (x, w, _, dt, cd, unb, stride, dilation, pads) = _ns_problem(
             "forward", D, fname, input, "input", weight_size, "weight_size", grad_output,
             dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
@@ -287,9 +293,9 @@ def _make(D):
                            groups, padding_mode, accuracy)
 
     def conv_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1,
-                    groups=1, *, padding_mode="zeros"):
+                    groups=1, *, padding_mode="zeros", accuracy="default"):
         return _weight_grad(D, input, weight_size, grad_output, stride, padding, dilation,
-                            groups, padding_mode)
+                            groups, padding_mode, accuracy)
 
     def t_input(input_size, weight, grad_output, stride=1, padding=0, output_padding=0,
                 groups=1, dilation=1):

@@ -193,9 +193,12 @@ def estimates(spec: LayerSpec, accuracy: str = "default") -> list:
         if spec.op == "transpose":
             cands.append(("col2im", gemm + 2 * cols,
                           "one GEMM into (channels x taps, positions), a strided add per tap"))
-        if (spec.op == "forward" and spec.k == (3, 3) and spec.stride == (1, 1)
-                and spec.dilation == (1, 1) and spec.groups == 1 and accuracy != "high"):
-            T = spec.batch * math.prod(-(-o // 2) for o in out)
+        T = spec.batch * math.prod(-(-o // 2) for o in out)
+        if (spec.op in ("forward", "weight") and spec.k == (3, 3) and spec.stride == (1, 1)
+                and spec.dilation == (1, 1) and spec.groups == 1 and accuracy != "high"
+                and (spec.op == "forward" or T >= max(spec.cin, spec.cout))):
+            # (the weight gradient's GEMMs sum over the tiles: few tiles
+            # against many channels make them write more than they sum)
             t = scale * (16 * spec.cout * spec.cin * T / GEMM_RATE
                          + 16 * (spec.cin + spec.cout) * T * 2 * PASS_COST
                          + 16 * spec.cout * spec.cin * 10 * PASS_COST)
