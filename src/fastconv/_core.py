@@ -718,8 +718,9 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
         # 'same' with the padding applied virtually by the engine (no padded copy)
         return convolve_impl(x, w[None, :, 0], "same", "auto", tuple(range(2, x.ndim)),
                              layer.PAD_MODES[padding_mode], 0, None, "default", "correlate")
-    if plan.method == "winograd" and padding_mode == "zeros":
-        return layer.forward_winograd(x, w, pads, _config.get_threads())
+    wino = {"winograd": 2, "winograd4": 4}.get(plan.method)
+    if wino and padding_mode == "zeros":
+        return layer.forward_winograd(x, w, pads, _config.get_threads(), wino)
     xp = layer.pad(x, pads, padding_mode)
     if plan.method == "fft":
         return layer.forward_fft(xp, w, dilation, groups, _config.get_threads())
@@ -727,8 +728,8 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
         return _depthwise(xp, w[:, 0], stride, dilation)
     if plan.method == "im2col":
         return layer.forward_im2col(xp, w, stride, dilation, groups)
-    if plan.method == "winograd":
-        return layer.forward_winograd(xp, w, nthreads=_config.get_threads())
+    if wino:
+        return layer.forward_winograd(xp, w, nthreads=_config.get_threads(), m=wino)
     return layer.forward(xp, w, stride, dilation, groups)
 
 

@@ -106,6 +106,7 @@ def warmup(verbose: bool = False) -> float:
             x = rng.standard_normal((2, 8, 12, 40)).astype(dt)
             w = rng.standard_normal((8, 8, 3, 3)).astype(dt)
             nn.conv2d(x, w, None, 1, 1, method="winograd")
+            nn.conv2d(x, w, None, 1, 1, method="winograd4")
             for hw in (x, x[:, :, :, :8]):                 # wide and narrow planes
                 nn.conv2d(hw, w[:, :1], None, 1, 1, 1, 8)
                 nn.conv2d(hw, w[:, :1], None, 2, 1, 1, 8)

@@ -402,13 +402,17 @@ def test_empty_batch():
     assert y.shape == (0, 4, 6, 6)
 
 
-def test_winograd_error_bound_and_choice():
-    """F(2x2, 3x3) on stride-1 3x3 layers: within its stated bound
-    (WINOGRAD_ERROR * eps * sum_c ||w[o, c]||_1 * max |x[n, c]|) of the exact
-    float64 result over inputs and weights of widely spread magnitudes,
-    chosen by the planner where it is cheaper, left out under accuracy='high'."""
-    from fastconv.algorithms.layer import WINOGRAD_ERROR
+@pytest.mark.parametrize("method", ["winograd", "winograd4"])
+def test_winograd_error_bound_and_choice(method):
+    """F(2x2, 3x3) and F(4x4, 3x3) on stride-1 3x3 layers: within their
+    stated bounds (WINOGRAD_ERROR or WINOGRAD4_ERROR * eps * sum_c ||w[o,
+    c]||_1 * max |x[n, c]|) of the exact float64 result over inputs and
+    weights of widely spread magnitudes, chosen by the planner where they
+    are cheaper, left out under accuracy='high'."""
+    from fastconv.algorithms import layer
 
+    WINOGRAD_ERROR = {"winograd": layer.WINOGRAD_ERROR,
+                      "winograd4": layer.WINOGRAD4_ERROR}[method]
     rng = np.random.default_rng(12)
     eps = np.finfo(np.float32).eps
     for trial in range(40):
@@ -418,7 +422,7 @@ def test_winograd_error_bound_and_choice():
         x = (rng.standard_normal(xs) * scale * np.exp(rng.uniform(-3, 3, xs))).astype(np.float32)
         w = (rng.standard_normal((5, xs[1], 3, 3)) *
              np.exp(rng.uniform(-2, 2, (5, xs[1], 3, 3)))).astype(np.float32)
-        got = nn.conv2d(x, w, None, 1, 1, method="winograd")
+        got = nn.conv2d(x, w, None, 1, 1, method=method)
         exact = TF.conv2d(t(x.astype(np.float64)), t(w.astype(np.float64)), None, 1, 1).numpy()
         mx = np.abs(x.astype(np.float64)).reshape(xs[0], xs[1], -1).max(-1)       # (N, C)
         wl1 = np.abs(w.astype(np.float64)).sum(axis=(2, 3))                        # (Co, C)
@@ -426,19 +430,23 @@ def test_winograd_error_bound_and_choice():
         assert np.all(np.abs(got - exact) <= bound), trial
     x = np.zeros((8, 64, 56, 56), np.float32)
     w = np.zeros((64, 64, 3, 3), np.float32)
-    assert "* winograd" in nn.explain_conv(x, w, padding=1)
+    assert "* winograd4 " in nn.explain_conv(x, w, padding=1)
     assert "winograd" not in nn.explain_conv(x, w, padding=1, accuracy="high")
+    x = np.zeros((8, 256, 14, 14), np.float32)         # few tiles per image: F(2x2)
+    assert "* winograd " in nn.explain_conv(x, np.zeros((256, 256, 3, 3), np.float32),
+                                            padding=1)
     with pytest.raises(ValueError, match="accuracy"):
         nn.conv2d(x[:1, :, :4, :4], w, accuracy="best")
     xs = rng.standard_normal((2, 4, 10, 9))
     ws = rng.standard_normal((3, 4, 3, 3))
-    close(nn.conv2d(xs, ws, None, 1, 1, method="winograd"),
+    close(nn.conv2d(xs, ws, None, 1, 1, method=method),
           TF.conv2d(t(xs), t(ws), None, 1, 1).numpy(), np.float64)
 
 
+@pytest.mark.parametrize("method", ["winograd", "winograd4"])
 @pytest.mark.parametrize("task", [1, 40_000, 1 << 30])
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_winograd_blocks_on_threads(task, threads, monkeypatch):
+def test_winograd_blocks_on_threads(task, threads, method, monkeypatch):
     """F(2x2, 3x3) with each thread taking blocks of tiles (runs of tile
     rows of one image, or whole images) through its own transforms and
     GEMM: every block size, odd sizes (cropped last tiles), a batch smaller
@@ -455,8 +463,8 @@ def test_winograd_blocks_on_threads(task, threads, monkeypatch):
         x = rng.standard_normal((N, C, H, W)).astype(dt)
         w = rng.standard_normal((Co, C, 3, 3)).astype(dt)
         with fastconv.threads(threads):
-            got = nn.conv2d(x, w, None, 1, p, method="winograd")
-            ref = nn.conv2d(x, w, None, 1, p, method="winograd", padding_mode="reflect") \
+            got = nn.conv2d(x, w, None, 1, p, method=method)
+            ref = nn.conv2d(x, w, None, 1, p, method=method, padding_mode="reflect") \
                 if H > 3 and W > 3 else None
         close(got, TF.conv2d(t(x), t(w), None, 1, p).numpy(), dt)
         if ref is not None:

@@ -437,3 +437,126 @@ def winograd_gy(g, Gh, th, tw):  # pragma: no cover - jitted
             t0 = (n * th + p) * tw
             for i in range(4):
                 _gy_cols(a[i], Gh, 4 * i, o, t0, tw)
+
+
+@jit
+def _wino4_cols(a, V, k, c, t0, tw, two, four, five):  # pragma: no cover - jitted
+    """F(4x4, 3x3)'s column transform (B^T on each 6 samples at a stride of
+    4) of one row-transformed row ``a`` into V[k..k+5, c, t0:t0+tw]
+    (the constants in the arrays' dtype: an integer literal would promote
+    float32 arithmetic to float64)."""
+    v0 = V[k, c, t0:t0 + tw]
+    v1 = V[k + 1, c, t0:t0 + tw]
+    v2 = V[k + 2, c, t0:t0 + tw]
+    v3 = V[k + 3, c, t0:t0 + tw]
+    v4 = V[k + 4, c, t0:t0 + tw]
+    v5 = V[k + 5, c, t0:t0 + tw]
+    for q in range(tw):
+        j = 4 * q
+        e1 = a[j + 1]
+        e2 = a[j + 2]
+        e3 = a[j + 3]
+        e4 = a[j + 4]
+        v0[q] = four * a[j] - five * e2 + e4
+        v1[q] = e3 + e4 - four * (e1 + e2)
+        v2[q] = e4 - e3 + four * (e1 - e2)
+        v3[q] = e4 - e2 + two * (e3 - e1)
+        v4[q] = e4 - e2 + two * (e1 - e3)
+        v5[q] = four * e1 - five * e3 + a[j + 5]
+
+
+@jit(parallel=True)
+def winograd4_in(x, V, th, tw, cst):  # pragma: no cover - jitted
+    """Winograd F(4x4, 3x3) input tiles: V[6i+j, c, (n*th + p)*tw + q] =
+    (B^T d B)[i, j] for the 6x6 tile d of x[n, c] at (4p, 4q) (x padded so
+    that every tile is inside), B^T the transform at the points 0, +-1,
+    +-2 and infinity.  Row by row of tiles: the row transform on whole
+    rows, then the column transform into 36 contiguous runs.  ``cst``:
+    (2, 4, 5, 8) in x's dtype."""
+    N, C, Hp, Wp = x.shape
+    two, four, five = cst[0], cst[1], cst[2]
+    for u in prange(C * N):
+        c = u // N
+        n = u - c * N
+        xp = x[n, c]
+        a = np.empty((6, Wp), dtype=x.dtype)
+        for p in range(th):
+            r0 = xp[4 * p]
+            r1 = xp[4 * p + 1]
+            r2 = xp[4 * p + 2]
+            r3 = xp[4 * p + 3]
+            r4 = xp[4 * p + 4]
+            r5 = xp[4 * p + 5]
+            for j in range(Wp):
+                b1 = r1[j]
+                b2 = r2[j]
+                b3 = r3[j]
+                b4 = r4[j]
+                a[0, j] = four * r0[j] - five * b2 + b4
+                a[1, j] = b3 + b4 - four * (b1 + b2)
+                a[2, j] = b4 - b3 + four * (b1 - b2)
+                a[3, j] = b4 - b2 + two * (b3 - b1)
+                a[4, j] = b4 - b2 + two * (b1 - b3)
+                a[5, j] = four * b1 - five * b3 + r5[j]
+            t0 = (n * th + p) * tw
+            for i in range(6):
+                _wino4_cols(a[i], V, 6 * i, c, t0, tw, two, four, five)
+
+
+@jit(parallel=True)
+def winograd4_out(M, y, th, tw, cst):  # pragma: no cover - jitted
+    """Winograd F(4x4, 3x3) output: y[n, o, 4p:4p+4, 4q:4q+4] = A^T m A for
+    m = M[:, o, tile (n, p, q)] (6x6), cropped to y's extent; A^T's rows
+    (1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0),
+    (0, 1, -1, 8, -8, 1).  Per row of tiles on contiguous runs: the column
+    sums of each of the 6 rows of m, then the row sums into y.  ``cst``:
+    (2, 4, 5, 8) in y's dtype."""
+    N, Co, H, W = y.shape
+    two, four, eight = cst[0], cst[1], cst[3]
+    for u in prange(Co * N):
+        o = u // N
+        n = u - o * N
+        yp = y[n, o]
+        base = n * th * tw
+        b = np.empty((6, 4, tw), dtype=y.dtype)
+        for p in range(th):
+            t0 = base + p * tw
+            for i in range(6):
+                m0 = M[6 * i, o, t0:t0 + tw]
+                m1 = M[6 * i + 1, o, t0:t0 + tw]
+                m2 = M[6 * i + 2, o, t0:t0 + tw]
+                m3 = M[6 * i + 3, o, t0:t0 + tw]
+                m4 = M[6 * i + 4, o, t0:t0 + tw]
+                m5 = M[6 * i + 5, o, t0:t0 + tw]
+                bi = b[i]
+                for q in range(tw):
+                    s12 = m1[q] + m2[q]
+                    d12 = m1[q] - m2[q]
+                    s34 = m3[q] + m4[q]
+                    d34 = m3[q] - m4[q]
+                    bi[0, q] = m0[q] + s12 + s34
+                    bi[1, q] = d12 + two * d34
+                    bi[2, q] = s12 + four * s34
+                    bi[3, q] = d12 + eight * d34 + m5[q]
+            rows = min(4, H - 4 * p)
+            for jj in range(4):
+                cols = min(tw, (W - jj + 3) // 4)
+                for q in range(cols):
+                    c0 = b[0, jj, q]
+                    c1 = b[1, jj, q]
+                    c2 = b[2, jj, q]
+                    c3 = b[3, jj, q]
+                    c4 = b[4, jj, q]
+                    c5 = b[5, jj, q]
+                    s12 = c1 + c2
+                    d12 = c1 - c2
+                    s34 = c3 + c4
+                    d34 = c3 - c4
+                    j = 4 * q + jj
+                    yp[4 * p, j] = c0 + s12 + s34
+                    if rows > 1:
+                        yp[4 * p + 1, j] = d12 + two * d34
+                    if rows > 2:
+                        yp[4 * p + 2, j] = s12 + four * s34
+                    if rows > 3:
+                        yp[4 * p + 3, j] = d12 + eight * d34 + c5

@@ -571,6 +571,10 @@ def weight_grad_im2col(xp, g, K, stride, dilation, groups):
 #: direct sum's rounding is bounded by ``taps * channels * eps * sum |w||x|``.
 WINOGRAD_ERROR = 8.0
 
+#: F(4x4, 3x3)'s bound in the same unit: measured at most 18.9 times it over
+#: the same random layers (the transforms' entries up to 8 and 1/24)
+WINOGRAD4_ERROR = 128.0
+
 #: The Winograd weight gradient's error bound, as a multiple of
 #: ``eps * sum_n ||g[n, o]||_1 * max |x[n, c]|`` (the rounding unit times the
 #: largest sum a weight's gradient could be made of, ``g`` the output
@@ -578,57 +582,100 @@ WINOGRAD_ERROR = 8.0
 WINOGRAD_WGRAD_ERROR = 8.0
 
 
-def forward_winograd(x, w, pads=((0, 0), (0, 0)), nthreads=1):
+#: F(m x m, 3x3)'s weight transforms G (m + 2 x 3): m = 2 at the points 0,
+#: +-1, infinity; m = 4 at 0, +-1, +-2, infinity (Lavin and Gray 2016)
+WINOGRAD_G = {2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+              4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+                  [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]]}
+
+
+def _wino_transforms(m, dtype, serial):
+    """F(m x m, 3x3)'s compiled input and output transforms as
+    ``f(x, V, th, tw)`` and ``g(M, y, th, tw)`` (their serial variants
+    when ``serial``)."""
+    from .._kernels import layer as K
+
+    fin, fout = (K.winograd_in, K.winograd_out) if m == 2 else (K.winograd4_in,
+                                                                 K.winograd4_out)
+    if serial:
+        fin, fout = fin.ser, fout.ser
+    if m == 2:
+        return fin, fout
+    cst = np.array([2, 4, 5, 8], dtype=dtype)
+    return (lambda x, V, th, tw: fin(x, V, th, tw, cst)), (lambda M, y, th, tw:
+                                                           fout(M, y, th, tw, cst))
+
+
+def _one_blas_thread(nthreads):
+    """BLAS limited to one thread where several run and threadpoolctl is
+    there, else nothing."""
+    import contextlib
+
+    from .._config import blas_single_threaded
+
+    limit = blas_single_threaded() if nthreads > 1 else None
+    return contextlib.nullcontext() if limit is None else limit
+
+
+def forward_winograd(x, w, pads=((0, 0), (0, 0)), nthreads=1, m=2):
     """:func:`forward` for 3x3 kernels, stride 1, dilation 1, one group, by
-    Winograd's F(2x2, 3x3): every 2x2 block of outputs from a 4x4 input
-    tile with 16 multiplies per channel pair instead of 36, as 16 GEMMs
+    Winograd's F(m x m, 3x3), m = 2 or 4: every m x m block of outputs from
+    an (m+2)^2 input tile with (m+2)^2 multiplies per channel pair instead
+    of 9 m^2 (2.25x fewer for m = 2, 4x for m = 4), as (m+2)^2 GEMMs
     (Co x C) @ (C x tiles) between the transformed weights and tiles
-    (compiled transforms: ``_kernels.layer.winograd_in/out``).  ``x`` is
-    zero padded by ``pads``.  Accuracy: see :data:`WINOGRAD_ERROR` (the
-    planner leaves it out under ``accuracy='high'``).
+    (compiled transforms: ``_kernels.layer.winograd_in/out``,
+    ``winograd4_in/out``).  ``x`` is zero padded by ``pads``.  Accuracy:
+    see :data:`WINOGRAD_ERROR` (the planner leaves it out under
+    ``accuracy='high'``).
 
     With several threads and transformed weights of at most
     ``WINOGRAD_SHARED`` bytes, each thread runs blocks of tiles through all
     three steps (its rows of the input padded in a buffer of its own, serial
     transforms, a one-thread GEMM) while they are in its cache
-    (:func:`_winograd_blocks`): 8 x 64 x 56^2 float32 on 2 threads, the
-    padding included, 13.3 -> 7.5 ms (the transforms had run on one thread
-    beside OpenBLAS's two, after a padded copy of the input)."""
+    (:func:`_winograd_blocks`): 8 x 64 x 56^2 float32 on 2 threads, F(2x2),
+    the padding included, 13.3 -> 7.5 ms (the transforms had run on one
+    thread beside OpenBLAS's two, after a padded copy of the input)."""
     N, C = x.shape[:2]
     Co = w.shape[0]
     (top, bot), (left, right) = pads
     H = x.shape[2] + top + bot - 2
     W = x.shape[3] + left + right - 2
-    th, tw = -(-H // 2), -(-W // 2)
-    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=x.dtype)
-    U = np.tensordot(np.tensordot(G, w, axes=([1], [2])), G, axes=([3], [1]))  # (4,Co,C,4)
-    U = np.ascontiguousarray(U.transpose(0, 3, 1, 2)).reshape(16, Co, C)
+    th, tw = -(-H // m), -(-W // m)
+    # U[(i, j), o, c] = (G w[o, c] G^T)[i, j]: one GEMM by the Kronecker square
+    # of G (tensordots in float64 took 7.7 ms for 256 x 256 channels; this 0.3)
+    # (BLAS on one thread: its threads left spinning would take the cores
+    # from the blocks' threads: 8 x 64 x 56^2 7.0 -> 12.7 ms)
+    Gk = np.kron(np.array(WINOGRAD_G[m]), np.array(WINOGRAD_G[m])).astype(x.dtype)
+    blocks = nthreads > 1 and Gk.shape[0] * Co * C * x.itemsize <= WINOGRAD_SHARED
+    with _one_blas_thread(nthreads if blocks else 1):
+        U = np.matmul(Gk, w.reshape(Co * C, 9).T).reshape(-1, Co, C)
     y = touched((N, Co, H, W), x.dtype)
-    if nthreads > 1 and U.nbytes <= WINOGRAD_SHARED and _winograd_blocks(
-            x, top, left, U, y, th, tw, nthreads):
+    if blocks and _winograd_blocks(
+            x, top, left, U, y, th, tw, nthreads, m):
         return y
-    from .._kernels.layer import winograd_in, winograd_out
     from .direct import apply_threads
 
-    # every tile inside: zeros up to 2 th + 2 rows, 2 tw + 2 columns
-    xp = pad(x, [(top, 2 * th + 2 - top - x.shape[2]), (left, 2 * tw + 2 - left - x.shape[3])],
+    a2 = (m + 2) ** 2
+    fin, fout = _wino_transforms(m, x.dtype, False)
+    # every tile inside: zeros up to m th + 2 rows, m tw + 2 columns
+    xp = pad(x, [(top, m * th + 2 - top - x.shape[2]), (left, m * tw + 2 - left - x.shape[3])],
              "zeros")
     # blocks of whole images whose transformed tiles fit IM2COL_BLOCK: the
     # buffers stay in cache and are reused (no page faults per block)
-    per_image = 16 * max(C, Co) * th * tw * xp.itemsize
+    per_image = a2 * max(C, Co) * th * tw * xp.itemsize
     nb = max(1, min(N, IM2COL_BLOCK // max(per_image, 1)))
-    V = touched((16, C, nb * th * tw), xp.dtype)
-    M = touched((16, Co, nb * th * tw), xp.dtype)
+    V = touched((a2, C, nb * th * tw), xp.dtype)
+    M = touched((a2, Co, nb * th * tw), xp.dtype)
     for n0 in range(0, N, nb):
         n1 = min(n0 + nb, N)
         T = (n1 - n0) * th * tw
-        v = V[:, :, :T] if T == V.shape[2] else np.empty((16, C, T), dtype=xp.dtype)
-        m = M[:, :, :T] if T == M.shape[2] else np.empty((16, Co, T), dtype=xp.dtype)
+        v = V[:, :, :T] if T == V.shape[2] else np.empty((a2, C, T), dtype=xp.dtype)
+        mm = M[:, :, :T] if T == M.shape[2] else np.empty((a2, Co, T), dtype=xp.dtype)
         # one thread next to OpenBLAS's spinning threads (see transpose_col2im)
         apply_threads(v.size, 1)
-        winograd_in(xp[n0:n1], v, th, tw)
-        np.matmul(U, v, out=m)
-        winograd_out(m, y[n0:n1], th, tw)
+        fin(xp[n0:n1], v, th, tw)
+        np.matmul(U, v, out=mm)
+        fout(mm, y[n0:n1], th, tw)
     return y
 
 
@@ -637,7 +684,7 @@ WINOGRAD_TASK = 4 << 20      # bytes of transformed tiles (in and out) per block
 # ones by one GEMM whose threads split the output channels (8 x 256 x 14^2,
 # 4 MiB: 8.8 ms that way, 12.1 per thread; 8 x 128 x 28^2, 1 MiB: 9.7-10.7
 # against 8.8-12.1, no clear winner; 8 x 64 x 56^2: 12.5 against 7.5)
-WINOGRAD_SHARED = 512 << 10
+WINOGRAD_SHARED = 640 << 10
 
 
 class _Queue:
@@ -740,12 +787,13 @@ def weight_grad_winograd(xp, g, nthreads=1):
 
 def _add_product(acc, gh, v):
     """``acc[0] += gh @ v^T`` (16 stacked products), made in ``acc[0]`` the
-    first time (a new array per call: its pages are faulted once)."""
+    first time (a new array per call: its pages are faulted once).  (A
+    contiguous copy of ``v^T`` first, for OpenBLAS's faster NN kernel: 9.6
+    -> 10.9 ms for 8 x 64 x 56^2, the copy costing more than it saved.)"""
     if not acc:
         acc.append(np.matmul(gh, v.transpose(0, 2, 1)))
     else:
         acc[0] += np.matmul(gh, v.transpose(0, 2, 1))
-
 
 def _wgrad_out(M, Co, C):
     """``G^T M G`` for each (o, c): the 4x4 sums back to the 3x3 weights
@@ -766,7 +814,7 @@ def _wgrad_out(M, Co, C):
 WGRAD_BLOCK = 16 << 20       # bytes of transformed tiles per block of the threaded GEMMs
 
 
-def _winograd_blocks(x, top, left, U, y, th, tw, nthreads):
+def _winograd_blocks(x, top, left, U, y, th, tw, nthreads, m=2):
     """:func:`forward_winograd`'s tiles in blocks on ``nthreads`` threads
     (whole images, or runs of tile rows of one image, of about
     ``WINOGRAD_TASK`` bytes transformed), each block through the serial
@@ -774,39 +822,39 @@ def _winograd_blocks(x, top, left, U, y, th, tw, nthreads):
     rows copied into a zero-padded buffer of the thread's; False (nothing
     done) without threadpoolctl, which limits BLAS to one thread."""
     from .._config import blas_single_threaded, run_tasks
-    from .._kernels.layer import winograd_in, winograd_out
 
     limit = blas_single_threaded()
     if limit is None:
         return False
     N, C, Hx, Wx = x.shape
-    Co = U.shape[1]
-    tasks = _tile_tasks(N, th, 16 * (C + Co) * tw * x.itemsize, nthreads)
+    a2, Co = U.shape[:2]
+    fin, fout = _wino_transforms(m, x.dtype, True)
+    tasks = _tile_tasks(N, th, a2 * (C + Co) * tw * x.itemsize, nthreads)
     most_n = max(n1 - n0 for n0, n1, _, _ in tasks)
     most_p = max(p1 - p0 for _, _, p0, p1 in tasks)
     queue = _Queue(tasks)
     H, W = y.shape[2:]
-    c0, c1 = left, min(left + Wx, 2 * tw + 2)        # x's columns in the padded rows
+    c0, c1 = left, min(left + Wx, m * tw + 2)        # x's columns in the padded rows
 
     def worker():
-        V = np.empty((16, C, most_n * most_p * tw), x.dtype)
-        M = np.empty((16, Co, most_n * most_p * tw), x.dtype)
-        Xb = np.zeros((most_n, C, 2 * most_p + 2, 2 * tw + 2), x.dtype)
+        V = np.empty((a2, C, most_n * most_p * tw), x.dtype)
+        M = np.empty((a2, Co, most_n * most_p * tw), x.dtype)
+        Xb = np.zeros((most_n, C, m * most_p + 2, m * tw + 2), x.dtype)
         for n0, n1, p0, p1 in queue:
-            nn, rp = n1 - n0, 2 * (p1 - p0) + 2
-            # padded rows [2 p0, 2 p1 + 2) are x's rows from 2 p0 - top
-            u0, u1 = max(2 * p0 - top, 0), min(2 * p0 + rp - top, Hx)
-            d0 = u0 - (2 * p0 - top)
+            nn, rp = n1 - n0, m * (p1 - p0) + 2
+            # padded rows [m p0, m p1 + 2) are x's rows from m p0 - top
+            u0, u1 = max(m * p0 - top, 0), min(m * p0 + rp - top, Hx)
+            d0 = u0 - (m * p0 - top)
             xb = Xb[:nn, :, :rp]
             xb[:, :, :d0] = 0
             xb[:, :, d0 + max(u1 - u0, 0):] = 0
             if u1 > u0:
                 xb[:, :, d0:d0 + u1 - u0, c0:c1] = x[n0:n1, :, u0:u1, :c1 - c0]
             T = nn * (p1 - p0) * tw
-            v, m = V[:, :, :T], M[:, :, :T]
-            winograd_in.ser(xb, v, p1 - p0, tw)
-            np.matmul(U, v, out=m)
-            winograd_out.ser(m, y[n0:n1, :, 2 * p0:min(2 * p1, H)], p1 - p0, tw)
+            v, mm = V[:, :, :T], M[:, :, :T]
+            fin(xb, v, p1 - p0, tw)
+            np.matmul(U, v, out=mm)
+            fout(mm, y[n0:n1, :, m * p0:min(m * p1, H)], p1 - p0, tw)
 
     with limit:
         run_tasks(nthreads, worker, [()] * nthreads)

@@ -128,16 +128,26 @@ def _memory(spec, method):
         from ..algorithms.layer import IM2COL_BLOCK
 
         return b * (x_in + 2 * y) + 2 * IM2COL_BLOCK
-    if method == "winograd":
-        from ..algorithms.layer import IM2COL_BLOCK
+    if method in ("winograd", "winograd4"):
+        from .. import _config
+        from ..algorithms.layer import IM2COL_BLOCK, WINOGRAD_TASK
 
-        return b * (x_in + 2 * y + 16 * spec.cout * spec.cin) + 4 * IM2COL_BLOCK
+        a2 = 16 if method == "winograd" else 36
+        # the transformed weights, and per thread its blocks' tiles and padded
+        # rows (or the one-thread path's image blocks)
+        per_thread = 2 * WINOGRAD_TASK
+        return (b * (x_in + 2 * y + a2 * spec.cout * spec.cin)
+                + max(4 * IM2COL_BLOCK, _config.get_threads() * per_thread))
     if method == "col2im":
         return b * (spec.batch * spec.cout * taps * math.prod(spec.n) + 2 * y)
     if method == "depthwise":
         return b * (x_in + 3 * y)
     return b * (2 * x_in + 3 * y)          # taps-gemm: phases, wide output, one tap's product
 
+
+#: Winograd F(m x m, 3x3)'s error bounds by m, as multiples of
+#: ``eps * sum_c ||w[o, c]||_1 * max |x[n, c]|`` (algorithms/layer.py)
+WINOGRAD_ERRORS = {2: 8.0, 4: 128.0}
 
 #: seconds per output of the 2-D depthwise kernel (_kernels/layer.py), float32,
 #: fitted to forced runs on 8 x C x H x W, 3x3-11x11, stride 1 and 2 (2
@@ -193,17 +203,23 @@ def estimates(spec: LayerSpec, accuracy: str = "default") -> list:
         if spec.op == "transpose":
             cands.append(("col2im", gemm + 2 * cols,
                           "one GEMM into (channels x taps, positions), a strided add per tap"))
-        T = spec.batch * math.prod(-(-o // 2) for o in out)
-        if (spec.op in ("forward", "weight") and spec.k == (3, 3) and spec.stride == (1, 1)
-                and spec.dilation == (1, 1) and spec.groups == 1 and accuracy != "high"
-                and (spec.op == "forward" or T >= max(spec.cin, spec.cout))):
-            # (the weight gradient's GEMMs sum over the tiles: few tiles
-            # against many channels make them write more than they sum)
-            t = scale * (16 * spec.cout * spec.cin * T / GEMM_RATE
-                         + 16 * (spec.cin + spec.cout) * T * 2 * PASS_COST
-                         + 16 * spec.cout * spec.cin * 10 * PASS_COST)
-            cands.append(("winograd", t, "F(2x2,3x3): 16 GEMMs on transformed 4x4 tiles, "
-                          "2.25x fewer multiplies; error <= 8 eps sum_c |w|_1 max|x|"))
+        wino = (spec.op in ("forward", "weight") and spec.k == (3, 3) and spec.stride == (1, 1)
+                and spec.dilation == (1, 1) and spec.groups == 1 and accuracy != "high")
+        for name, m in (("winograd", 2), ("winograd4", 4)):
+            T = spec.batch * math.prod(-(-o // m) for o in out)
+            if not wino or (spec.op == "weight" and (m == 4 or T < max(spec.cin, spec.cout))):
+                # (the weight gradient's GEMMs sum over the tiles: few tiles
+                # against many channels make them write more than they sum)
+                continue
+            a2 = (m + 2) ** 2
+            # GEMMs with few tiles (columns) run below the rate
+            t = scale * (a2 * spec.cout * spec.cin * T / (GEMM_RATE * min(1.0, T / 256))
+                         + a2 * (spec.cin + spec.cout) * T * 2 * PASS_COST
+                         + a2 * spec.cout * spec.cin * 9 / GEMM_RATE)
+            err = WINOGRAD_ERRORS[m]
+            cands.append((name, t, f"F({m}x{m},3x3): {a2} GEMMs on transformed {m + 2}x{m + 2} "
+                          f"tiles, {9 * m * m / a2:.2f}x fewer multiplies; error <= {err:g} eps "
+                          f"sum_c |w|_1 max|x|"))
         if spec.op in ("forward", "weight"):
             copy = scale * spec.batch * spec.cin * taps * math.prod(out) * IM2COL_PASS
             cands.append(("im2col", gemm + copy,
@@ -224,7 +240,7 @@ def estimates(spec: LayerSpec, accuracy: str = "default") -> list:
 #: algorithms that mix values across positions (transforms): a NaN or an
 #: infinity in their input reaches outputs the direct sum keeps finite, and
 #: Inf - Inf turns an infinite output into NaN
-MIXING = ("winograd", "fft")
+MIXING = ("winograd", "winograd4", "fft")
 
 
 def plan_layer(spec: LayerSpec, method: str = "auto", accuracy: str = "default",
@@ -237,7 +253,7 @@ def plan_layer(spec: LayerSpec, method: str = "auto", accuracy: str = "default",
     from .. import _config
 
     budget = _config.max_memory()
-    key = (spec, method, accuracy, finite, budget, _constants())
+    key = (spec, method, accuracy, finite, budget, _config.get_threads(), _constants())
     plan = _PLANS.get(key)
     if plan is None:
         plan = _plan_layer(spec, method, accuracy, finite, budget)
