@@ -679,7 +679,7 @@ def forward_winograd(x, w, pads=((0, 0), (0, 0)), nthreads=1, m=2):
     return y
 
 
-WINOGRAD_TASK = 4 << 20      # bytes of transformed tiles (in and out) per block of a thread
+WINOGRAD_TASK = 2 << 20      # bytes of transformed tiles (in and out) per block of a thread
 # transformed weights up to this size are read by each thread's GEMMs; larger
 # ones by one GEMM whose threads split the output channels (8 x 256 x 14^2,
 # 4 MiB: 8.8 ms that way, 12.1 per thread; 8 x 128 x 28^2, 1 MiB: 9.7-10.7
