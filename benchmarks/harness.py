@@ -27,8 +27,11 @@ _fc_kernels.FORCE = "parallel"
 #: VMs: after a pause or a long single-threaded stretch (a garbage
 #: collection takes 88 ms with torch imported) the first calls run up to
 #: 2x slower (a 12.8 MB copy: 1.85, 1.80, then 0.9 ms; a parallel depthwise
-#: layer needs ~5 calls), and another library's OpenMP threads keep
-#: spinning on the cores for ~15-20 ms after its call (libgomp's default)
+#: layer needs ~5 calls), and another library's thread pool may still hold
+#: the cores (the benchmarks set OMP_WAIT_POLICY=passive and
+#: OPENBLAS_THREAD_TIMEOUT; not every pool reads them).  Before (one timed
+#: call per round after gc.collect()), a depthwise layer timed 2.1-2.4 ms
+#: against 1.2 in a loop, torch's 3x3 layers 11 ms against 6.
 WARM_S = 0.02
 TIMED = 2
 
