@@ -545,7 +545,9 @@ def finish(prep, y, out):
         y = saturate(np.ascontiguousarray(y), prep.result_dtype)
     if out is not None:
         V.check_out(out, y.shape, prep.result_dtype)
-        np.copyto(out, y, casting="unsafe")
+        if not (y.dtype == out.dtype and y.strides == out.strides
+                and y.__array_interface__["data"][0] == out.__array_interface__["data"][0]):
+            np.copyto(out, y, casting="unsafe")   # (else the algorithm wrote into out)
         return out
     if y.dtype != prep.result_dtype:
         return y.astype(prep.result_dtype)
@@ -601,7 +603,33 @@ def run_prepared(prep, plan, out):
                     f"or Inf output: method={method!r} spreads them to every output; "
                     "use method='direct' (or 'auto') to keep them local",
                     RuntimeWarning, stacklevel=3)
-    return finish(prep, execute(prep, method, params, threads), out)
+    dest = _destination(prep, out)
+    if dest is None:
+        return finish(prep, execute(prep, method, params, threads), out)
+    from .algorithms._common import destination
+
+    with destination(dest):
+        y = execute(prep, method, params, threads)
+    return finish(prep, y, out)
+
+
+def _destination(prep, out):
+    """``out`` as the canonical (batch, *outputs) result array, when the
+    algorithm can write into it directly: C-contiguous, writeable, the
+    result's dtype (no cast, no rounding to an integer image), the
+    convolution axes last and in order, and sharing no memory with anything
+    the algorithm reads (else None: computed, then copied)."""
+    if out is None or not (out.flags.c_contiguous and out.flags.writeable):
+        return None
+    spec = prep.spec
+    nd = len(prep.axes)
+    if (spec.io or out.dtype != np.dtype(spec.dtype) or out.dtype != prep.result_dtype
+            or prep.axes != tuple(range(prep.ndim - nd, prep.ndim))):
+        return None
+    if any(isinstance(a, np.ndarray) and np.may_share_memory(a, out)
+           for a in (prep.src, prep.ksrc, prep.k, prep._raw, prep._x)):
+        return None
+    return out.reshape((-1,) + tuple(spec.out_shape))
 
 
 def convolve_impl(in1, in2, mode, method, axes, boundary, cval, out, accuracy,

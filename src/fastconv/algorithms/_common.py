@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import math
 import threading
 
 import numpy as np
@@ -211,6 +212,10 @@ def result(shape, dtype):
 
     dtype = np.dtype(dtype)
     shape = tuple(int(s) for s in shape)
+    dest = getattr(_DEST, "arr", None)
+    if dest is not None and dest.dtype == dtype and dest.size == math.prod(shape):
+        _DEST.arr = None                  # the caller's ``out``, once
+        return dest.reshape(shape)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     cap = _config.result_pool_bytes()
     if nbytes < POOL_MIN or nbytes > cap:
@@ -224,6 +229,24 @@ def result(shape, dtype):
     if raw is None:
         raw = np.empty(-(-nbytes // _POOL_ALIGN) * _POOL_ALIGN, np.uint8)
     return _lend(raw, nbytes).view(dtype).reshape(shape)
+
+
+_DEST = threading.local()
+
+
+@contextlib.contextmanager
+def destination(arr):
+    """Inside the block, the first :func:`result` of ``arr``'s dtype and
+    size (in this thread) is ``arr`` itself, reshaped: the engine hands a
+    caller's C-contiguous ``out=`` to the algorithm that makes the result, so
+    it is written once, in place (an array asked for first that is not the
+    result, of the same size, would take it instead: still right, as the
+    engine copies the result into ``out`` whenever it is another array)."""
+    _DEST.arr = arr
+    try:
+        yield
+    finally:
+        _DEST.arr = None
 
 
 def _lend(raw, nbytes):
