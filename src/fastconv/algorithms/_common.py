@@ -216,9 +216,8 @@ def result(shape, dtype):
     if dest is not None and dest.dtype == dtype and dest.size == math.prod(shape):
         _DEST.arr = None                  # the caller's ``out``, once
         return dest.reshape(shape)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    cap = _config.result_pool_bytes()
-    if nbytes < POOL_MIN or nbytes > cap:
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes < POOL_MIN or nbytes > _config.result_pool_bytes():
         return np.empty(shape, dtype)
     raw = None
     with _POOL_LOCK:
