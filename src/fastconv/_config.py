@@ -17,7 +17,7 @@ Environment variables (read when first needed, not at import):
     the same transform lengths; ``0`` disables it.  Default ``64M``.  A
     :class:`fastconv.Plan` keeps its own spectrum regardless.
 ``FASTCONV_RESULT_POOL``
-    Bytes (K/M/G suffix allowed) of result buffers of 32 MiB and more kept,
+    Bytes (K/M/G suffix allowed) of result buffers of 1 MiB and more kept,
     already faulted in, for the next large result after their arrays are
     gone (at most 4 blocks, and at most an eighth of ``FASTCONV_MAX_MEMORY``);
     ``0`` disables it.  Default ``256M``.

@@ -356,8 +356,9 @@ def to_compute(a, cd):
     if a.dtype.kind in "iu" and cd.kind == "f" and a.flags.c_contiguous \
             and a.size >= _PARALLEL_CONVERT:
         from ._kernels.window import to_float
+        from .algorithms._common import result
 
-        out = np.empty(a.shape, dtype=cd)
+        out = result(a.shape, cd)
         _config.numba_threads(_config.get_threads())
         to_float(a, out)
         return out
@@ -377,7 +378,9 @@ def saturate(y, dt):
     if y.flags.c_contiguous and y.size >= _PARALLEL_CONVERT:
         from ._kernels.window import to_int_saturated
 
-        out = np.empty(y.shape, dtype=dt)
+        from .algorithms._common import result
+
+        out = result(y.shape, dt)
         _config.numba_threads(_config.get_threads())
         to_int_saturated(y, float(info.min), float(info.max), out)   # one pass
         return out

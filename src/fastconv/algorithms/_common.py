@@ -185,14 +185,15 @@ def multiply_into(X, K, nthreads):
 
 
 # ------------------------------------------------------------ result buffers
-# A result of 32 MiB or more comes from a fresh mmap (glibc hands out smaller
-# blocks from its heap, where a freed block is reused without faults), so each
-# call paid the kernel's zeroing of every page on first touch: 4.5 ms of the
-# 16.8 for a 4096^2 float32 9x9 convolution (2 cores, 64 MiB written).  The
-# pool keeps a few such blocks after their arrays are gone and hands them out
-# again, already faulted in.
+# A fresh large array costs the kernel's zeroing of every page on first
+# touch: for 32 MiB and more glibc always maps fresh memory (4.5 ms of the
+# 16.8 for a 4096^2 float32 9x9 convolution, 64 MiB written), and below that
+# its heap is trimmed often enough that a 16 MB array faults again too (a
+# 2048^2 uint8 7x7 filter: its float32 copy and result, 9.5-15 ms against
+# 5.7 from the pool).  The pool keeps a few such blocks after their arrays
+# are gone and hands them out again, already faulted in.
 
-POOL_MIN = 32 << 20          # below this, the C allocator reuses memory itself
+POOL_MIN = 1 << 20           # smaller arrays: the C allocator's own free lists
 POOL_BLOCKS = 4              # idle blocks kept at most
 _POOL_ALIGN = 2 << 20        # block sizes in 2 MiB steps (a huge page)
 _POOL = []                   # idle raw blocks, oldest first
@@ -201,7 +202,7 @@ _POOL_LOCK = threading.Lock()
 
 def result(shape, dtype):
     """``np.empty(shape, dtype)``, from the pool of faulted-in blocks when it
-    is large (``POOL_MIN``) and the pool is on (``FASTCONV_RESULT_POOL``).
+    is at least ``POOL_MIN`` bytes and the pool is on (``FASTCONV_RESULT_POOL``).
 
     The array's memory goes back to the pool when the array and every view
     of it are gone (the block is owned by a small ctypes object that is the
