@@ -153,6 +153,22 @@ def _shared_spectrum(tag, k, compute):
     return val
 
 
+class TaskQueue:
+    """Tasks handed out one at a time to the threads iterating over it (a
+    thread slowed by a neighbour on the machine takes fewer)."""
+
+    def __init__(self, tasks):
+        self._it, self._lock = iter(tasks), threading.Lock()
+
+    def __iter__(self):
+        while True:
+            with self._lock:
+                task = next(self._it, None)
+            if task is None:
+                return
+            yield task
+
+
 #: arrays with fewer elements are copied / multiplied on the calling thread
 PARALLEL_ELEMENTS = 1 << 20
 

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from ._common import result
+from ._common import TaskQueue, result
 
 
 def _row_strides(shape):
@@ -687,23 +687,6 @@ WINOGRAD_TASK = 2 << 20      # bytes of transformed tiles (in and out) per block
 WINOGRAD_SHARED = 640 << 10
 
 
-class _Queue:
-    """Tasks handed out one at a time to the threads iterating over it."""
-
-    def __init__(self, tasks):
-        import threading
-
-        self._it, self._lock = iter(tasks), threading.Lock()
-
-    def __iter__(self):
-        while True:
-            with self._lock:
-                task = next(self._it, None)
-            if task is None:
-                return
-            yield task
-
-
 def _tile_tasks(N, th, per_row, nthreads):
     """Blocks ``(n0, n1, p0, p1)`` of images and rows of tiles of about
     ``WINOGRAD_TASK`` bytes (``per_row``: one row of tiles' transformed
@@ -764,7 +747,7 @@ def weight_grad_winograd(xp, g, nthreads=1):
             _add_product(sums, gh, v)
     else:
         most = max((n1 - n0) * (p1 - p0) for n0, n1, p0, p1 in tasks) * tw
-        queue = _Queue(tasks)
+        queue = TaskQueue(tasks)
         parts = []
 
         def worker():
@@ -832,7 +815,7 @@ def _winograd_blocks(x, top, left, U, y, th, tw, nthreads, m=2):
     tasks = _tile_tasks(N, th, a2 * (C + Co) * tw * x.itemsize, nthreads)
     most_n = max(n1 - n0 for n0, n1, _, _ in tasks)
     most_p = max(p1 - p0 for _, _, p0, p1 in tasks)
-    queue = _Queue(tasks)
+    queue = TaskQueue(tasks)
     H, W = y.shape[2:]
     c0, c1 = left, min(left + Wx, m * tw + 2)        # x's columns in the padded rows
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import fast_len, is_real, kernel_spectrum, result, window
+from ._common import TaskQueue, fast_len, is_real, kernel_spectrum, result, window
 
 
 def _block_lengths(lo, hi):
@@ -301,20 +301,10 @@ def _save_tiled(x, k, starts, out_shape, blocks, params, nthreads, maps=None):
         for tk in tasks:
             work(*tk)
     else:
-        # each thread takes the next tile when it is done with one (a
-        # thread slowed by a neighbour on the machine takes fewer)
+        # each thread takes the next tile when it is done with one
         T = min(nthreads, len(tasks))
-        queue, lock = iter(tasks), threading.Lock()
-
-        def worker():
-            while True:
-                with lock:
-                    tk = next(queue, None)
-                if tk is None:
-                    return
-                work(*tk)
-
-        run_tasks(T, worker, [()] * T)
+        queue = TaskQueue(tasks)
+        run_tasks(T, lambda: [work(*tk) for tk in queue], [()] * T)
     return y
 
 
