@@ -910,14 +910,18 @@ def layer_weight_grad(x, gy, kshape, stride, dilation, groups, pads, padding_mod
     gradient: (Co, C/g, *kshape)."""
     from .algorithms import layer
 
+    # an infinite or NaN output gradient next to zero padding: no product
+    # with a padded zero, whatever the method (checked once: the plan's own
+    # check for its transform methods then reads only x)
+    zero_pad = padding_mode == "zeros" and any(lo or hi for lo, hi in pads)
+    if zero_pad and _nonfinite(gy):
+        return layer.weight_grad_valid(x, gy, tuple(kshape), stride, dilation, groups, pads)
     plan = _layer_plan("weight", x, gy, stride, dilation, groups, pads, x.shape[2:], kshape,
-                       x.shape[1], gy.shape[1], method, accuracy, (x, gy))
+                       x.shape[1], gy.shape[1], method, accuracy, (x,) if zero_pad else (x, gy))
     if plan.method == "depthwise" and len(kshape) == 2 and tuple(stride) == (1, 1):
         # (the plan's estimate, checked against the budget above, covers
         # this kernel's: a padded input at most)
         return _depthwise2d_wgrad(x, gy, kshape, dilation, pads, padding_mode)
-    if _padded_products(pads, padding_mode, gy):
-        return layer.weight_grad_valid(x, gy, tuple(kshape), stride, dilation, groups, pads)
     xp = layer.pad(x, pads, padding_mode)
     if plan.method == "winograd":
         return layer.weight_grad_winograd(xp, gy, _config.get_threads())

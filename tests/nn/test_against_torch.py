@@ -571,6 +571,14 @@ def test_infinite_weights_and_gradients_meet_no_padded_zero(D):
         got = gw(x, wf.shape, gy, **kw)
         _same_nonfinite(got, reference.layer_weight_grad(x, wf.shape, gy, *rk))
         assert np.isinf(got).any()
+    # depthwise (its own weight-gradient kernel at stride 1)
+    gy = rng.standard_normal((2, 4) + (n,) * D).astype(np.float32)
+    gy[(0, 2) + (0,) * D] = np.inf
+    gy[(1, 3) + (-1,) * D] = np.nan
+    kw = dict(stride=1, padding=1, dilation=1, groups=4)
+    got = gw(x, (4, 1) + (3,) * D, gy, **kw)
+    _same_nonfinite(got, reference.layer_weight_grad(x, (4, 1) + (3,) * D, gy, (1,) * D,
+                                                     (1,) * D, (1,) * D, 4))
 
 
 def test_nan_and_inf_as_torch_computes_them():
