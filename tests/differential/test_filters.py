@@ -118,6 +118,73 @@ def test_box_filters_on_integer_images_sum_exactly(dtype, mode, ksize, scale, rn
         assert np.abs(cv.astype(np.int64) - got[0]).max() <= 1
 
 
+_INT_KERNELS = {
+    "sobel-x": filters.sobel_kernel("x"),
+    "sobel-y": filters.sobel_kernel("y"),
+    "scharr": np.outer([3, 10, 3], [-1, 0, 1]),
+    "sobel5": np.outer([1, 4, 6, 4, 1], [-1, -2, 0, 2, 1]),
+    "even": np.outer([1, -2, 3, 1], [2, -1]),
+    "zero-row": np.outer([0, 1, 0, 2], [1, 2, 1]),
+    "int32": np.outer([100, -200], [50, 3, -7]),
+    "too-wide": np.outer([3000, -3000], [3000, 1]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kname", sorted(_INT_KERNELS))
+@pytest.mark.parametrize("shape", [(2, 70, 90), (1, 3, 20000), (1, 2, 1)])
+def test_integer_kernels_on_integer_images_are_exact(dtype, mode, kname, shape, rng,
+                                                     monkeypatch, prefer_fused):
+    """Rank-1 kernels with integer taps (Sobel, Scharr, binomial derivatives)
+    on 8/16-bit images sum in exact int16/int32 arithmetic (the narrowest
+    that holds every partial sum) and saturate: equal to ndimage's exact
+    int64 correlation clipped, every boundary, long rows cut into strips,
+    images smaller than the kernel; a kernel whose sums could overflow int32
+    takes the float path (checked there to the general path's tolerance)."""
+    from fastconv.algorithms import separable
+
+    accs = []
+    real = separable._exact_int_2d
+    monkeypatch.setattr(separable, "_exact_int_2d",
+                        lambda x, u, v, *a: accs.append(u.dtype) or real(x, u, v, *a))
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+    if mode == "constant":          # the extremes next to the zero padding too
+        x[:, 0, :1] = info.min
+        x[:, -1, -1:] = info.max
+    k = np.asarray(_INT_KERNELS[kname], dtype=np.float64)
+    got = filters.filter(x, k, mode=mode, channel_axis=0)
+    assert got.dtype == dtype and got.shape == x.shape
+    want = np.stack([ndi.correlate(c.astype(np.int64), k.astype(np.int64), mode=mode)
+                     for c in x])
+    want = np.clip(want, info.min, info.max)
+    bound = (np.abs(k).sum(axis=1).max() * np.abs(k).sum(axis=0).max()
+             / np.abs(k).max() * max(-int(info.min), int(info.max)))
+    if bound >= 2 ** 31:
+        assert not accs                 # float sums: float32's error for 8-bit images
+        mag = np.stack([ndi.correlate(np.abs(c.astype(np.float64)), np.abs(k), mode=mode)
+                        for c in x])
+        eps = np.finfo(np.float32 if info.bits == 8 else np.float64).eps
+        assert np.all(np.abs(got.astype(np.int64) - want) <= 1 + k.size * eps * mag)
+        return
+    if shape[2] > 1:                # (a 1-column image may be planned as rows)
+        assert accs == [np.int16 if bound < 2 ** 15 else np.int32]
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dx,dy,ksize", [(1, 0, 3), (0, 1, 3), (1, 0, 5), (2, 0, 5)])
+@pytest.mark.parametrize("mode", ["mirror", "nearest", "reflect"])
+def test_uint8_sobel_equals_cv2_sobel(dx, dy, ksize, mode, rng):
+    """The exact integer path gives cv2.Sobel's 8-bit results bit for bit."""
+    x = rng.integers(0, 256, (61, 83)).astype(np.uint8)
+    kx, ky = cv2.getDerivKernels(dx, dy, ksize)
+    k = np.outer(ky[:, 0], kx[:, 0])
+    got = filters.filter(x, k, mode=mode)
+    want = cv2.Sobel(x, cv2.CV_8U, dx, dy, ksize=ksize, borderType=CV_BORDERS[mode])
+    np.testing.assert_array_equal(got, want)
+
+
 def test_saturation_both_ends():
     x = np.array([[0, 0, 0], [0, 255, 0], [0, 0, 0]], np.uint8)
     y = filters.filter(x, filters.sharpen_kernel(), mode="constant")

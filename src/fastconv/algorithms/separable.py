@@ -287,6 +287,9 @@ def filter_int_2d(x, k, boundary, nthreads):
     B, N0, N1 = x.shape
     if k.min() == k.max() and k.flat[0] != 0:
         return _box_int_2d(x, k, boundary, nthreads)
+    exact = _int_factors(k, x.dtype)
+    if exact is not None:
+        return _exact_int_2d(x, *exact, boundary, nthreads)
     terms = factors(k,
                     np.float32 if x.dtype.itemsize == 1 else np.float64)
     if terms is None or len(terms) != 1:
@@ -306,6 +309,56 @@ def filter_int_2d(x, k, boundary, nthreads):
     apply_threads(y.size * (K0 + K1), nthreads)
     _sep2d(x, rmap, cmap, c_lo, c_hi, wc, wr, y, rchunk, cstrip, _magic(cd), cd(info.min),
            cd(info.max))
+    return y
+
+
+def _int_factors(k, dtype):
+    """``(u, v)`` with ``k == outer(u, v)`` exactly, integers in the
+    narrowest accumulator dtype (int16, else int32) that holds every partial
+    sum of the two passes over images of ``dtype`` (``sum|u| * sum|v| *
+    max|x|``), or None: a kernel with a non-integer tap, of rank > 1, zero,
+    or too large for int32 sums (Sobel, Scharr, binomial and other integer
+    derivative kernels take this path; their sums are exact)."""
+    if not np.all(np.isfinite(k)) or np.abs(k).max() >= 2 ** 15 or np.any(k != np.round(k)):
+        return None
+    ki = k.astype(np.int64)
+    if not ki.any():
+        return None
+    row = ki[np.argmax(np.abs(ki).max(axis=1))]
+    v = row // np.gcd.reduce(np.abs(row))
+    j = np.flatnonzero(v)[0]
+    if np.any(ki[:, j] % v[j]):
+        return None
+    u = ki[:, j] // v[j]
+    if not np.array_equal(np.outer(u, v), ki):
+        return None
+    info = np.iinfo(dtype)
+    bound = int(np.abs(u).sum()) * int(np.abs(v).sum()) * max(-int(info.min), int(info.max))
+    if bound >= 2 ** 31:
+        return None
+    acc = np.int16 if bound < 2 ** 15 else np.int32
+    return u.astype(acc), v.astype(acc)
+
+
+def _exact_int_2d(x, u, v, boundary, nthreads):
+    """:func:`filter_int_2d` for an integer rank-1 kernel ``outer(u, v)``
+    (:func:`_int_factors`): exact integer sums, then saturated (no rounding
+    needed).  cv2's Sobel/Scharr on 8-bit images run int16 SIMD the same
+    way; the float32 sums of the general fused path took 1.0 ms for a
+    2048^2 uint8 Sobel, these 0.4."""
+    from .._kernels.direct import sep2d_exact
+    from .direct import apply_threads
+
+    B, N0, N1 = x.shape
+    rmap, _, _ = _same_map(N0, len(u), boundary)
+    cmap, c_lo, c_hi = _same_map(N1, len(v), boundary)
+    x = np.ascontiguousarray(x)
+    y = result(x.shape, x.dtype)
+    info = np.iinfo(x.dtype)
+    rchunk, cstrip = _tiling(B, N0, N1, nthreads)
+    apply_threads(y.size * (len(u) + len(v)), nthreads)
+    sep2d_exact(x, rmap, cmap, c_lo, c_hi, u, v, y, rchunk, cstrip, u.dtype.type(info.min),
+                u.dtype.type(info.max))
     return y
 
 
