@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import warnings
 
 import numpy as np
@@ -136,14 +137,14 @@ def _flatten_batch(a, bshape, nd, name):
         return a.reshape((1,) + conv)
     if own != bshape:
         a = np.broadcast_to(a, bshape + conv)
-    return a.reshape((int(np.prod(bshape)),) + conv)
+    return a.reshape((int(math.prod(bshape)),) + conv)
 
 
 def _copy_bytes(a, bshape, nd, dtype):
     """Bytes that ``_flatten_batch(a).astype(dtype)`` allocates (0: a view)."""
     own = a.shape[:a.ndim - nd]
-    rows = 1 if all(s == 1 for s in own) else int(np.prod(bshape))
-    size = rows * int(np.prod(a.shape[a.ndim - nd:]))
+    rows = 1 if all(s == 1 for s in own) else int(math.prod(bshape))
+    size = rows * int(math.prod(a.shape[a.ndim - nd:]))
     view = (a.dtype == dtype and (rows == 1 or own == bshape)
             and (a.flags.c_contiguous or a.size <= 1))
     return 0 if view else size * dtype.itemsize
@@ -285,7 +286,7 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
         if padded:                      # the boundary value is input data too
             xmax = max(xmax, abs(int(np.real(cval))))
         imax = (xmax, kmax)
-        terms = int(np.prod([min(N, K) for N, K in zip(n, m)]))
+        terms = int(math.prod([min(N, K) for N, K in zip(n, m)]))
         bound = xmax * kmax * terms
         top = int(np.iinfo(cd).max)
         if bound > top and dtypes is None:
@@ -302,8 +303,8 @@ def prepare(in1, in2, *, mode="full", axes=None, boundary="constant", cval=0,
                 f"magnitude (max|in1| {xmax} x sum|in2| or max|in2| {kmax} x "
                 f"{terms} terms), beyond the {cd} accumulator; convert the inputs to "
                 f"float64 (rounded results) or to smaller values")
-    B = int(np.prod(bshape))
-    outputs = B * int(np.prod(out_shape))
+    B = int(math.prod(bshape))
+    outputs = B * int(math.prod(out_shape))
     copies = _copy_bytes(a, bshape, nd, cd) + _copy_bytes(b, bshape, nd, cd)
     if rd != cd or ax != dest:      # the result converted or moved back (finish)
         copies += outputs * rd.itemsize

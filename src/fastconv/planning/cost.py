@@ -212,10 +212,10 @@ def direct_features(spec, params=None):
             tap = "tap1" if K >= 4 * lanes else "tap1s"
         pad = 0.0
         if spec.ndim > 2:
-            pad = spec.bx * np.prod(spec.n[:-2]) * (spec.out_shape[-2] + Kh - 1) * (
+            pad = spec.bx * math.prod(spec.n[:-2]) * (spec.out_shape[-2] + Kh - 1) * (
                 spec.out_shape[-1] + K - 1)
         return {tap: spec.outputs * K * (R // Kh) * (Kh + g - 1) / g, "rows2": rows,
-                "bytes": (spec.outputs + spec.bx * np.prod(spec.n) + 2 * pad) * spec.itemsize,
+                "bytes": (spec.outputs + spec.bx * math.prod(spec.n) + 2 * pad) * spec.itemsize,
                 "call": 1.0,
                 "par": 1 if spec.outputs * spec.taps < direct_alg.SMALL_WORK else None}
     tiles = -(-L // 1024)
@@ -229,7 +229,7 @@ def direct_features(spec, params=None):
     return {"pass": spec.outputs * R * (1 if fixed else math.ceil(K / 4)),
             "tap": spec.outputs * spec.taps + EDGE_COST * edge,
             "rows": rows * tiles * R,
-            "bytes": (spec.outputs + spec.bx * np.prod(spec.n)) * spec.itemsize,
+            "bytes": (spec.outputs + spec.bx * math.prod(spec.n)) * spec.itemsize,
             "call": 1.0,
             "par": 1 if spec.outputs * spec.taps < direct_alg.SMALL_WORK else None}
 
@@ -244,9 +244,9 @@ def fft_params(spec, threads=1):
 
 def fft_features(spec, params):
     M = params["lengths"]
-    P = float(np.prod(M)) * (0.5 if spec.real else 1.0)
+    P = float(math.prod(M)) * (0.5 if spec.real else 1.0)
     # pruned kernel transform: about one axis' worth of passes when small
-    kfrac = min(1.0, (np.prod(spec.m) / np.prod(M)) * len(M) + 1.0 / len(M)) if len(M) > 1 else 1.0
+    kfrac = min(1.0, (math.prod(spec.m) / math.prod(M)) * len(M) + 1.0 / len(M)) if len(M) > 1 else 1.0
     n_tr = spec.bx + spec.batch + spec.bk * kfrac
     # a 1-D transform is one unit of work for the FFT library's threads
     par = spec.batch if len(M) == 1 else None
@@ -322,9 +322,9 @@ def hybrid_features(spec, params):
     M = params["length"]
     F = M // 2 + 1 if spec.real else M
     h = 0.5 if spec.real else 1.0
-    lead_in = float(np.prod(spec.n[:-1]))
-    lead_out = float(np.prod(spec.out_shape[:-1]))
-    R = float(np.prod(spec.m[:-1]))
+    lead_in = float(math.prod(spec.n[:-1]))
+    lead_out = float(math.prod(spec.out_shape[:-1]))
+    R = float(math.prod(spec.m[:-1]))
     rows_tr = spec.bx * lead_in + spec.batch * lead_out + spec.bk * R
     big = F * 2 * spec.itemsize > BIG_ROW
     return {"fft": _plog(rows_tr * M * h, M),
@@ -342,7 +342,7 @@ def separable_features(spec, params):
     tot = {"pass": 0.0, "tap": 0.0, "rows": 0.0, "bytes": 0.0, "call": 1.0}
     for d, (K, L) in enumerate(zip(spec.m, spec.out_shape)):
         shape[d] = L
-        outs = spec.batch * float(np.prod(shape))
+        outs = spec.batch * float(math.prod(shape))
         last = d == spec.ndim - 1
         rows = outs / shape[-1] * -(-shape[-1] // 1024)
         tot["pass"] += outs * (math.ceil(K / 4) if last else K)
@@ -494,12 +494,12 @@ def memory(spec, method: str, params) -> int:
     extra = spec.copies
     if method not in ("direct", "separable"):
         if spec.dtype[0] in "iu":
-            extra += 8 * (spec.bx * float(np.prod(spec.n)) + spec.bk * spec.taps
+            extra += 8 * (spec.bx * float(math.prod(spec.n)) + spec.bk * spec.taps
                           + 2 * spec.outputs)
         tiled_virtual = (method == "overlap-save" and spec.ndim > 1 and spec.dtype[0] in "fc"
                          and any(M is not None for M in params.get("blocks", ())))
         if spec.padded and spec.boundary != "constant" and not tiled_virtual:
-            extra += spec.bx * float(np.prod(spec.n)) * spec.itemsize  # prep.x pads a copy
+            extra += spec.bx * float(math.prod(spec.n)) * spec.itemsize  # prep.x pads a copy
     return int(extra + _memory(spec, method, params))
 
 
@@ -508,7 +508,7 @@ def _memory(spec, method, params):
     out = spec.outputs * it
     # a padded copy is made only for a non-zero constant boundary; the other
     # rules are applied through index maps by direct and separable
-    copy = spec.bx * np.prod(spec.n) * it if spec.padded and spec.boundary == "constant" else 0
+    copy = spec.bx * math.prod(spec.n) * it if spec.padded and spec.boundary == "constant" else 0
     # the direct kernels take the kernel reversed (a copy) and int64 index maps
     # of every axis's padded extent
     kcopy = spec.bk * spec.taps * it
@@ -529,34 +529,34 @@ def _memory(spec, method, params):
                     # (or one copy, when there are few output planes)
                     copy += max(8 * spec.m[0], spec.bx * spec.n[0]) * plane
                 else:               # one copy
-                    copy += spec.bx * np.prod(spec.n[:-2]) * plane
+                    copy += spec.bx * math.prod(spec.n[:-2]) * plane
             return int(out + copy + kcopy + maps + edge)
         if spec.padded and not copy:
             # direct pads after all when the last axis' edges are wide (see _core)
             K = spec.m[-1]
             pads = (K - 1) if spec.mode == "same" else 2 * (K - 1)
             if pads > max(16, spec.out_shape[-1] // 8):
-                copy = spec.bx * np.prod(spec.n) * it
+                copy = spec.bx * math.prod(spec.n) * it
         return int(out + copy + kcopy + maps)
     if method == "fused":
         # the result, and a contiguous copy of a strided image (as an upper
         # bound, both in the compute dtype)
-        return int(out + spec.bx * np.prod(spec.n) * it)
+        return int(out + spec.bx * math.prod(spec.n) * it)
     if method == "separable":
-        mid = spec.batch * float(np.prod(spec.out_shape[:1] + spec.n[1:])) * it
+        mid = spec.batch * float(math.prod(spec.out_shape[:1] + spec.n[1:])) * it
         cols = 8.0 * (spec.out_shape[-1] + spec.m[-1] - 1)   # its column map
         return int(2 * out + mid + copy + kcopy + maps + cols)
     cit = 2 * it   # complex spectra
     h = 0.5 if spec.real else 1.0
     if method == "hybrid":
         M = params["length"]
-        lead = float(np.prod(spec.n[:-1])) + 2 * float(np.prod(spec.out_shape[:-1]))
+        lead = float(math.prod(spec.n[:-1])) + 2 * float(math.prod(spec.out_shape[:-1]))
         return int(out + spec.batch * lead * M * it * 2)
     if method == "fft":
         # the spectra of the input(s) and the kernel(s) (the transforms run in
         # place, the inverse too), a broadcast product's new array, the output
         M = params["lengths"]
-        S = float(np.prod(M[:-1])) * (M[-1] // 2 + 1 if spec.real else M[-1]) * cit
+        S = float(math.prod(M[:-1])) * (M[-1] // 2 + 1 if spec.real else M[-1]) * cit
         prod = spec.batch * S if spec.bx < spec.batch else 0.0
         return int(out + (spec.bx + spec.bk) * S + prod)
     if method == "overlap-save" and spec.ndim == 1 and params["blocks"][0] is not None:
@@ -579,14 +579,14 @@ def _memory(spec, method, params):
 
         Ms = [M if M is not None else fast_len(L + K - 1, spec.real)
               for L, K, M in zip(spec.out_shape, spec.m, params["blocks"])]
-        tp = float(np.prod(Ms))
+        tp = float(math.prod(Ms))
         per = tp * (h * cit + (4 if spec.padded else 2) * it)
         group = max(1, min(spec.batch, TILE_TASK_BYTES // max(tp * h * cit, 1)))
         return int(out + spec.bk * tp * h * cit + get_threads() * group * per)
     P = 1.0
     # overlap-add also pads the input to whole blocks and folds the block
     # outputs into a buffer of the output's size
-    add = (spec.bx * float(np.prod(spec.n)) * it + out) if method == "overlap-add" else 0
+    add = (spec.bx * float(math.prod(spec.n)) * it + out) if method == "overlap-add" else 0
     lens = spec.out_shape if method == "overlap-save" else spec.n
     for N, K, M in zip(lens, spec.m, params["blocks"]):
         if M is None:

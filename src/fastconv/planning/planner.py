@@ -16,6 +16,7 @@ the model for problems of the same bucketed shape.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -34,9 +35,9 @@ def fft_exact_for_ints(spec, xmax: float, kmax: float) -> bool:
     Bound used: ``3 * eps * log2(P) * ||x||_2 * ||k||_2`` with
     ``||x||_2 <= max|x| * sqrt(size)``.
     """
-    P = float(np.prod([N + K for N, K in zip(spec.n, spec.m)]))
-    bound = (3 * EPS64 * np.log2(max(P, 2)) * xmax * np.sqrt(np.prod(spec.n))
-             * kmax * np.sqrt(np.prod(spec.m)))
+    P = float(math.prod([N + K for N, K in zip(spec.n, spec.m)]))
+    bound = (3 * EPS64 * np.log2(max(P, 2)) * xmax * np.sqrt(math.prod(spec.n))
+             * kmax * np.sqrt(math.prod(spec.m)))
     return bool(bound < 0.25)
 
 
@@ -116,7 +117,7 @@ def _fit_budget(spec, c, budget):
     # chunked run reads the extended input) the whole padded copy
     out = spec.outputs * spec.itemsize + spec.copies
     if spec.padded:
-        out += spec.bx * float(np.prod(spec.n)) * spec.itemsize
+        out += spec.bx * float(math.prod(spec.n)) * spec.itemsize
     rest = max(c["memory"] - spec.outputs * spec.itemsize - spec.copies, 0)
     room = budget - out
     limit = max(spec.batch, spec.out_shape[0])

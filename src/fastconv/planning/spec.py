@@ -1,6 +1,7 @@
 """ConvSpec: *what* to compute (frozen, hashable), independent of *how*."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,11 +51,11 @@ class ConvSpec:
 
     @property
     def taps(self) -> int:
-        return int(np.prod(self.m))
+        return int(math.prod(self.m))
 
     @property
     def outputs(self) -> int:
-        return int(np.prod(self.out_shape)) * self.batch
+        return int(math.prod(self.out_shape)) * self.batch
 
     def key(self) -> str:
         """Bucketed key for wisdom: sizes rounded to powers of two."""
