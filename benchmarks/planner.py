@@ -5,7 +5,10 @@ float32/float64/complex64/complex128, modes full/same/valid, zero or reflect
 boundary; a different seed from the calibration's),
 times every admissible method on each (best of a few runs, after a warm-up)
 and reports the share of problems where auto's choice is within 1.2x and 2x
-of the fastest, the worst case, and the worst ten.  Every method is timed as
+of the fastest, the worst case, and the worst ten.  Where auto's pick looks
+more than 1.2x slower, the pick and the fastest are timed again, interleaved,
+three more times each (the best of all runs counts for both), so that one
+stall of the shared machine does not decide a problem.  Every method is timed as
 a one-off call, what the planner estimates: the process-wide cache of kernel
 spectra (which would make repeated FFT calls skip the kernel's transform) is
 off while timing.
@@ -69,6 +72,20 @@ def main():
                 times[c["method"]] = _best_time(
                     lambda c=c: execute(prep, c["method"], c["params"], threads), 0.5)
         fastest = min(times, key=times.get)
+        if saved is None and times[plan.method] > 1.2 * times[fastest]:
+            # a miss: time auto's pick and the fastest again, interleaved (a
+            # stall of the shared machine during one method's runs, 4.4 ms
+            # for a 0.6 ms call, otherwise decides the problem); both get
+            # the same treatment, the best of all their runs counts
+            again = {c["method"]: c for c in plan.candidates
+                     if c["method"] in (plan.method, fastest)}
+            for _ in range(3):
+                for meth, c in again.items():
+                    with shared_spectra_off():
+                        t = _best_time(lambda c=c: execute(prep, c["method"], c["params"],
+                                                           threads), 0.2)
+                    times[meth] = min(times[meth], t)
+            fastest = min(times, key=times.get)
         r = times[plan.method] / times[fastest]
         ratios.append(r)
         rows.append((r, n, m, np.dtype(dtype).name, mode, plan.method, fastest, times))

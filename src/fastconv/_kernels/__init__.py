@@ -103,6 +103,10 @@ class Parallel:
         self._cold = 0
         self._warm = set()          # argument kinds whose parallel loop is ready
         self._no_disk = set()
+        # argument kinds whose parallel loop was neither compiled nor on disk
+        # when last asked: asked again only when the cold work crosses
+        # COLD_WORK (typing 15 arguments took 80 us of a 117 us small call)
+        self._unready = set()
 
     @staticmethod
     def _kind(args):
@@ -115,15 +119,21 @@ class Parallel:
 
         if FORCE is not None:
             use_par = FORCE == "parallel"
+            if use_par:
+                self._warm.add(self._kind(args))     # compiled by this call
         else:
             work = getattr(_numba_set, "work", None)
             kind = self._kind(args)
             use_par = work is None or kind in self._warm
+            if work is None:
+                self._warm.add(kind)                 # compiled by this call
             if not use_par:
-                if self._cold + work >= COLD_WORK or self._ready(args):
+                if self._cold + work >= COLD_WORK or (kind not in self._unready
+                                                      and self._ready(args)):
                     use_par = True
                     self._warm.add(kind)
                 else:
+                    self._unready.add(kind)
                     self._cold += work
         if not use_par:
             return self.ser(*args)
