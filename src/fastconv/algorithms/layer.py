@@ -681,10 +681,12 @@ def forward_winograd(x, w, pads=((0, 0), (0, 0)), nthreads=1, m=2):
 
 WINOGRAD_TASK = 2 << 20      # bytes of transformed tiles (in and out) per block of a thread
 # transformed weights up to this size are read by each thread's GEMMs; larger
-# ones by one GEMM whose threads split the output channels (8 x 256 x 14^2,
-# 4 MiB: 8.8 ms that way, 12.1 per thread; 8 x 128 x 28^2, 1 MiB: 9.7-10.7
-# against 8.8-12.1, no clear winner; 8 x 64 x 56^2: 12.5 against 7.5)
-WINOGRAD_SHARED = 640 << 10
+# ones by one GEMM whose threads split the output channels.  Warm harness,
+# 2 threads, 8 images (per thread / one GEMM): 8 x 128 x 28^2 F(4x4), 2.25
+# MiB: 5.2 / 7.8 ms, F(2x2), 1 MiB: 7.6 / 10.1; 8 x 256 x 14^2 F(2x2), 4 MiB:
+# 8.4 / 7.6, F(4x4) 9 MiB: 10.5 / 8.6; 8 x 512 x 7^2 F(2x2) 16 MiB: 12.8 /
+# 10.9; 8 x 64 x 56^2: 7.5 / 12.5
+WINOGRAD_SHARED = 3 << 20
 
 
 def _tile_tasks(N, th, per_row, nthreads):
