@@ -94,6 +94,28 @@ def convolve(x, k, mode="full", boundary="constant", cval=0):
     return full[tuple(sl)]
 
 
+def convolve_products(x, k, mode="full", boundary="constant", cval=0):
+    """As :func:`convolve`, the sums holding only the products of the
+    definition: an input extended by zeros ('constant' with cval 0, and the
+    edges of every full result) adds no product, so an infinite tap meeting
+    it gives +-inf or its sum, not 0 x inf = NaN.  Other boundaries (and a
+    non-zero cval) extend the input with data, as :func:`convolve`."""
+    if boundary != "constant" or cval != 0:
+        return convolve(x, k, mode, boundary, cval)
+    x = np.asarray(x)
+    k = np.asarray(k)
+    if mode == "valid" and not all(a >= b for a, b in zip(x.shape, k.shape)):
+        x, k = k, x
+    with np.errstate(invalid="ignore", over="ignore"):
+        full = full_convolve(x, k)
+    sl = []
+    for n, m in zip(x.shape, k.shape):
+        s, L = {"full": (0, n + m - 1), "same": ((m - 1) // 2, n),
+                "valid": (m - 1, n - m + 1)}[mode]
+        sl.append(slice(s, s + L))
+    return full[tuple(sl)]
+
+
 def correlate(x, k, mode="full", boundary="constant", cval=0):
     k = np.asarray(k)
     k = k[(slice(None, None, -1),) * k.ndim]

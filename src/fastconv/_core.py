@@ -403,6 +403,11 @@ def execute(prep, method, params, threads):
     k = prep.k
     if spec.dtype[0] in "fc" and not np.isfinite(np.sum(k)):
         bad = ~np.isfinite(k)
+        if bad.any() and spec.dtype[0] == "f" and not prep.finite():
+            from .algorithms import FFT_METHODS
+
+            if method not in FFT_METHODS:
+                return _classified(prep, method, params, threads)
         if bad.any():
             # NaN/Inf taps: the method runs on the finite taps, and each
             # non-finite tap adds its own products with the (extended) input,
@@ -412,6 +417,63 @@ def execute(prep, method, params, threads):
             _add_taps(prep, y, bad)
             return y
     return _execute(prep, k, method, params, threads)
+
+
+#: (input class, kernel class) pairs whose products are NaN, +inf, -inf
+#: (as the namespace engine's ``backends.namespace._nonfinite_run``)
+_NONFINITE_PAIRS = (
+    (("nan", "one"), ("one", "nan"), ("inf", "zero"), ("zero", "inf")),
+    (("pinf", "plus"), ("ninf", "minus"), ("pos", "pinf"), ("neg", "ninf")),
+    (("pinf", "minus"), ("ninf", "plus"), ("pos", "ninf"), ("neg", "pinf")))
+
+
+def _classes(v):
+    """0/1 masks of ``v``'s values by the class its products fall in."""
+    f = np.isfinite(v)
+    pinf, ninf = v == np.inf, v == -np.inf
+    return dict(nan=np.isnan(v), inf=pinf | ninf, zero=v == 0, pinf=pinf, ninf=ninf,
+                pos=f & (v > 0), neg=f & (v < 0), plus=v > 0, minus=v < 0,
+                one=np.ones(np.shape(v), bool))
+
+
+def _classified(prep, method, params, threads):
+    """Real data with NaN or infinity in both the input and the kernel: the
+    sum of the finite products (non-finite values as zeros), and per output
+    the count of products that are NaN (NaN, or infinity times zero), +inf
+    and -inf, each a run of the same method on 0/1 arrays (exact sums of
+    ones): NaN where a NaN product or both infinite signs occur, else the
+    one infinite sign, else the finite sum.  (Zeroing only the kernel's
+    non-finite taps made infinity x 0 = NaN where an infinite input sample
+    met an infinite tap, whose product is an infinity.)  The boundary's
+    constant ``cval`` is input data and is classified with it."""
+    raw, k = prep.raw, prep.k
+    cval = complex(prep.args["cval"]).real
+    dt = raw.dtype
+
+    def run(a, c, kk):
+        q = Prepared()
+        for name in Prepared.__slots__:
+            try:
+                setattr(q, name, getattr(prep, name))
+            except AttributeError:
+                pass
+        q.src = q._raw = a
+        q._x = q._fused = None
+        q.args = dict(prep.args, cval=c)
+        return _execute(q, kk, method, params, threads)
+
+    y = run(np.where(np.isfinite(raw), raw, 0).astype(dt), cval if np.isfinite(cval) else 0.0,
+            np.where(np.isfinite(k), k, 0).astype(k.dtype))
+    A, B, C = _classes(raw), _classes(k), _classes(np.array(cval))
+    hit = []
+    for group in _NONFINITE_PAIRS:
+        cnt = sum(run(A[p].astype(dt), float(C[p]), B[q].astype(k.dtype)) for p, q in group)
+        hit.append(cnt > 0.5)
+    nan, pinf, ninf = hit
+    y[ninf] = -np.inf
+    y[pinf] = np.inf
+    y[nan | (pinf & ninf)] = np.nan
+    return y
 
 
 def _add_taps(prep, y, bad):

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from .namespace import _dev, _extend, backend_name, device_kind, namespace
+from .namespace import _dev, _extend, backend_name, device_kind, namespace, nonfinite_guard
 
 #: torch's padding modes as numpy.pad's names (the namespace engine's extension)
 PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -97,6 +97,22 @@ def _padded(xp, x, pads, padding_mode, O, G):
     return x, N, C, O, G, C // G, O // G
 
 
+def _guarded(fn):
+    """``fn(x, w, ...)`` with NaN and infinity in ``x`` or ``w`` giving the
+    products of the definition (``namespace.nonfinite_guard``): a padded
+    zero or a zero inserted between samples (stride of a transposed layer)
+    is no sample and makes no product, as in the NumPy engine."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(x, w, *args, **kwargs):
+        xp = namespace(x, w)
+        return nonfinite_guard(xp, x, w, lambda a, b: fn(a, b, *args, **kwargs),
+                               backend_name(xp), "input/weight", stack=False)
+    return wrapper
+
+
+@_guarded
 def conv(x, w, stride, dilation, groups, pads, padding_mode="zeros", method="auto"):
     """torch's ``conv{D}d`` of (N, C, *S) by (O, C / groups, *K): ``pads``
     ((lo, hi) per spatial dim; negative crops) by ``padding_mode``."""
@@ -144,6 +160,7 @@ def conv(x, w, stride, dilation, groups, pads, padding_mode="zeros", method="aut
     return xp.reshape(y, (N, O) + out)
 
 
+@_guarded
 def transposed(x, w, stride, dilation, groups, crop, out):
     """The transposed convolution of (N, Cin, *n) by (Cin, Og, *K): of its
     full result ((n - 1) s + d (K - 1) + 1 per dim, zeros beyond), the
@@ -171,6 +188,7 @@ def input_grad(g, w, n, stride, dilation, groups, pads):
     return transposed(g, w, stride, dilation, groups, tuple(lo for lo, _ in pads), n)
 
 
+@_guarded
 def weight_grad(x, g, k, stride, dilation, groups, pads, padding_mode="zeros"):
     """d/d(weight) of :func:`conv`: (O, C / groups, *k)."""
     xp = namespace(x, g)

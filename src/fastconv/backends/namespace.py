@@ -26,6 +26,9 @@ per device kind):
   needs a scatter-add the array API lacks (and JAX arrays are immutable):
   not offered here.
 
+NaN and infinity give the products of the definition for every method
+(:func:`nonfinite_guard`), as the NumPy engine does.
+
 What a backend cannot do raises a TypeError / ValueError naming the backend
 and the parameter (``out=``, ``nan_policy``, masks: NumPy arrays only).
 """
@@ -222,18 +225,98 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant
         ints)
     if _plan_only:
         return plan
-    if plan.method == "fft":
-        y = _fft(xp, a, b, n, m, starts, out_shape, cd)
-    elif plan.method == "overlap-save":
-        y = _overlap_save(xp, a, b, n, m, starts, out_shape, cd, plan.frames)
-    else:
-        y = _direct(xp, a, b, n, m, starts, out_shape, name)
+
+    def run(a, b):
+        if plan.method == "fft":
+            return _fft(xp, a, b, n, m, starts, out_shape, cd)
+        if plan.method == "overlap-save":
+            return _overlap_save(xp, a, b, n, m, starts, out_shape, cd, plan.frames)
+        return _direct(xp, a, b, n, m, starts, out_shape, name)
+
+    y = run(a, b) if ints else nonfinite_guard(xp, a, b, run, name, "in1/in2")
     if rd != cd:
         y = xp.astype(y, xp_dtype(xp, rd if not (ints and name != "numpy" and rd == np.uint64)
                                    else np.int64))
     if ax != dest:
         y = xp.moveaxis(y, dest, ax) if hasattr(xp, "moveaxis") else _moveaxis(xp, y, dest, ax)
     return y
+
+
+# ----------------------------------------------------------- NaN and infinity
+def _traced(a) -> bool:
+    """Whether ``a`` is a JAX tracer (its values unknown while tracing)."""
+    if not type(a).__module__.startswith("jax"):
+        return False
+    import jax
+
+    return isinstance(a, jax.core.Tracer)
+
+
+def nonfinite_guard(xp, a, b, run, name, what, stack=True):
+    """``run(a, b)`` (a convolution, linear in each argument, whose sums are
+    over the products ``a[i] * b[j]`` of its definition) right where ``a``
+    or ``b`` hold NaN or infinity, as the NumPy engine gives it: an output
+    is NaN where one of its products is NaN (NaN, or infinity times zero)
+    or where products of both infinite signs meet, +-inf where only
+    products of one infinite sign occur, and the sum of the finite products
+    elsewhere (a transform would spread one NaN over every output, and a
+    padded zero is no sample: it makes no product).
+
+    Finite data (checked with two reductions) run as they are.  Otherwise
+    the finite parts run (non-finite entries as zeros), and 12 convolutions
+    of 0/1 indicator arrays in one batch count, for each output, the
+    products that are NaN, +inf and -inf (exact counts: float64 sums of
+    ones, rounded).  Under ``jax.jit`` the check is a ``lax.cond`` (both
+    branches traced, one run).  Complex data with NaN or infinity: a
+    ValueError (their products' NaN patterns are not reproduced here).
+    ``stack=False``: ``run`` takes no extra leading batch axis (the layers:
+    (N, C, *S) by (O, C / G, *K)), the 12 counts run one by one."""
+    if _traced(a) or _traced(b):
+        import jax
+        import jax.numpy as jnp
+
+        if jnp.iscomplexobj(a) or jnp.iscomplexobj(b):
+            return run(a, b)
+        ok = jnp.all(jnp.isfinite(a)) & jnp.all(jnp.isfinite(b))
+        return jax.lax.cond(ok, run, lambda a, b: _nonfinite_run(xp, a, b, run, stack), a, b)
+    if bool(xp.all(xp.isfinite(a))) and bool(xp.all(xp.isfinite(b))):
+        return run(a, b)
+    if xp.isdtype(a.dtype, "complex floating"):
+        raise ValueError(f"{what} hold NaN or infinity in complex values, which the {name} "
+                         f"backend does not convolve; pass NumPy arrays")
+    return _nonfinite_run(xp, a, b, run, stack)
+
+
+def _nonfinite_run(xp, a, b, run, stack=True):
+    dev = _dev(a)
+    fa, fb = xp.isfinite(a), xp.isfinite(b)
+    zero = xp.zeros((), dtype=a.dtype, device=dev)
+    y = run(xp.where(fa, a, zero), xp.where(fb, b, zero))
+
+    def classes(v, f):
+        pinf = v == math.inf
+        ninf = v == -math.inf
+        return dict(nan=xp.isnan(v), inf=pinf | ninf, zero=v == 0, pinf=pinf, ninf=ninf,
+                    pos=f & (v > 0), neg=f & (v < 0), plus=v > 0, minus=v < 0,
+                    one=xp.ones(v.shape, dtype=xp.bool, device=dev))
+    A, B = classes(a, fa), classes(b, fb)
+    # (a's class, b's class) pairs whose products are NaN, +inf, -inf
+    pairs = [("nan", "one"), ("one", "nan"), ("inf", "zero"), ("zero", "inf"),
+             ("pinf", "plus"), ("ninf", "minus"), ("pos", "pinf"), ("neg", "ninf"),
+             ("pinf", "minus"), ("ninf", "plus"), ("pos", "ninf"), ("neg", "pinf")]
+    f64 = xp.float64
+    if stack:
+        cnt = run(xp.stack([xp.astype(A[p], f64) for p, _ in pairs]),
+                  xp.stack([xp.astype(B[q], f64) for _, q in pairs]))
+    else:
+        cnt = xp.stack([run(xp.astype(A[p], f64), xp.astype(B[q], f64)) for p, q in pairs])
+    nan, pinf, ninf = (xp.sum(cnt[i:i + 4, ...], axis=0) > 0.5 for i in (0, 4, 8))
+
+    def const(v):
+        return xp.full((), v, dtype=y.dtype, device=dev)
+    y = xp.where(ninf, const(-math.inf), y)
+    y = xp.where(pinf, const(math.inf), y)
+    return xp.where(nan | (pinf & ninf), const(math.nan), y)
 
 
 def _moveaxis(xp, a, src, dst=None):

@@ -1,0 +1,185 @@
+"""NaN and infinity in the input *and* the kernel: every output is the sum
+of its definition's products (tests/reference.py: ``convolve_products``),
+whatever the engine (NumPy, and the namespace engine on array-api-strict,
+torch CPU tensors and JAX, eager and under jit) and whatever the method.
+
+An output is NaN where one of its products is NaN (NaN, or infinity times
+zero) or where +inf and -inf products meet, +-inf where products of one
+infinite sign occur, and the finite sum elsewhere; a zero-padded border
+makes no product."""
+import warnings
+
+import numpy as np
+import pytest
+
+import fastconv
+from tests import reference as ref
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+BACKENDS = ["array_api_strict", "torch"]
+try:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    BACKENDS.append("jax")
+except ImportError:       # jax is a test dependency; a bare environment tests the others
+    pass
+
+
+def same_values(got, want, rtol=1e-9):
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(got == np.inf, want == np.inf)
+    np.testing.assert_array_equal(got == -np.inf, want == -np.inf)
+    fin = np.isfinite(want)
+    scale = max(1.0, float(np.abs(want[fin]).max(initial=0)))
+    np.testing.assert_allclose(got[fin], want[fin], rtol=rtol, atol=rtol * scale)
+
+
+def problem(rng, nshape, kshape, case):
+    x = rng.standard_normal(nshape)
+    k = rng.standard_normal(kshape)
+    xs, ks = x.reshape(-1), k.reshape(-1)
+    specials = [[np.inf, np.inf], [np.inf, -np.inf], [np.nan, np.inf], [-np.inf, 0.0]][case]
+    xs[rng.choice(xs.size, 2, replace=False)] = specials
+    ks[rng.choice(ks.size, 2, replace=False)] = [[-np.inf, 0.0], [np.inf, 0.0],
+                                                 [np.inf, -np.inf], [0.0, np.inf]][case]
+    xs[rng.integers(xs.size)] = 0.0
+    return x, k
+
+
+SHAPES = [((40,), (7,)), ((9,), (12,)), ((12, 11), (3, 4)), ((7, 6), (5, 5))]
+
+
+@pytest.mark.parametrize("shapes", SHAPES)
+@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("boundary,cval", [("constant", 0), ("constant", 2.5), ("reflect", 0)])
+@pytest.mark.parametrize("op", ["convolve", "correlate"])
+def test_numpy_engine(shapes, case, mode, boundary, cval, op, rng):
+    x, k = problem(rng, *shapes, case)
+    if mode == "valid" and boundary != "constant":
+        boundary = "constant"
+    want = getattr(ref, "convolve_products")(x, k if op == "convolve" else
+                                             k[(slice(None, None, -1),) * k.ndim],
+                                             mode, boundary, cval)
+    for method in ("auto", "direct"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            got = getattr(fastconv, op)(x, k, mode=mode, method=method, boundary=boundary,
+                                        cval=cval)
+        same_values(got, want)
+    for dt in (np.float32,):
+        got = getattr(fastconv, op)(x.astype(dt), k.astype(dt), mode=mode, boundary=boundary,
+                                    cval=cval)
+        same_values(got, want, rtol=1e-4)
+
+
+def to(backend, a):
+    if backend == "array_api_strict":
+        import array_api_strict
+
+        return array_api_strict.asarray(a)
+    if backend == "torch":
+        import torch
+
+        # (a tensor that needs a gradient: the namespace engine; others are
+        # NumPy views, the NumPy engine, tested above)
+        return torch.asarray(a).requires_grad_(True)
+    return jnp.asarray(a)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("shapes", SHAPES)
+@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("method", ["auto", "direct", "fft", "overlap-save"])
+def test_namespace_engine(backend, shapes, case, mode, method, rng):
+    x, k = problem(rng, *shapes, case)
+    want = ref.convolve_products(x, k, mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = fastconv.convolve(to(backend, x), to(backend, k), mode=mode, method=method)
+    if backend == "torch":
+        got = got.detach()
+    same_values(np.asarray(got), want)
+
+
+@pytest.mark.skipif("jax" not in BACKENDS, reason="jax is not installed here")
+@pytest.mark.parametrize("case", [None, 0, 2])
+def test_jax_jit_checks_the_data_when_it_runs(case, rng):
+    """Under jax.jit the finiteness check is part of the traced program: the
+    same compiled function is right for finite and non-finite data."""
+    f = jax.jit(lambda a, b: fastconv.convolve(a, b, mode="same", method="fft"))
+    x, k = problem(rng, (30,), (5,), case or 0)
+    if case is None:
+        x, k = np.nan_to_num(x, posinf=3.0, neginf=-3.0), np.nan_to_num(k, posinf=2.0, neginf=-2.0)
+    same_values(np.asarray(f(jnp.asarray(x), jnp.asarray(k))),
+                ref.convolve_products(x, k, "same"))
+
+
+def test_complex_with_infinity_on_a_namespace_backend_is_refused(rng):
+    import array_api_strict as xs
+
+    x = (rng.standard_normal(20) + 1j).astype(np.complex128)
+    x[3] = np.inf
+    with pytest.raises(ValueError, match="in1/in2 hold NaN or infinity"):
+        fastconv.convolve(xs.asarray(x), xs.asarray(x[:4]))
+
+
+# ------------------------------------------------------------ layers
+LAYERS = [  # x shape, w shape, stride, padding, groups
+    ((2, 2, 9), (3, 2, 3), 1, 1, 1),
+    ((1, 4, 7, 8), (4, 2, 3, 3), 2, 2, 2),
+    ((2, 2, 6, 5), (3, 2, 2, 3), 1, 1, 1),
+]
+
+
+def layer_problem(rng, xs, ws, case):
+    x = rng.standard_normal(xs)
+    w = rng.standard_normal(ws)
+    xf, wf = x.reshape(-1), w.reshape(-1)
+    xf[rng.choice(xf.size, 2, replace=False)] = [[np.inf, 0.0], [-np.inf, np.nan],
+                                                 [np.inf, -np.inf]][case]
+    wf[rng.choice(wf.size, 2, replace=False)] = [[-np.inf, 0.0], [np.inf, 1.0],
+                                                 [np.nan, np.inf]][case]
+    return x, w
+
+
+@pytest.mark.parametrize("backend", ["numpy"] + [b for b in BACKENDS if b != "torch"])
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("case", range(3))
+def test_layers(backend, layer, case, rng):
+    """Forward, input and weight gradients of layers with NaN / infinity in
+    both operands: the products of the definition (zero padding and the
+    zeros between a transposed layer's samples make none).  (torch tensors
+    that need a gradient run torch's own layers and autograd, with torch's
+    arithmetic: not tested here.)"""
+    import fastconv.nn as fnn
+    from fastconv.nn import grad as fgrad
+
+    xs, ws, s, p, g = layer
+    D = len(xs) - 2
+    x, w = layer_problem(rng, xs, ws, case)
+    conv = getattr(fnn, f"conv{D}d")
+    T = (lambda a: a) if backend == "numpy" else (lambda a: to(backend, a))
+
+    def back(v):
+        v = v.detach() if hasattr(v, "detach") else v
+        return np.asarray(v)
+    stride, pads = (s,) * D, (p,) * D
+    want = ref.layer_forward(x, w, stride, (1,) * D, pads, g)
+    same_values(back(conv(T(x), T(w), stride=s, padding=p, groups=g)), want)
+    gy = rng.standard_normal(want.shape)
+    gy.reshape(-1)[rng.integers(gy.size)] = np.inf
+    want_i = ref.layer_input_grad(x.shape, w, gy, stride, (1,) * D, pads, g)
+    got_i = getattr(fgrad, f"conv{D}d_input")(x.shape, T(w), T(gy), stride=s, padding=p,
+                                              groups=g)
+    same_values(back(got_i), want_i)
+    want_w = ref.layer_weight_grad(x, w.shape, gy, stride, (1,) * D, pads, g)
+    got_w = getattr(fgrad, f"conv{D}d_weight")(T(x), w.shape, T(gy), stride=s, padding=p,
+                                               groups=g)
+    same_values(back(got_w), want_w)
