@@ -142,6 +142,8 @@ def _conv(d, input, weight, bias, stride, padding, dilation, groups, method):
         and x.dtype in (torch.float32, torch.float64) and \
         all(s + 2 * p >= k for s, p, k in zip(x.shape[2:], pad, K))
     use_fft = method == "fft" or (method == "auto" and math.prod(K) >= FFT_MIN_TAPS)
+    if use_fft and method == "auto" and not _finite(x, weight):
+        use_fft = False            # a transform would spread one NaN over every output
     if use_fft and not fft_ok:
         if method == "fft":
             raise ValueError("method='fft' needs stride 1, dilation 1, symmetric padding and a "
@@ -154,6 +156,11 @@ def _conv(d, input, weight, bias, stride, padding, dilation, groups, method):
     else:
         y = fn(x, weight, bias, stride, padding, dilation, groups)
     return y.squeeze(0) if unbatched else y
+
+
+def _finite(*ts) -> bool:
+    """Whether the tensors hold no NaN or infinity (a device sync on CUDA)."""
+    return all(bool(torch.isfinite(t).all()) for t in ts)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
@@ -244,4 +251,15 @@ def long_conv(u, k, skip=None, *, mode: str = "causal"):
         raise ValueError(f"skip must have shape ({u.shape[1]},), got {tuple(skip.shape)}")
     L = u.shape[-1]
     n = L if mode == "circular" else _fast(L + k.shape[1] - 1)
-    return _LongConv.apply(u, k, skip, n, mode == "circular")
+    if _finite(u, k):
+        return _LongConv.apply(u, k, skip, n, mode == "circular")
+    # NaN / infinity: the products of the definition, not one NaN spread by
+    # the transforms over every output (backends.namespace.nonfinite_guard)
+    import array_api_compat
+
+    from .backends.namespace import nonfinite_guard
+
+    y = nonfinite_guard(array_api_compat.array_namespace(u), u, k,
+                        lambda a, b: _LongConv.apply(a, b, None, n, mode == "circular"),
+                        "torch", "u/k", stack=False)
+    return y if skip is None else y + u * skip[:, None]

@@ -183,3 +183,24 @@ def test_layers(backend, layer, case, rng):
     got_w = getattr(fgrad, f"conv{D}d_weight")(T(x), w.shape, T(gy), stride=s, padding=p,
                                                groups=g)
     same_values(back(got_w), want_w)
+
+
+def test_fastconv_torch_fft_layers_and_long_conv(rng):
+    """fastconv.torch's FFT paths with NaN / infinity: a long kernel's conv1d
+    under 'auto' gives torch's own conv1d (torch's arithmetic, 0 x inf at
+    its zero padding included) instead of one NaN over every output;
+    long_conv the products of the definition."""
+    torch = pytest.importorskip("torch")
+    from fastconv import torch as ft
+
+    x, w = layer_problem(rng, (2, 3, 300), (4, 3, 150), 1)
+    want = torch.nn.functional.conv1d(torch.asarray(x), torch.asarray(w), padding=75)
+    got = ft.conv1d(torch.asarray(x).requires_grad_(True), torch.asarray(w), padding=75)
+    assert np.isfinite(want.numpy()).mean() > 0.2
+    same_values(got.detach().numpy(), want.numpy())
+    u = rng.standard_normal((2, 3, 40))
+    k = rng.standard_normal((3, 40))
+    u[0, 1, 5], u[1, 2, 30], k[1, 3], k[2, 0] = np.inf, np.nan, -np.inf, 0.0
+    for mode in ("causal", "circular"):
+        got = ft.long_conv(torch.asarray(u).requires_grad_(True), torch.asarray(k), mode=mode)
+        same_values(got.detach().numpy(), ref.long_conv(u, k, mode=mode))
