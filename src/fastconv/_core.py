@@ -1027,6 +1027,14 @@ def layer_transpose_weight_grad(x, gy, kshape, stride, dilation, groups, padding
 
 
 # ----------------------------------------------------- sequence models
+def _seq_nonfinite(*arrays):
+    """Whether NaN or infinity is in ``arrays`` (None skipped): the sequence
+    convolutions then run the namespace engine's products-of-the-definition
+    path (``backends.layers``, through array-api-compat's NumPy namespace)
+    instead of transforms that would spread one NaN over every output."""
+    return any(a is not None and _nonfinite(a) for a in arrays)
+
+
 def long_conv_plan(u, Lk, mode, method="auto", prepared=None):
     """The plan (planning.sequence) for ``u`` (B, H, L) and ``Lk`` taps."""
     from .planning import sequence as ps
@@ -1047,6 +1055,10 @@ def long_conv(u, k1, k2, mode, skip, method="auto", prepared=None):
     spectra) made earlier for this length.  Returns y (B, H, L)."""
     from .algorithms import sequence as alg
 
+    if _seq_nonfinite(u, k1, k2):
+        from .backends import layers
+
+        return layers.long_conv(u, k1, k2, mode, skip)
     Lk = k1.shape[1]
     if prepared is not None:
         pm, params, spec = prepared
@@ -1065,6 +1077,11 @@ def long_conv_grads(g, u, k1, k2, mode, skip):
     """(grad_u, grad_k1, grad_k2, grad_skip) of :func:`long_conv`."""
     from .algorithms import sequence as alg
     from .planning.sequence import fast_len
+
+    if _seq_nonfinite(g, u, k1, k2):
+        from .backends import layers
+
+        return layers.long_conv_grads(g, u, k1, k2, mode, skip)
 
     B, H, L = u.shape
     Hk, Lk = k1.shape

@@ -204,3 +204,66 @@ def test_fastconv_torch_fft_layers_and_long_conv(rng):
     for mode in ("causal", "circular"):
         got = ft.long_conv(torch.asarray(u).requires_grad_(True), torch.asarray(k), mode=mode)
         same_values(got.detach().numpy(), ref.long_conv(u, k, mode=mode))
+
+
+@pytest.mark.parametrize("backend", ["numpy"] + [b for b in BACKENDS if b != "torch"])
+@pytest.mark.parametrize("mode", ["causal", "circular", "bidirectional"])
+def test_sequence_convolutions(backend, mode, rng):
+    """long_conv (every mode) and causal_conv1d with their gradients, NaN /
+    infinity in both operands: the products of the definition (the causal
+    filter's left zeros make none)."""
+    import fastconv.nn as fnn
+    from fastconv.nn import grad as fgrad
+
+    T = (lambda a: a) if backend == "numpy" else (lambda a: to(backend, a))
+    u = rng.standard_normal((2, 3, 24))
+    k1, k2 = rng.standard_normal((3, 24)), rng.standard_normal((3, 24))
+    u[0, 1, 5], u[1, 2, 20], u[1, 0, 3] = np.inf, np.nan, 0.0
+    k1[1, 3], k1[0, 0], k2[2, 1] = -np.inf, np.inf, np.inf
+    kk = (T(k1), T(k2)) if mode == "bidirectional" else T(k1)
+    want = ref.long_conv(u, k1, k2 if mode == "bidirectional" else None,
+                         "circular" if mode == "circular" else "causal")
+    same_values(np.asarray(fnn.long_conv(T(u), kk, mode=mode)), want)
+    if backend == "numpy":               # the transforms' paths too
+        for method in ("fft", "partitioned"):
+            try:
+                got = fnn.long_conv(u, kk, mode=mode, method=method)
+            except ValueError:           # a method that does not apply here
+                continue
+            same_values(got, want)
+    if mode != "causal":
+        return
+    gy = rng.standard_normal(u.shape)
+    gy[1, 1, 7] = -np.inf
+    gu, gk, _ = fgrad.long_conv(T(gy), T(u), T(k1), mode="causal")
+    want_gu = np.zeros_like(u)
+    want_gk = np.zeros_like(k1)
+    with np.errstate(invalid="ignore"):
+        for t in range(24):
+            for j in range(t + 1):
+                want_gu[..., t - j] += gy[..., t] * k1[:, j]
+                want_gk[:, j] += (gy[..., t] * u[..., t - j]).sum(0)
+    same_values(np.asarray(gu), want_gu)
+    same_values(np.asarray(gk), want_gk)
+    x = rng.standard_normal((2, 3, 20))
+    w = rng.standard_normal((3, 4))
+    w[0, 0], x[0, 1, 7], w[2, 3] = np.inf, np.nan, -np.inf
+    want = np.zeros_like(x)
+    with np.errstate(invalid="ignore"):
+        for t in range(20):
+            for i in range(4):
+                if t - (3 - i) >= 0:
+                    want[..., t] += w[:, i] * x[..., t - (3 - i)]
+    same_values(np.asarray(fnn.causal_conv1d(T(x), T(w))), want)
+    gy = rng.standard_normal(x.shape)
+    gy[1, 2, 19] = np.inf
+    gx, gw, _ = fgrad.causal_conv1d(T(gy), T(x), T(w))
+    want_gx, want_gw = np.zeros_like(x), np.zeros_like(w)
+    with np.errstate(invalid="ignore"):
+        for t in range(20):
+            for i in range(4):
+                if t - (3 - i) >= 0:
+                    want_gx[..., t - (3 - i)] += gy[..., t] * w[:, i]
+                    want_gw[:, i] += (gy[..., t] * x[..., t - (3 - i)]).sum(0)
+    same_values(np.asarray(gx), want_gx)
+    same_values(np.asarray(gw), want_gw)

@@ -216,19 +216,49 @@ def _next_fast(n):
     return next_fast_len(int(n), real=True)
 
 
+def _spectral(xp, a, b, n, keep, anti, red=None):
+    """``irfft(rfft(a) * rfft(b))`` at ``n`` (``anti``: times the conjugate,
+    a correlation), summed over the axes ``red`` of the product, the first
+    ``keep`` samples, in ``a``'s dtype: the causal (anti-causal) sums of
+    products of ``a`` and ``b`` (indices mod n)."""
+    Bf = xp.fft.rfft(b, n=n, axis=-1)
+    P = xp.fft.rfft(a, n=n, axis=-1) * (xp.conj(Bf) if anti else Bf)
+    if red is not None:
+        P = xp.sum(P, axis=red)
+    return xp.astype(xp.fft.irfft(P, n=n, axis=-1)[..., :keep], a.dtype)
+
+
+def _guard(xp, a, b, run, what):
+    return nonfinite_guard(xp, a, b, run, backend_name(xp), what, stack=False)
+
+
 def long_conv(u, k1, k2, mode, skip):
-    """(B, H, L) by (Hk, Lk) kernels (``k2``: the anti-causal one)."""
+    """(B, H, L) by (Hk, Lk) kernels (``k2``: the anti-causal one).  NaN and
+    infinity: each kernel's products of the definition (the two parts'
+    infinities of both signs meet as NaN)."""
     xp = namespace(u, k1)
     L = u.shape[2]
     n = L if mode == "circular" else _next_fast(L + k1.shape[1] - 1)
-    K = xp.fft.rfft(k1, n=n, axis=-1)
-    if k2 is not None:
-        K = K + xp.conj(xp.fft.rfft(k2, n=n, axis=-1))
-    y = xp.fft.irfft(xp.fft.rfft(u, n=n, axis=-1) * K, n=n, axis=-1)[..., :L]
-    y = xp.astype(y, u.dtype)
+    if k2 is not None and _finite_now(xp, u, k1, k2):
+        K = xp.fft.rfft(k1, n=n, axis=-1) + xp.conj(xp.fft.rfft(k2, n=n, axis=-1))
+        y = xp.fft.irfft(xp.fft.rfft(u, n=n, axis=-1) * K, n=n, axis=-1)[..., :L]
+        y = xp.astype(y, u.dtype)
+    else:
+        y = _guard(xp, u, k1, lambda a, b: _spectral(xp, a, b, n, L, False), "u/k")
+        if k2 is not None:
+            y = y + _guard(xp, u, k2, lambda a, b: _spectral(xp, a, b, n, L, True), "u/k2")
     if skip is not None:
         y = y + u * xp.reshape(skip, (1, -1, 1))
     return y
+
+
+def _finite_now(xp, *arrays) -> bool:
+    """True when every array is concrete (not a JAX tracer) and finite."""
+    from .namespace import _traced
+
+    if any(_traced(a) for a in arrays):
+        return False
+    return all(bool(xp.all(xp.isfinite(a))) for a in arrays)
 
 
 def long_conv_grads(g, u, k1, k2, mode, skip):
@@ -237,22 +267,18 @@ def long_conv_grads(g, u, k1, k2, mode, skip):
     B, H, L = u.shape
     Lk = k1.shape[1]
     n = L if mode == "circular" else _next_fast(L + Lk - 1)
-    U = xp.fft.rfft(u, n=n, axis=-1)
-    Gs = xp.fft.rfft(g, n=n, axis=-1)
-    K1 = xp.fft.rfft(k1, n=n, axis=-1)
-    GU = Gs * xp.conj(K1)
+    red = (0, 1) if k1.shape[0] == 1 else (0,)
+    gu = _guard(xp, g, k1, lambda a, b: _spectral(xp, a, b, n, L, True), "grad_y/k")
     if k2 is not None:
-        GU = GU + Gs * xp.fft.rfft(k2, n=n, axis=-1)
-    gu = xp.astype(xp.fft.irfft(GU, n=n, axis=-1)[..., :L], u.dtype)
+        gu = gu + _guard(xp, g, k2, lambda a, b: _spectral(xp, a, b, n, L, False), "grad_y/k2")
     if skip is not None:
         gu = gu + g * xp.reshape(skip, (1, -1, 1))
-    red = (0, 1) if k1.shape[0] == 1 else (0,)
-    gk1 = xp.fft.irfft(xp.sum(Gs * xp.conj(U), axis=red), n=n, axis=-1)
-    gk1 = xp.astype(xp.reshape(gk1[..., :Lk], k1.shape), u.dtype)
+    gk1 = _guard(xp, g, u, lambda a, b: _spectral(xp, a, b, n, Lk, True, red), "grad_y/u")
+    gk1 = xp.reshape(gk1, k1.shape)
     gk2 = None
     if k2 is not None:
-        gk2 = xp.fft.irfft(xp.sum(xp.conj(Gs) * U, axis=red), n=n, axis=-1)
-        gk2 = xp.astype(xp.reshape(gk2[..., :Lk], k1.shape), u.dtype)
+        gk2 = _guard(xp, u, g, lambda a, b: _spectral(xp, a, b, n, Lk, True, red), "u/grad_y")
+        gk2 = xp.reshape(gk2, k1.shape)
     gs = None if skip is None else xp.sum(g * u, axis=(0, 2))
     return gu, gk1, gk2, gs
 
@@ -261,18 +287,27 @@ def _silu(xp, a):
     return a / (1 + xp.exp(-a))
 
 
+def _shifted_sum(xp, x, w, flip):
+    """``sum_i w[:, i] x[t - (K-1-i)]`` (``flip``: ``x[t + (K-1-i)]``), the
+    samples beyond ``x`` none (a zero there makes no product: NaN and
+    infinity through :func:`namespace.nonfinite_guard`)."""
+    B, D, L = x.shape
+    K = w.shape[1]
+    xpad = _extend(xp, x, 2, 0 if flip else K - 1, K - 1 if flip else 0, "constant", 0)
+    y = None
+    for i in range(K):
+        j = K - 1 - i if flip else i
+        t = xpad[:, :, j:j + L] * xp.reshape(w[:, i], (1, D, 1))
+        y = t if y is None else y + t
+    return y
+
+
 def causal_conv1d(x, w, bias, act):
     """``act(bias + sum_i w[:, i] x[t - (K-1-i)])`` for (B, D, L) by (D, K)."""
     xp = namespace(x, w)
-    B, D, L = x.shape
-    K = w.shape[1]
-    xpad = _extend(xp, x, 2, K - 1, 0, "constant", 0)
-    y = None
-    for i in range(K):
-        t = xpad[:, :, i:i + L] * xp.reshape(w[:, i], (1, D, 1))
-        y = t if y is None else y + t
+    y = _guard(xp, x, w, lambda a, b: _shifted_sum(xp, a, b, False), "x/weight")
     if bias is not None:
-        y = y + xp.reshape(bias, (1, D, 1))
+        y = y + xp.reshape(bias, (1, -1, 1))
     return _silu(xp, y) if act else y
 
 
@@ -285,14 +320,12 @@ def causal_conv1d_grads(g, x, w, bias, act):
         pre = causal_conv1d(x, w, bias, 0)
         sig = 1 / (1 + xp.exp(-pre))
         g = g * (sig * (1 + pre * (1 - sig)))
-    gpad = _extend(xp, g, 2, 0, K - 1, "constant", 0)
-    xpad = _extend(xp, x, 2, K - 1, 0, "constant", 0)
-    gx = None
-    cols = []
-    for i in range(K):
-        t = gpad[:, :, K - 1 - i:K - 1 - i + L] * xp.reshape(w[:, i], (1, D, 1))
-        gx = t if gx is None else gx + t
-        cols.append(xp.sum(g * xpad[:, :, i:i + L], axis=(0, 2)))
-    gw = xp.stack(cols, axis=1)
+    gx = _guard(xp, g, w, lambda a, b: _shifted_sum(xp, a, b, True), "grad_y/weight")
+
+    def wgrad(a, b):
+        bpad = _extend(xp, b, 2, K - 1, 0, "constant", 0)
+        return xp.stack([xp.sum(a * bpad[:, :, i:i + L], axis=(0, 2)) for i in range(K)],
+                        axis=1)
+    gw = _guard(xp, g, x, wgrad, "grad_y/x")
     gb = None if bias is None else xp.sum(g, axis=(0, 2))
     return gx, gw, gb
