@@ -173,6 +173,14 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, boundary="constant
     ints = cd.kind in "iu"
     if ints:
         if cd == np.uint64 and name != "numpy":
+            # int64 accumulation: a uint64 value above its range would wrap
+            top = np.iinfo(np.int64).max
+            for arr, what in ((a, "in1"), (b, "in2")):
+                if (np_dtype(xp, arr.dtype) == np.uint64 and math.prod(arr.shape)
+                        and int(xp.max(arr)) > top):
+                    raise ValueError(f"{what} holds uint64 values above 2**63 - 1, beyond the "
+                                     f"int64 accumulator of the {name} backend; convert it to "
+                                     f"float64 (rounded results) or pass NumPy arrays")
             cd = np.dtype(np.int64)
         if boundary == "constant" and cval != 0:
             V.check_int_cval(cval, cd)
