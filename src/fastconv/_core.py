@@ -1031,7 +1031,9 @@ def _seq_nonfinite(*arrays):
     """Whether NaN or infinity is in ``arrays`` (None skipped): the sequence
     convolutions then run the namespace engine's products-of-the-definition
     path (``backends.layers``, through array-api-compat's NumPy namespace)
-    instead of transforms that would spread one NaN over every output."""
+    instead of transforms that would spread one NaN over every output.
+    (The forward reads this off its transforms' zero-frequency bins, for
+    free; the gradients read all their arrays.)"""
     return any(a is not None and _nonfinite(a) for a in arrays)
 
 
@@ -1055,10 +1057,6 @@ def long_conv(u, k1, k2, mode, skip, method="auto", prepared=None):
     spectra) made earlier for this length.  Returns y (B, H, L)."""
     from .algorithms import sequence as alg
 
-    if _seq_nonfinite(u, k1, k2):
-        from .backends import layers
-
-        return layers.long_conv(u, k1, k2, mode, skip)
     Lk = k1.shape[1]
     if prepared is not None:
         pm, params, spec = prepared
@@ -1066,8 +1064,17 @@ def long_conv(u, k1, k2, mode, skip, method="auto", prepared=None):
     else:
         plan = long_conv_plan(u, Lk, mode, method)
         spec = alg.kept_spectra(k1, k2, mode, plan.method, plan.params)
+    # NaN / infinity in the kernels or u, seen in the transforms' DC bins (the
+    # sums of the kernel's taps and of u's rows or blocks): the direct sums
+    # need no check, the transforms would spread them
+    bad = [] if plan.method == "direct" or np.isfinite(spec[0][..., 0]).all() else [True]
     y = np.empty_like(u)
-    alg.forward(u, spec, mode, plan.method, plan.params, y)
+    if not bad:
+        alg.forward(u, spec, mode, plan.method, plan.params, y, bad)
+    if bad:
+        from .backends import layers
+
+        return layers.long_conv(u, k1, k2, mode, skip)
     if skip is not None:
         y += u * skip[:, None]
     return y

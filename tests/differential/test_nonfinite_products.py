@@ -224,13 +224,20 @@ def test_sequence_convolutions(backend, mode, rng):
     want = ref.long_conv(u, k1, k2 if mode == "bidirectional" else None,
                          "circular" if mode == "circular" else "causal")
     same_values(np.asarray(fnn.long_conv(T(u), kk, mode=mode)), want)
-    if backend == "numpy":               # the transforms' paths too
-        for method in ("fft", "partitioned"):
-            try:
-                got = fnn.long_conv(u, kk, mode=mode, method=method)
-            except ValueError:           # a method that does not apply here
-                continue
-            same_values(got, want)
+    if backend == "numpy":               # the transforms' paths too, NaN/Inf on one side
+        u0 = np.nan_to_num(u, nan=0.5, posinf=2.0, neginf=-2.0)
+        k0 = np.nan_to_num(k1, nan=0.5, posinf=2.0, neginf=-2.0)
+        k20 = np.nan_to_num(k2, nan=0.5, posinf=2.0, neginf=-2.0)
+        for uu, ka, kb in ((u, k1, k2), (u0, k1, k2), (u, k0, k20)):
+            kk = (ka, kb) if mode == "bidirectional" else ka
+            want = ref.long_conv(uu, ka, kb if mode == "bidirectional" else None,
+                                 "circular" if mode == "circular" else "causal")
+            for method in ("fft", "partitioned"):
+                try:
+                    got = fnn.long_conv(uu, kk, mode=mode, method=method)
+                except ValueError:           # a method that does not apply here
+                    continue
+                same_values(got, want)
     if mode != "causal":
         return
     gy = rng.standard_normal(u.shape)
@@ -267,3 +274,20 @@ def test_sequence_convolutions(backend, mode, rng):
                     want_gw[:, i] += (gy[..., t] * x[..., t - (3 - i)]).sum(0)
     same_values(np.asarray(gx), want_gx)
     same_values(np.asarray(gw), want_gw)
+
+
+@pytest.mark.parametrize("side", ["u", "k", "both"])
+@pytest.mark.parametrize("method", ["fft", "partitioned"])
+def test_long_conv_transforms_see_nan_in_their_zero_frequency_bins(side, method, rng):
+    """The NumPy engine's transform paths of long_conv read NaN / infinity
+    off the zero-frequency bins of their transforms (the kernel's, each
+    row's or block's): a late block's infinity is found too."""
+    import fastconv.nn as fnn
+
+    u = rng.standard_normal((2, 3, 600))
+    k = rng.standard_normal((3, 600))
+    if side in ("u", "both"):
+        u[1, 2, 590] = np.inf
+    if side in ("k", "both"):
+        k[0, 550] = np.nan
+    same_values(fnn.long_conv(u, k, method=method), ref.long_conv(u, k))

@@ -122,8 +122,14 @@ def _tasks(B, H, R):
     return [(b, h0, min(H, h0 + R)) for b in range(B) for h0 in range(0, H, R)]
 
 
-def forward(u, spec, mode, method, params, y):
-    """``y`` (B, H, L) = the convolution of ``u`` with the kernels behind ``spec``."""
+def forward(u, spec, mode, method, params, y, bad=None):
+    """``y`` (B, H, L) = the convolution of ``u`` with the kernels behind ``spec``.
+
+    ``bad`` (a list): the transform methods append True when a row of ``u``
+    holds NaN or infinity, read off the transforms' zero-frequency bins
+    (each a row's or block's sum, non-finite then): the caller recomputes
+    (the transforms spread one NaN over the row).  The direct method needs
+    no such check (its sums are the definition's)."""
     B, H, L = u.shape
     threads = _config.get_threads()
     if method == "direct":
@@ -148,6 +154,9 @@ def forward(u, spec, mode, method, params, y):
 
         def task(b, h0, h1):
             S = sf.rfft(u[b, h0:h1], n=n, axis=-1, workers=1)
+            if bad is not None and not np.isfinite(S[:, 0]).all():
+                bad.append(True)
+                return
             S *= K[h0:h1] if K.shape[0] > 1 else K
             y[b, h0:h1] = sf.irfft(S, n=n, axis=-1, workers=1, overwrite_x=True)[:, :L]
 
@@ -169,6 +178,9 @@ def forward(u, spec, mode, method, params, y):
             ub[:, :L] = u[b, h0:h1]
             ub = ub.reshape(R, nb, M)
         U = sf.rfft(ub, n=2 * M, axis=-1, workers=1)
+        if bad is not None and not np.isfinite(U[:, :, 0]).all():
+            bad.append(True)
+            return
         Y = np.empty_like(U)
         kr = Kr[h0:h1] if Kr.shape[0] > 1 else np.broadcast_to(Kr, (R,) + Kr.shape[1:])
         ki = Ki[h0:h1] if Ki.shape[0] > 1 else np.broadcast_to(Ki, (R,) + Ki.shape[1:])
