@@ -821,7 +821,7 @@ def layer_forward(x, w, stride, dilation, groups, pads, padding_mode="zeros",
     if plan.method == "depthwise" and not any(s > 1 and d > 1 for s, d in zip(stride, dilation)):
         return _depthwise(xp, w[:, 0], stride, dilation)
     if plan.method == "im2col":
-        return layer.forward_im2col(xp, w, stride, dilation, groups)
+        return layer.forward_im2col(xp, w, stride, dilation, groups, _config.get_threads())
     if wino:
         return layer.forward_winograd(xp, w, nthreads=_config.get_threads(), m=wino)
     return layer.forward(xp, w, stride, dilation, groups)

@@ -133,6 +133,33 @@ def test_methods_agree_with_torch(method):
           TF.conv2d(t(x2), t(w2), padding="same").numpy(), np.float64)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("block", [1 << 10, 1 << 14, None])
+def test_im2col_row_blocks_on_threads(threads, block, monkeypatch):
+    """im2col's blocks of output rows, on one thread (threaded GEMM) and on
+    two (each block gathered and multiplied by the thread that took it,
+    written straight into the output's rows): blocks of 1 row to whole
+    images, 1-D to 3-D, strides, dilations, groups."""
+    import fastconv
+    from fastconv.algorithms import layer
+
+    monkeypatch.setattr(layer, "IM2COL_BLOCK", 1 << 12)      # row blocks, not images
+    if block:
+        monkeypatch.setattr(layer, "IM2COL_THREAD_BLOCK", block)
+    rng = np.random.default_rng(9)
+    cases = [((2, 3, 40, 37), (6, 3, 7, 7), 2, 3, 1, 1),
+             ((3, 4, 21, 19), (6, 2, 3, 4), (2, 3), 1, (2, 1), 2),
+             ((2, 2, 50), (4, 2, 9), 3, 4, 2, 1),
+             ((1, 2, 9, 10, 11), (4, 1, 3, 2, 3), 2, 1, 1, 2)]
+    with fastconv.threads(threads):
+        for xs, ws, s, p, d, g in cases:
+            x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+            D = len(xs) - 2
+            got = getattr(nn, f"conv{D}d")(x, w, None, s, p, d, g, method="im2col")
+            want = getattr(TF, f"conv{D}d")(t(x), t(w), None, s, p, d, g).numpy()
+            close(got, want, np.float64)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_long_conv1d_in_overlap_save_frames(dtype):
     """Inputs 8+ kernel lengths long take the FFT in frames of about 4 kernel

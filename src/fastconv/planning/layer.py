@@ -125,9 +125,12 @@ def _memory(spec, method):
         frames = rows * spec.cin * math.prod(L) if rows > spec.batch else 0
         return b * (2 * x_in + frames + spectra + 2 * rows * spec.cout * math.prod(L) + 2 * y)
     if method == "im2col":
-        from ..algorithms.layer import IM2COL_BLOCK
+        from .. import _config
+        from ..algorithms.layer import IM2COL_BLOCK, IM2COL_THREAD_BLOCK
 
-        return b * (x_in + 2 * y) + 2 * IM2COL_BLOCK
+        # a patch matrix block (one thread) or one per thread
+        return b * (x_in + 2 * y) + max(2 * IM2COL_BLOCK,
+                                        _config.get_threads() * IM2COL_THREAD_BLOCK)
     if method in ("winograd", "winograd4"):
         from .. import _config
         from ..algorithms.layer import IM2COL_BLOCK, WINOGRAD_TASK
