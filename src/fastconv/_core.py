@@ -1027,16 +1027,6 @@ def layer_transpose_weight_grad(x, gy, kshape, stride, dilation, groups, padding
 
 
 # ----------------------------------------------------- sequence models
-def _seq_nonfinite(*arrays):
-    """Whether NaN or infinity is in ``arrays`` (None skipped): the sequence
-    convolutions then run the namespace engine's products-of-the-definition
-    path (``backends.layers``, through array-api-compat's NumPy namespace)
-    instead of transforms that would spread one NaN over every output.
-    (The forward reads this off its transforms' zero-frequency bins, for
-    free; the gradients read all their arrays.)"""
-    return any(a is not None and _nonfinite(a) for a in arrays)
-
-
 def long_conv_plan(u, Lk, mode, method="auto", prepared=None):
     """The plan (planning.sequence) for ``u`` (B, H, L) and ``Lk`` taps."""
     from .planning import sequence as ps
@@ -1085,23 +1075,28 @@ def long_conv_grads(g, u, k1, k2, mode, skip):
     from .algorithms import sequence as alg
     from .planning.sequence import fast_len
 
-    if _seq_nonfinite(g, u, k1, k2):
-        from .backends import layers
-
-        return layers.long_conv_grads(g, u, k1, k2, mode, skip)
-
     B, H, L = u.shape
     Hk, Lk = k1.shape
     plan = long_conv_plan(u, Lk, mode)
+    bad = []      # NaN / infinity seen in the transforms' DC bins (see long_conv)
     if plan.method == "partitioned":
         # the forward's method: the input's gradient is the same convolution
         # backwards in time, the kernel's from the blocks' spectra
         spec = alg.kept_spectra(k1, None, mode, plan.method, plan.params)
-        gu, gk1 = alg.grads_partitioned(g, u, spec, plan.params, Hk, Lk)
+        if not np.isfinite(spec[0][..., 0]).all():
+            bad.append(True)
+        else:
+            gu, gk1 = alg.grads_partitioned(g, u, spec, plan.params, Hk, Lk, bad=bad)
         gk2 = None
     else:
         n = L if mode == "circular" else fast_len(L + Lk - 1)
-        gu, gk1, gk2 = alg.grads(g, u, k1, k2, mode, n, Hk, Lk)
+        gu, gk1, gk2 = alg.grads(g, u, k1, k2, mode, n, Hk, Lk, bad=bad)
+    if bad:
+        # the namespace engine's products of the definition (through
+        # array-api-compat's NumPy namespace), not one NaN spread over all
+        from .backends import layers
+
+        return layers.long_conv_grads(g, u, k1, k2, mode, skip)
     gs = None
     if skip is not None:
         gu += g * skip[:, None]

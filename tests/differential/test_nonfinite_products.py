@@ -291,3 +291,26 @@ def test_long_conv_transforms_see_nan_in_their_zero_frequency_bins(side, method,
     if side in ("k", "both"):
         k[0, 550] = np.nan
     same_values(fnn.long_conv(u, k, method=method), ref.long_conv(u, k))
+
+
+@pytest.mark.parametrize("L", [600, 16384])          # the FFT and the partitioned plans
+@pytest.mark.parametrize("side", ["g", "u", "k", "none"])
+def test_long_conv_gradients_see_nan_in_their_transforms(L, side, rng):
+    """nn.grad.long_conv's transform paths read NaN / infinity off their
+    zero-frequency bins (the output gradient's, the input's, the kernel's
+    spectrum): the products of the definition (np.convolve / np.correlate
+    per row, direct sums, as the reference)."""
+    from fastconv.nn import grad as fgrad
+
+    u = rng.standard_normal((1, 2, L))
+    k = rng.standard_normal((2, L))
+    g = rng.standard_normal((1, 2, L))
+    arr = {"g": g, "u": u, "k": k[None]}.get(side)
+    if arr is not None:
+        arr[0, 1, L - 7] = np.inf
+    gu, gk, _ = fgrad.long_conv(g, u, k)
+    with np.errstate(invalid="ignore"):
+        want_gu = np.stack([[np.correlate(g[0, h], k[h], "full")[L - 1:] for h in range(2)]])
+        want_gk = np.stack([np.correlate(g[0, h], u[0, h], "full")[L - 1:] for h in range(2)])
+    same_values(gu, want_gu, rtol=1e-8)
+    same_values(gk, want_gk, rtol=1e-8)

@@ -198,13 +198,14 @@ def forward(u, spec, mode, method, params, y, bad=None):
     return y
 
 
-def grads(g, u, k1, k2, mode, n, Hk, Lk, want_u=True, want_k=True):
+def grads(g, u, k1, k2, mode, n, Hk, Lk, want_u=True, want_k=True, bad=None):
     """Gradients of the FFT form at ``n`` (every mode): ``grad_u`` (B, H, L)
     and ``grad_k1``, ``grad_k2`` (Hk, Lk; None where absent): the adjoint of
     the product (``G conj(Kc)``) and the correlations of the output gradient
     with the input (``sum_b G conj(U)``, and ``conj(G) U`` for the anti-causal
     part), summed over the batch (and the channels for a shared kernel) in
-    the frequency domain, one inverse transform per kernel row."""
+    the frequency domain, one inverse transform per kernel row.  ``bad``:
+    as :func:`forward`'s (NaN or infinity seen in a zero-frequency bin)."""
     import threading
 
     import scipy.fft as sf
@@ -215,6 +216,9 @@ def grads(g, u, k1, k2, mode, n, Hk, Lk, want_u=True, want_k=True):
     if want_u:
         # the forward's spectrum (kept between calls), conjugated
         K = np.conj(kept_spectra(k1, k2, mode, "fft", {"n": n})[0])
+        if bad is not None and not np.isfinite(K[:, 0]).all():
+            bad.append(True)
+            return None, None, None
     gu = np.empty_like(u) if want_u else None
     F = n // 2 + 1
     ct = np.result_type(u.dtype, np.complex64)
@@ -233,8 +237,14 @@ def grads(g, u, k1, k2, mode, n, Hk, Lk, want_u=True, want_k=True):
         a2 = np.zeros((h1 - h0, F), ct) if gk2 is not None else None
         for b in range(B):
             G = sf.rfft(g[b, h0:h1], n=n, axis=-1, workers=1)
+            if bad is not None and not np.isfinite(G[:, 0]).all():
+                bad.append(True)
+                return
             if want_k:
                 U = sf.rfft(u[b, h0:h1], n=n, axis=-1, workers=1)
+                if bad is not None and not np.isfinite(U[:, 0]).all():
+                    bad.append(True)
+                    return
                 if a2 is not None:
                     a2 += np.conj(G) * U
                 np.conjugate(U, out=U)
@@ -273,7 +283,7 @@ def _blocks(x, b, h0, h1, M, nb):
     return out.reshape(h1 - h0, nb, M)
 
 
-def grads_partitioned(g, u, spec, params, Hk, Lk, want_u=True, want_k=True):
+def grads_partitioned(g, u, spec, params, Hk, Lk, want_u=True, want_k=True, bad=None):
     """Gradients of the causal partitioned convolution (blocks of M), from the
     spectra of the blocks of ``g`` and ``u`` (made once, shared): the input's
     ``S_i = sum_p G_{i+p} conj(K_p)`` and ``grad_u`` block i ``= irfft(S_i)[:M]
@@ -318,8 +328,14 @@ def grads_partitioned(g, u, spec, params, Hk, Lk, want_u=True, want_k=True):
             ki = Ki[h0:h1] if Ki.shape[0] > 1 else np.broadcast_to(Ki, (n,) + Ki.shape[1:])
         for b in range(B):
             Gs = sf.rfft(_blocks(g, b, h0, h1, M, nb), n=2 * M, axis=-1, workers=1)
+            if bad is not None and not np.isfinite(Gs[:, :, 0]).all():
+                bad.append(True)
+                return
             if want_k:
                 Us = sf.rfft(_blocks(u, b, h0, h1, M, nb), n=2 * M, axis=-1, workers=1)
+                if bad is not None and not np.isfinite(Us[:, :, 0]).all():
+                    bad.append(True)
+                    return
                 part_corr(Gs.view(u.dtype), Us.view(u.dtype), Ar, Ai, 256)
                 del Us
             if want_u:
