@@ -449,6 +449,14 @@ def _classified(prep, method, params, threads):
     raw, k = prep.raw, prep.k
     cval = complex(prep.args["cval"]).real
     dt = raw.dtype
+    # beyond the plan's estimate: the masks of both operands' classes (bytes),
+    # a converted copy of each at a time, and three results at a time
+    out = prep.spec.outputs * dt.itemsize
+    need = 11 * (raw.size + k.size) + 2 * (raw.nbytes + k.nbytes) + 3 * out
+    if need > _config.max_memory():
+        raise ValueError(f"in1/in2 hold NaN or infinity on both sides: counting their products "
+                         f"needs {need / 2**20:.1f} MiB more, over FASTCONV_MAX_MEMORY "
+                         f"({_config.max_memory() / 2**20:.1f} MiB)")
 
     def run(a, c, kk):
         q = Prepared()

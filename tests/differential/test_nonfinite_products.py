@@ -314,3 +314,14 @@ def test_long_conv_gradients_see_nan_in_their_transforms(L, side, rng):
         want_gk = np.stack([np.correlate(g[0, h], u[0, h], "full")[L - 1:] for h in range(2)])
     same_values(gu, want_gu, rtol=1e-8)
     same_values(gk, want_gk, rtol=1e-8)
+
+
+def test_counting_the_products_is_within_the_memory_budget(monkeypatch, rng):
+    """The NumPy engine's counting of NaN / infinite products allocates
+    beyond the plan: estimated first, refused over FASTCONV_MAX_MEMORY."""
+    x, k = problem(rng, (4000,), (30,), 2)
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(200_000))
+    with pytest.raises(ValueError, match="counting their products"):
+        fastconv.convolve(x, k, method="direct")
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(1 << 30))
+    same_values(fastconv.convolve(x, k, method="direct"), ref.convolve_products(x, k))
