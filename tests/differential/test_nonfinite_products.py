@@ -325,3 +325,20 @@ def test_counting_the_products_is_within_the_memory_budget(monkeypatch, rng):
         fastconv.convolve(x, k, method="direct")
     monkeypatch.setenv("FASTCONV_MAX_MEMORY", str(1 << 30))
     same_values(fastconv.convolve(x, k, method="direct"), ref.convolve_products(x, k))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("where", [0, 1_048_575, 1_500_000, 2_097_151, None])
+def test_the_finite_check_of_large_arrays_split_over_threads(threads, where):
+    """The engine's NaN / infinity check of a large array (its sum, split
+    over the threads) finds one value anywhere, and a finite array whose
+    sum overflows is still finite (each value checked then)."""
+    from fastconv import _core
+
+    a = np.ones((2, 1_048_576), np.float32)
+    if where is not None:
+        a.reshape(-1)[where] = np.nan if where % 2 else np.inf
+    big = np.full((2, 1_048_576), 3e38, np.float32)
+    with fastconv.threads(threads):
+        assert _core._nonfinite(a) == (where is not None)
+        assert not _core._nonfinite(big)
