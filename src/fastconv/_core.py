@@ -420,7 +420,7 @@ def execute(prep, method, params, threads):
 
 
 #: (input class, kernel class) pairs whose products are NaN, +inf, -inf
-#: (as the namespace engine's ``backends.namespace._nonfinite_run``)
+#: (also the namespace engine's, ``backends.namespace._nonfinite_run``)
 _NONFINITE_PAIRS = (
     (("nan", "one"), ("one", "nan"), ("inf", "zero"), ("zero", "inf")),
     (("pinf", "plus"), ("ninf", "minus"), ("pos", "pinf"), ("neg", "ninf")),

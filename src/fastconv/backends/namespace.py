@@ -308,10 +308,11 @@ def _nonfinite_run(xp, a, b, run, stack=True):
                     pos=f & (v > 0), neg=f & (v < 0), plus=v > 0, minus=v < 0,
                     one=xp.ones(v.shape, dtype=xp.bool, device=dev))
     A, B = classes(a, fa), classes(b, fb)
-    # (a's class, b's class) pairs whose products are NaN, +inf, -inf
-    pairs = [("nan", "one"), ("one", "nan"), ("inf", "zero"), ("zero", "inf"),
-             ("pinf", "plus"), ("ninf", "minus"), ("pos", "pinf"), ("neg", "ninf"),
-             ("pinf", "minus"), ("ninf", "plus"), ("pos", "ninf"), ("neg", "pinf")]
+    # (a's class, b's class) pairs whose products are NaN, +inf, -inf: the
+    # NumPy engine's table, four pairs each
+    from .._core import _NONFINITE_PAIRS
+
+    pairs = [pair for group in _NONFINITE_PAIRS for pair in group]
     f64 = xp.float64
     if stack:
         cnt = run(xp.stack([xp.astype(A[p], f64) for p, _ in pairs]),
