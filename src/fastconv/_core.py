@@ -419,9 +419,11 @@ def execute(prep, method, params, threads):
     return _execute(prep, k, method, params, threads)
 
 
-#: (input class, kernel class) pairs whose products are NaN, +inf, -inf
-#: (also the namespace engine's, ``backends.namespace._nonfinite_run``)
-_NONFINITE_PAIRS = (
+#: (input class, kernel class) pairs whose products are NaN, +inf, -inf (NaN,
+#: or infinity times zero; infinities of each sign): the NumPy engine's
+#: ``_core._classified`` and the namespace engine's ``nonfinite_guard`` count
+#: them per output, four pairs each
+NONFINITE_PAIRS = (
     (("nan", "one"), ("one", "nan"), ("inf", "zero"), ("zero", "inf")),
     (("pinf", "plus"), ("ninf", "minus"), ("pos", "pinf"), ("neg", "ninf")),
     (("pinf", "minus"), ("ninf", "plus"), ("pos", "ninf"), ("neg", "pinf")))
@@ -474,7 +476,7 @@ def _classified(prep, method, params, threads):
             np.where(np.isfinite(k), k, 0).astype(k.dtype))
     A, B, C = _classes(raw), _classes(k), _classes(np.array(cval))
     hit = []
-    for group in _NONFINITE_PAIRS:
+    for group in NONFINITE_PAIRS:
         cnt = sum(run(A[p].astype(dt), float(C[p]), B[q].astype(k.dtype)) for p, q in group)
         hit.append(cnt > 0.5)
     nan, pinf, ninf = hit
@@ -1073,7 +1075,11 @@ def long_conv_spectra(k1, k2, mode, method, params):
 def long_conv(u, k1, k2, mode, skip, method="auto", prepared=None):
     """``u`` (B, H, L) with kernels ``k1`` (and ``k2``, bidirectional) of
     (H or 1, Lk) in the compute dtype; ``prepared``: (method, params,
-    spectra) made earlier for this length.  Returns y (B, H, L)."""
+    spectra) made earlier for this length.  Returns y (B, H, L), or None
+    when a transform method saw NaN or infinity (in its zero-frequency
+    bins): the front end then runs the namespace engine's products of the
+    definition (``backends.layers.long_conv``) instead of one NaN spread
+    over every output."""
     from .algorithms import sequence as alg
 
     Lk = k1.shape[1]
@@ -1091,16 +1097,15 @@ def long_conv(u, k1, k2, mode, skip, method="auto", prepared=None):
     if not bad:
         alg.forward(u, spec, mode, plan.method, plan.params, y, bad)
     if bad:
-        from .backends import layers
-
-        return layers.long_conv(u, k1, k2, mode, skip)
+        return None
     if skip is not None:
         y += u * skip[:, None]
     return y
 
 
 def long_conv_grads(g, u, k1, k2, mode, skip):
-    """(grad_u, grad_k1, grad_k2, grad_skip) of :func:`long_conv`."""
+    """(grad_u, grad_k1, grad_k2, grad_skip) of :func:`long_conv`, or None
+    when NaN or infinity was seen (as :func:`long_conv`)."""
     from .algorithms import sequence as alg
     from .planning.sequence import fast_len
 
@@ -1121,11 +1126,7 @@ def long_conv_grads(g, u, k1, k2, mode, skip):
         n = L if mode == "circular" else fast_len(L + Lk - 1)
         gu, gk1, gk2 = alg.grads(g, u, k1, k2, mode, n, Hk, Lk, bad=bad)
     if bad:
-        # the namespace engine's products of the definition (through
-        # array-api-compat's NumPy namespace), not one NaN spread over all
-        from .backends import layers
-
-        return layers.long_conv_grads(g, u, k1, k2, mode, skip)
+        return None
     gs = None
     if skip is not None:
         gu += g * skip[:, None]

@@ -310,9 +310,9 @@ def _nonfinite_run(xp, a, b, run, stack=True):
     A, B = classes(a, fa), classes(b, fb)
     # (a's class, b's class) pairs whose products are NaN, +inf, -inf: the
     # NumPy engine's table, four pairs each
-    from .._core import _NONFINITE_PAIRS
+    from .._core import NONFINITE_PAIRS
 
-    pairs = [pair for group in _NONFINITE_PAIRS for pair in group]
+    pairs = [pair for group in NONFINITE_PAIRS for pair in group]
     f64 = xp.float64
     if stack:
         cnt = run(xp.stack([xp.astype(A[p], f64) for p, _ in pairs]),

@@ -398,8 +398,13 @@ def long_conv(grad_y: ArrayLike, u: ArrayLike, k: ArrayLike, *, mode: str = "cau
     dt = S._dtype(u3, g3, k1) if k2 is None else S._dtype(u3, g3, k1, k2)
     s = S._skip(skip, H, dt)
     c = (lambda a: np.ascontiguousarray(a, dtype=dt))
-    gu, gk1, gk2, gs = _core.long_conv_grads(c(g3), c(u3), c(k1), None if k2 is None else c(k2),
-                                             mode, s)
+    args = (c(g3), c(u3), c(k1), None if k2 is None else c(k2), mode, s)
+    got = _core.long_conv_grads(*args)
+    if got is None:               # NaN / infinity: the products of the definition
+        from ..backends import layers as NL
+
+        got = NL.long_conv_grads(*args)
+    gu, gk1, gk2, gs = got
     gu = S._out(gu, unbatched, layout)
     if gs is not None and np.ndim(skip) == 0:
         gs = gs.sum(dtype=np.float64).astype(dt)
