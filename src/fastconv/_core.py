@@ -6,6 +6,7 @@ ConvSpec plus canonical arrays), ``choose`` (planner) picks the algorithm,
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import math
@@ -461,12 +462,7 @@ def _classified(prep, method, params, threads):
                          f"({_config.max_memory() / 2**20:.1f} MiB)")
 
     def run(a, c, kk):
-        q = Prepared()
-        for name in Prepared.__slots__:
-            try:
-                setattr(q, name, getattr(prep, name))
-            except AttributeError:
-                pass
+        q = copy.copy(prep)
         q.src = q._raw = a
         q._x = q._fused = None
         q.args = dict(prep.args, cval=c)

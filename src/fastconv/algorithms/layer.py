@@ -496,19 +496,13 @@ def _im2col_threads(view, O, groups, taps, wm, y, nthreads):
     limit = blas_single_threaded()
     if limit is None:
         return False
-    N, C = view.shape[:2]
-    D = len(O)
     rest = math.prod(O[1:])
     og = wm.shape[1]
-    rows = max(1, min(O[0], IM2COL_THREAD_BLOCK // max(1, C * taps * rest * view.itemsize)))
-    perm = (0,) + tuple(range(1 + D, 1 + 2 * D)) + tuple(range(1, 1 + D))
-    queue = TaskQueue([(n, o0, min(o0 + rows, O[0])) for n in range(N)
-                       for o0 in range(0, O[0], rows)])
+    queue = TaskQueue(_row_spans(view, O, taps, IM2COL_THREAD_BLOCK))
 
     def worker():
         for n, o0, o1 in queue:
-            cols = np.ascontiguousarray(view[n, :, o0:o1].transpose(perm))
-            cols = cols.reshape(groups, C // groups * taps, (o1 - o0) * rest)
+            cols = _patches_of(view, n, o0, o1, groups, taps)
             # straight into y's rows (strided over the channels: BLAS's ldc)
             np.matmul(wm, cols, out=y[n].reshape(groups, og, -1)[:, :, o0 * rest:o1 * rest])
 
@@ -571,22 +565,30 @@ def _patches(xp, K, stride, dilation):
     return view, O
 
 
-def _row_blocks(view, O, groups, taps):
-    """(n, o0, o1, cols) for blocks of output rows of each image: ``cols``
-    the block's patch matrix (groups, C/groups * taps, rows * positions)
-    gathered from the strided ``view`` (N, C, *O, *K), at most
-    IM2COL_BLOCK bytes."""
+def _row_spans(view, O, taps, block):
+    """(n, o0, o1): blocks of output rows of each image whose patch matrix
+    holds at most ``block`` bytes (at least one row)."""
     N, C = view.shape[:2]
-    D = len(O)
-    rest = math.prod(O[1:])
-    rows = max(1, min(O[0], IM2COL_BLOCK // max(1, C * taps * rest * view.itemsize)))
+    rows = max(1, min(O[0], block // max(1, C * taps * math.prod(O[1:]) * view.itemsize)))
+    return [(n, o0, min(o0 + rows, O[0])) for n in range(N) for o0 in range(0, O[0], rows)]
+
+
+def _patches_of(view, n, o0, o1, groups, taps):
+    """The patch matrix (groups, C/groups * taps, rows * positions) of output
+    rows ``o0 .. o1`` of image ``n``, gathered from the strided ``view``
+    (N, C, *O, *K)."""
+    C, D = view.shape[1], (view.ndim - 2) // 2
     # (C, r, *O[1:], *K) -> (C, *K, r, *O[1:])
     perm = (0,) + tuple(range(1 + D, 1 + 2 * D)) + tuple(range(1, 1 + D))
-    for n in range(N):
-        for o0 in range(0, O[0], rows):
-            o1 = min(o0 + rows, O[0])
-            cols = np.ascontiguousarray(view[n, :, o0:o1].transpose(perm))
-            yield n, o0, o1, cols.reshape(groups, C // groups * taps, (o1 - o0) * rest)
+    cols = np.ascontiguousarray(view[n, :, o0:o1].transpose(perm))
+    return cols.reshape(groups, C // groups * taps, -1)
+
+
+def _row_blocks(view, O, groups, taps):
+    """(n, o0, o1, cols) for blocks of output rows of each image of at most
+    IM2COL_BLOCK bytes: ``cols`` their patch matrix (:func:`_patches_of`)."""
+    for n, o0, o1 in _row_spans(view, O, taps, IM2COL_BLOCK):
+        yield n, o0, o1, _patches_of(view, n, o0, o1, groups, taps)
 
 
 def weight_grad_im2col(xp, g, K, stride, dilation, groups):

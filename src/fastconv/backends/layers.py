@@ -106,9 +106,8 @@ def _guarded(fn):
 
     @functools.wraps(fn)
     def wrapper(x, w, *args, **kwargs):
-        xp = namespace(x, w)
-        return nonfinite_guard(xp, x, w, lambda a, b: fn(a, b, *args, **kwargs),
-                               backend_name(xp), "input/weight", stack=False)
+        return _guard(namespace(x, w), x, w, lambda a, b: fn(a, b, *args, **kwargs),
+                      "input/weight")
     return wrapper
 
 
