@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 import scipy.stats as st
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as hs
 
 import fastconv.stats as fs
@@ -107,6 +107,9 @@ def test_integer_counts_exact():
 @settings(max_examples=40, deadline=None)
 @given(hs.lists(hs.integers(1, 60), min_size=1, max_size=4), hs.integers(0, 2**32 - 1),
        hs.sampled_from(METHODS))
+# found by a CI run (2026-12-05): two tail entries of 1e-15 and 2e-17 left at
+# zero by the tilted passes were not counted as unresolved
+@example(sizes=[36, 36, 16], seed=36, method="direct")
 def test_never_negative_and_mass_one(sizes, seed, method):
     rng = np.random.default_rng(seed)
     pmfs = [rand_pmf(rng, n, zeros=True) for n in sizes]

@@ -64,7 +64,7 @@ def esscher(p, lt, n):
     return rfft(q, n), ls
 
 
-def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0):
+def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0, support=None):
     """Resolve ``g[0:n_out]`` from a characteristic function.
 
     ``spectrum(lt)`` returns (rFFT at N of the tilted result, log of its
@@ -74,7 +74,9 @@ def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0):
     (g, info) with info: passes, tilts, clipped (negative mass dropped in
     the untilted pass), max_rel (largest estimated relative error among the
     non-zero entries), unresolved (entries above the estimate's floor that
-    missed ``rtol``)."""
+    missed ``rtol``).  ``support`` (bool, n_out; optional): the entries
+    known to be positive; those left at zero count as unresolved too (a
+    relative error of 1), not as resolved zeros."""
     from .._kernels.stats import tilt_update
 
     fft_err = 4 * EPS * max(math.log2(N), 1)        # absolute error of one transform
@@ -141,6 +143,11 @@ def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0):
     nz = best > 0
     info["max_rel"] = float(err[nz].max()) if nz.any() else 0.0
     info["unresolved"] = int(np.count_nonzero(err[nz] > rtol))
+    if support is not None:
+        lost = int(np.count_nonzero(support & ~nz))
+        if lost:
+            info["unresolved"] += lost
+            info["max_rel"] = max(info["max_rel"], 1.0)
     info["abs_bound"] = float(np.max(np.where(nz, best * np.minimum(err, 1.0), 0.0), initial=0.0))
     return best, info
 
@@ -340,7 +347,19 @@ def sum_tilted(parts, N, rtol):
             logc += ls
         return H, logc, EPS * len(parts) * 2 * float(np.abs(H).mean())
 
-    return tilted(spectrum, n_out, N, rtol)
+    return tilted(spectrum, n_out, N, rtol, support=_support(parts))
+
+
+def _support(parts):
+    """The entries of the sum's pmf that are positive: where a product of
+    the parts' positive entries lands (0/1 convolutions, exact counts)."""
+    from scipy.signal import fftconvolve
+
+    m = (parts[0] > 0).astype(np.float64)
+    for p in parts[1:]:
+        m = np.round(fftconvolve(m, (p > 0).astype(np.float64))).clip(0, None)
+        m = (m > 0.5).astype(np.float64)
+    return m > 0.5
 
 
 def power_tilted(p, n, N, rtol):
