@@ -145,3 +145,34 @@ def test_threads_allocating_and_freeing_get_their_own_results(data):
     for t in ts:
         t.join()
     assert not errors
+
+
+def test_pooled_results_start_on_a_page():
+    # fresh blocks and blocks lent again: the array's first byte on a page
+    # (64-byte vector stores never straddle two cache lines), every byte
+    # of it inside its block
+    for shape, dt in [(SHAPE, np.float32), ((3, 1001, 999), np.float64),
+                      ((7, 400, 401), np.uint8)]:
+        for _ in range(3):
+            a = _common.result(shape, dt)
+            assert not a.flags.owndata and _addr(a) % _common.PAGE == 0
+            a[...] = 1
+            assert a.sum(dtype=np.float64) == a.size
+            del a
+        assert len(_common._POOL) >= 1
+
+
+def test_settings_follow_the_environment_at_once(monkeypatch):
+    from fastconv import _config
+
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", "3M")
+    assert _config.max_memory() == 3 << 20
+    monkeypatch.setenv("FASTCONV_MAX_MEMORY", "5M")
+    assert _config.max_memory() == 5 << 20
+    monkeypatch.delenv("FASTCONV_MAX_MEMORY")
+    assert _config.max_memory() == _config._default_budget()
+    monkeypatch.setenv("FASTCONV_THREADS", "1")
+    assert _config.get_threads() == 1
+    monkeypatch.setenv("FASTCONV_THREADS", "x")
+    with pytest.raises(ValueError, match="FASTCONV_THREADS"):
+        _config.get_threads()
