@@ -628,11 +628,21 @@ def finish(prep, y, out):
     return y
 
 
+def _new(shape, dtype):
+    """An uninitialised result array, from the pool of faulted-in blocks
+    when large (``algorithms._common.result``): a fresh 134 MB array costs
+    its page faults on every call (causal_conv1d on (8, 1024, 4096) float32:
+    12.3 ms with them, 5.6 ms for the filter itself)."""
+    from .algorithms._common import result
+
+    return result(shape, dtype)
+
+
 def _contiguous(y):
     """A C-contiguous copy of ``y``, made in parallel pieces when large."""
     from .algorithms._common import split_apply
 
-    out = np.empty(y.shape, dtype=y.dtype)
+    out = _new(y.shape, y.dtype)
     if y.ndim == 0:
         out[...] = y
         return out
@@ -1089,7 +1099,7 @@ def long_conv(u, k1, k2, mode, skip, method="auto", prepared=None):
     # sums of the kernel's taps and of u's rows or blocks): the direct sums
     # need no check, the transforms would spread them
     bad = [] if plan.method == "direct" or np.isfinite(spec[0][..., 0]).all() else [True]
-    y = np.empty_like(u)
+    y = _new(u.shape, u.dtype)
     if not bad:
         alg.forward(u, spec, mode, plan.method, plan.params, y, bad)
     if bad:
@@ -1135,7 +1145,7 @@ def causal_conv1d(x, w, bias, act):
     from .algorithms.sequence import causal_filter
 
     B, D, L = x.shape
-    y = np.empty_like(x)
+    y = _new(x.shape, x.dtype)
     _config.numba_threads(_config.get_threads(), x.size * w.shape[1])
     b = bias if bias is not None else np.zeros(0, x.dtype)
     causal_filter(x.reshape(-1, L), w, b, y.reshape(-1, L), act)
@@ -1172,7 +1182,7 @@ def causal_conv1d_grads(g, x, w, bias, act):
         causal_filter(x.reshape(-1, L), w, b, z.reshape(-1, L), 0)
         s = 1.0 / (1.0 + np.exp(-z))
         g = g * (s * (1 + z * (1 - s)))
-    gx = np.empty_like(x)
+    gx = _new(x.shape, x.dtype)
     taps_rows(g.reshape(-1, L), w, gx.reshape(-1, L), -1, False, False)
     gw = tap_grads(x.reshape(-1, L), g.reshape(-1, L), D, K, 1, False).astype(x.dtype)
     gb = g.sum(axis=(0, 2), dtype=np.float64).astype(x.dtype) if bias is not None else None

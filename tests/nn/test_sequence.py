@@ -311,3 +311,22 @@ def test_kernel_spectra_kept_between_calls(method):
         assert len(calls) == 3
     np.testing.assert_array_equal(y3, y4)
     np.testing.assert_allclose(y3, ref.long_conv(u, k), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
+def test_silu_over_the_whole_range(dtype):
+    """SiLU of sums from -inf to inf: torch's x * sigmoid(x) in float64,
+    rounded (float32 results down to denormals, NaN for -inf and NaN)."""
+    x = np.r_[np.array([-np.inf, -1e30, -200, -104, -100, -88, -87.4, -87.2, -87, -50, -1e-3,
+                        -0.0, 0.0, 1e-30, 3, 88, 200, 1e30, np.inf, np.nan]),
+              np.linspace(-110, 110, 4001)].astype(dtype)
+    x = np.tile(x, (2, 1))[None]                      # (1, 2, L): two rows
+    w = np.ones((2, 1), dtype)
+    got = nn.causal_conv1d(x, w, activation="silu")
+    want = TF.silu(torch.tensor(x.astype(np.float64))).numpy().astype(dtype)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    tiny = np.finfo(dtype).tiny
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6 if dtype == np.float32 else 1e-12,
+                               atol=4 * np.finfo(dtype).smallest_subnormal)
+    assert np.all(np.abs(got[ok][np.abs(want[ok]) < tiny]) < tiny)
