@@ -55,7 +55,7 @@ _LOG2E = 1.4426950408889634
 def _silu_store(acc, n, out, o0, e, ki):  # pragma: no cover - jitted
     """``out[o0 + i] = z * sigmoid(z)`` for the block's sums ``z = acc[i]``
     (``e``, ``ki``: scratch of the block's length): :func:`_silu_span`."""
-    _silu_span(acc, 0, n, 0, out, o0, e, ki)
+    _silu_span(acc, 0, n, acc.dtype.type(0), out, o0, e, ki)
 
 
 @jit(inline=True)
