@@ -171,8 +171,11 @@ def test_settings_follow_the_environment_at_once(monkeypatch):
     assert _config.max_memory() == 5 << 20
     monkeypatch.delenv("FASTCONV_MAX_MEMORY")
     assert _config.max_memory() == _config._default_budget()
+    # (the variable is the default under any set_threads()/threads() in force)
     monkeypatch.setenv("FASTCONV_THREADS", "1")
-    assert _config.get_threads() == 1
+    assert _config._env_threads() == 1
     monkeypatch.setenv("FASTCONV_THREADS", "x")
     with pytest.raises(ValueError, match="FASTCONV_THREADS"):
-        _config.get_threads()
+        _config._env_threads()
+    monkeypatch.delenv("FASTCONV_THREADS")
+    assert _config._env_threads() is None
