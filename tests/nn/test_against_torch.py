@@ -133,6 +133,35 @@ def test_methods_agree_with_torch(method):
           TF.conv2d(t(x2), t(w2), padding="same").numpy(), np.float64)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f4", "f8"])
+def test_col2im_blocks_of_images_on_threads(threads, dtype, monkeypatch):
+    """The transposed GEMM + scatter by blocks of images, each thread its
+    own one-thread GEMM and scatter (one group, 2-D): torch's result for
+    an odd batch split unevenly, strides, dilations, output padding; taken
+    on more than one thread, not on one."""
+    import fastconv
+    from fastconv.algorithms import layer
+
+    taken = []
+    real = layer._col2im_per_thread
+
+    def spy(*a):
+        taken.append(real(*a))
+        return taken[-1]
+    monkeypatch.setattr(layer, "_col2im_per_thread", spy)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 6, 9, 8)).astype(dtype)
+    w = rng.standard_normal((6, 3, 4, 3)).astype(dtype)
+    with fastconv.threads(threads):
+        for s, p, op, d in [(2, 1, 0, 1), ((2, 3), (1, 2), (1, 2), (1, 2)), (1, 0, 0, 2)]:
+            got = nn.conv_transpose2d(x, w, None, s, p, op, 1, d, method="col2im")
+            want = TF.conv_transpose2d(t(x.astype(np.float64)), t(w.astype(np.float64)), None,
+                                       s, p, op, 1, d).numpy().astype(dtype)
+            close(got, want, dtype)
+    assert taken and all(taken) == (threads > 1)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("block", [1 << 10, 1 << 14, None])
 def test_im2col_row_blocks_on_threads(threads, block, monkeypatch):
