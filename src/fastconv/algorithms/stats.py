@@ -36,6 +36,10 @@ import numpy as np
 from .. import _config
 
 EPS = np.finfo(np.float64).eps
+#: the largest log whose exp a tilt's normaliser may take (a severity of 2^15
+#: buckets tilted by e^0.022 already has F(theta) = e^709: that tilt is no
+#: pass, its bounds infinite)
+EXP_MAX = 700.0
 
 
 def rfft(a, n):
@@ -494,7 +498,10 @@ def tail_log_bound(f, freq, lt, N, blk=None):
     sum's generating function (the severity's transform bounded above
     blockwise, :func:`_blocks`)."""
     blk = _blocks(f) if blk is None else blk
-    base = log_pgf(freq, math.exp(log_tilt_sum(f, lt)))
+    ls = log_tilt_sum(f, lt)
+    if ls > EXP_MAX:                  # the tilted severity's transform overflows
+        return math.inf
+    base = log_pgf(freq, math.exp(ls))
     lf = _log_F_upper(blk, lt + LR_GRID)
     best = math.inf
     for lr, v in zip(LR_GRID, lf):
@@ -528,6 +535,8 @@ def compound_tilted(f, freq, n_out, N, rtol):
 
     def _spectrum(lt, M):
         F, ls = esscher(f, lt, M)
+        if ls > EXP_MAX:                      # F(theta) beyond float range: no pass
+            return None
         c = math.exp(ls)                      # F(theta)
         if fam == "poisson":
             from .._kernels.stats import poisson_spectrum
@@ -601,7 +610,10 @@ def pass_window(f, freq, lt, n_out, N, blk, target):
     buckets where the passes took 2^17."""
     from ..planning.stats import fast_len
 
-    base_lg = log_pgf(freq, math.exp(log_tilt_sum(f, lt)))
+    ls = log_tilt_sum(f, lt)
+    if ls > EXP_MAX:
+        return None
+    base_lg = log_pgf(freq, math.exp(ls))
     Y = WINDOW_GRID
 
     def cumulants(x):
