@@ -149,9 +149,8 @@ def tilted(spectrum, n_out, N, rtol, alias=None, max_passes=48, start=0.0, suppo
             norm2 = math.sqrt(float(np.einsum("i,i->", full, full)))
             floor = fft_err * min(1.0, 1.01 * norm2) + spec_err
             if info["passes"] == 0:
+                # (the report's aliasing: the first pass's mass beyond N)
                 info["alias"] = a if win is None else alias(lt)
-                if win is not None:
-                    info["window"] = (M, base)
             info["passes"] += 1
             info["tilts"].append(math.exp(lt))
             if win is None and a > 10 * floor:
