@@ -65,12 +65,12 @@ def _silu_span(z, z0, n, b0, out, o0, e, ki):  # pragma: no cover - jitted
     float32: ``exp(-s)`` as ``2^k e^r`` (k integer, |r| <= ln2 / 2; relative
     error of the result within 1e-6, a few float32 steps; scaling a base-2
     fraction instead lost 5 bits to the rounding of s log2(e) near
-    s = -86), in plain loops over the span
-    that the compiler turns into vector code (per block of 16, with a view
-    of the scratch per block, it ran at 3 cycles an element: (8, 1024, 4096)
-    K=4 24.5 ms against 5.6 ms without SiLU; now 19.3 ms, of which the count
-    of far entries costs ~4: numba's reductions stay scalar); where ``2^k`` would leave the
-    float32 range (s < -87.3, results of 1e-36 and less, and -inf) the span
+    s = -86), in plain loops over the span that the compiler turns into
+    vector code (per block of 16, with a view of the scratch per block, it
+    ran at 3 cycles an element: (8, 1024, 4096) K=4 24.5 ms against 5.6 ms
+    without SiLU; now 19.3 ms, of which the count of far entries costs ~4:
+    numba's reductions stay scalar); where ``2^k`` would leave the float32
+    range (s < -87.3, results of 1e-36 and less, and -inf) the span
     is finished by a scalar loop in float64 (s exp(s): the denormal float32
     result; NaN for -inf, as torch's x * sigmoid(x)).  float64: math's exp."""
     if out.itemsize == 4:

@@ -491,22 +491,29 @@ def _log_F_upper(blk, x):
 LR_GRID = np.geomspace(1e-7, 4.0, 32)
 
 
+def tilted_log_mgf(f, freq, lt, ys, blk):
+    """Upper bounds of ``log E[e^{y S}]`` for each ``y`` of ``ys``, S the
+    compound sum tilted by ``e^lt`` (the severity's transform bounded above
+    blockwise, :func:`_blocks`), or None when the tilted severity's
+    transform leaves float range (no bound: every tail bound is then
+    infinite)."""
+    ls = log_tilt_sum(f, lt)
+    if ls > EXP_MAX:
+        return None
+    base = log_pgf(freq, math.exp(ls))
+    lf = _log_F_upper(blk, lt + np.asarray(ys, np.float64))
+    return np.array([log_pgf(freq, math.exp(min(v, 700.0))) for v in lf]) - base
+
+
 def tail_log_bound(f, freq, lt, N, blk=None):
     """log of a Chernoff bound on the mass at or beyond N of the compound
     sum tilted by e^lt: min over r > 1 of log H(r) - N log r, H the tilted
-    sum's generating function (the severity's transform bounded above
-    blockwise, :func:`_blocks`)."""
+    sum's generating function (:func:`tilted_log_mgf`)."""
     blk = _blocks(f) if blk is None else blk
-    ls = log_tilt_sum(f, lt)
-    if ls > EXP_MAX:                  # the tilted severity's transform overflows
+    lm = tilted_log_mgf(f, freq, lt, LR_GRID, blk)
+    if lm is None:
         return math.inf
-    base = log_pgf(freq, math.exp(ls))
-    lf = _log_F_upper(blk, lt + LR_GRID)
-    best = math.inf
-    for lr, v in zip(LR_GRID, lf):
-        lg = log_pgf(freq, math.exp(min(v, 700.0)))
-        best = min(best, lg - base - N * lr)
-    return best
+    return float(np.min(lm - N * LR_GRID))
 
 
 def alias_safe_tilt(alias, target, N):
@@ -609,18 +616,12 @@ def pass_window(f, freq, lt, n_out, N, blk, target):
     buckets where the passes took 2^17."""
     from ..planning.stats import fast_len
 
-    ls = log_tilt_sum(f, lt)
-    if ls > EXP_MAX:
-        return None
-    base_lg = log_pgf(freq, math.exp(ls))
     Y = WINDOW_GRID
-
-    def cumulants(x):
-        lfs = _log_F_upper(blk, x)
-        return np.array([log_pgf(freq, math.exp(min(v, 700.0))) for v in lfs]) - base_lg
-
+    up = tilted_log_mgf(f, freq, lt, Y, blk)
+    if up is None:
+        return None
+    down = tilted_log_mgf(f, freq, lt, -Y, blk)
     with np.errstate(over="ignore", invalid="ignore"):
-        up, down = cumulants(lt + Y), cumulants(lt - Y)
         L = math.log(target / 2)
         # P(S >= b) <= exp(up - b y), P(S < b) <= exp(down + b y), for every y
         b_hi = float(np.min((up - L) / Y))
