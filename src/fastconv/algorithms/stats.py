@@ -495,12 +495,14 @@ def tilted_log_mgf(f, freq, lt, ys, blk):
     """Upper bounds of ``log E[e^{y S}]`` for each ``y`` of ``ys``, S the
     compound sum tilted by ``e^lt`` (the severity's transform bounded above
     blockwise, :func:`_blocks`), or None when the tilted severity's
-    transform leaves float range (no bound: every tail bound is then
-    infinite)."""
+    transform leaves float range or the tilted frequency's series diverges
+    (no bound: every tail bound is then infinite)."""
     ls = log_tilt_sum(f, lt)
     if ls > EXP_MAX:
         return None
     base = log_pgf(freq, math.exp(ls))
+    if not math.isfinite(base):       # the tilted frequency's series diverges
+        return None
     lf = _log_F_upper(blk, lt + np.asarray(ys, np.float64))
     return np.array([log_pgf(freq, math.exp(min(v, 700.0))) for v in lf]) - base
 
